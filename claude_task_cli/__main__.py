@@ -1,0 +1,1 @@
+from claude_task_cli.cli.app import main; main()
