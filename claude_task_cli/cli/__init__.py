@@ -1,0 +1,1 @@
+"""The command-line door onto the core: parse options, call one core function, render, exit."""

@@ -1,0 +1,93 @@
+"""The one error boundary and the logging set-up, shared by every command.
+
+Domain errors become one line per problem on stderr and their documented exit code; anything
+else is a bug: one line pointing at the log file (the traceback is there, or on screen with
+--debug), exit code 70.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from loguru import logger
+
+from claude_task_cli.errors import ExitCode, TaskCliError
+
+_state = {"debug": False, "configured": False}
+
+
+def log_dir() -> Path:
+    """Where the log file lives: $CLAUDE_TASK_LOG_DIR, else $XDG_STATE_HOME/claude-task."""
+    explicit = os.environ.get("CLAUDE_TASK_LOG_DIR")
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "claude-task"
+
+
+def plain_output() -> bool:
+    """True when output should be plain lines: not a terminal, or NO_COLOR set."""
+    return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+
+
+def configure_logging(debug: bool) -> None:
+    """Warnings and above to stderr, everything to the log file."""
+    _state["debug"] = debug
+    logger.remove()
+    colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    logger.add(
+        sys.stderr,
+        level="DEBUG" if debug else "WARNING",
+        colorize=colour,
+        format="<level>{level}</level>: {message}",
+        backtrace=False,
+        diagnose=False,
+    )
+    try:
+        directory = log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        logger.add(
+            directory / "claude-task.log",
+            level="DEBUG",
+            rotation="5 MB",
+            retention=3,
+            encoding="utf-8",
+            backtrace=True,
+            diagnose=False,
+        )
+    except OSError as exc:  # a read-only home must not stop the tool
+        logger.debug(f"no log file: {exc}")
+    _state["configured"] = True
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def boundary() -> Iterator[None]:
+    """Translate what the core raises into messages and exit codes, once."""
+    if not _state["configured"]:
+        configure_logging(False)
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except TaskCliError as exc:
+        logger.opt(exception=exc).debug("domain error")
+        for line in exc.lines():
+            err(line)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        err("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        logger.opt(exception=exc).debug(f"internal error: {exc!r}")  # stderr too with --debug
+        if not _state["debug"]:
+            err(f"internal error: {exc} (traceback in {log_dir() / 'claude-task.log'}; --debug shows it)")
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None

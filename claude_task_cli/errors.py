@@ -1,0 +1,126 @@
+"""Domain errors raised by the core and translated once, at the CLI and MCP boundaries.
+
+Every error knows its exit code, so the boundary never has to guess. The core raises these;
+it never prints and never exits.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (see README "Exit codes")."""
+
+    OK = 0
+    FAILED = 1  # a run finished with a failed step, or a report of an incomplete run
+    INVALID_INPUT = 2  # bad document, bad path, bad option: nothing was run
+    PAUSED = 3  # a run paused waiting for the client (an agent or a person)
+    ENVIRONMENT = 4  # a server would not start, a config is missing, the store is locked
+    NOT_IMPLEMENTED = 5  # a command a later release builds
+    INTERNAL = 70  # a bug: the traceback is in the log file
+
+
+class TaskCliError(Exception):
+    """Base of every error the boundary knows how to report in one line."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def lines(self) -> list[str]:
+        """The message, one line per problem."""
+        return [str(self)]
+
+
+class InputError(TaskCliError):
+    """The input cannot be read as a task document at all (missing, empty, binary, ...)."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+class TaskSpecError(TaskCliError):
+    """A problem at one line of a task document."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, path: Path | str, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{line}: {message}")
+
+
+class CycleError(TaskSpecError):
+    """Dependencies that loop; `cycle` is the whole loop, first node repeated at the end."""
+
+    def __init__(self, path: Path | str, line: int, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(path, line, "dependency cycle: " + " → ".join(cycle))
+
+
+class TaskSpecErrors(TaskCliError):
+    """Several problems found in one pass; the document is rejected as a whole."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, errors: list[TaskSpecError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.path, e.line, e.message))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+    def lines(self) -> list[str]:
+        return [str(e) for e in self.errors]
+
+
+class NotImplementedYet(TaskCliError):
+    """A command that exists in the interface but not yet in this release."""
+
+    exit_code = ExitCode.NOT_IMPLEMENTED
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"{command}: not implemented yet")
+
+
+class McpConfigError(TaskCliError):
+    """A `.mcp.json` that cannot be used: unreadable, bad JSON, bad entry, unset variable,
+    or a server name it does not declare."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        server: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.server = server
+        self.message = message
+        where = "" if self.path is None else self.path + (f":{line}" if line else "") + ": "
+        who = "" if server is None else f"server {server!r}: "
+        super().__init__(where + who + message)
+
+
+class ServerStartError(TaskCliError):
+    """An MCP server that would not start (or answer `initialize`); carries its stderr tail."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, server: str, message: str, stderr_tail: list[str] | None = None) -> None:
+        self.server = server
+        self.message = message
+        self.stderr_tail = list(stderr_tail or [])
+        text = f"MCP server {server!r} failed to start: {message}"
+        if self.stderr_tail:
+            text += "\n" + "\n".join(f"  stderr: {line}" for line in self.stderr_tail)
+        super().__init__(text)
+
+    def lines(self) -> list[str]:
+        return str(self).splitlines()
