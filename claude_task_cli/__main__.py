@@ -1,1 +1,3 @@
-from claude_task_cli.cli.app import main; main()
+from claude_task_cli.cli.app import main
+
+main()

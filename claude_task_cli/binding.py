@@ -41,7 +41,9 @@ def parse_binding(content: str, fence_line: int) -> ToolBinding:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BindingError(line, f"malformed mcp block: {problem}") from exc
     if not isinstance(data, dict):
-        raise BindingError(fence_line, "malformed mcp block: expected a mapping with server, tool, args")
+        raise BindingError(
+            fence_line, "malformed mcp block: expected a mapping with server, tool, args"
+        )
     unknown = sorted(str(key) for key in data if key not in _ALLOWED)
     if unknown:
         allowed = ", ".join(sorted(_ALLOWED))

@@ -21,8 +21,17 @@ _MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
 _CHECKBOX = re.compile(r"^\[[ xX]\](?:[ \t]+|$)")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]*|[ \t]+#+[ \t]*$")
 _BLOCKS = {
-    "Paragraph", "Heading", "BlockQuote", "CodeBlock", "HtmlBlock", "List", "Item", "Table",
-    "FootnoteDefinition", "MetadataBlock", "DefinitionList",
+    "Paragraph",
+    "Heading",
+    "BlockQuote",
+    "CodeBlock",
+    "HtmlBlock",
+    "List",
+    "Item",
+    "Table",
+    "FootnoteDefinition",
+    "MetadataBlock",
+    "DefinitionList",
 }
 
 
@@ -74,6 +83,9 @@ Block = Heading | Paragraph | Fence | Table | ListBlock
 
 def _split(event: Any) -> tuple[str, str | None, Any]:
     """(kind, name, payload) for any pyromark event."""
+    text = event.get("Text") if isinstance(event, dict) else None
+    if text is not None:
+        return "Text", None, text
     if isinstance(event, str):
         return event, None, None
     kind, value = next(iter(event.items()))
@@ -90,7 +102,7 @@ class _Folder:
         self.src = text.encode("utf-8")
         self.events = [
             (*_split(ev), rng["start"], rng["end"])
-            for ev, rng in pyromark.events_with_range(text, options=_OPTIONS)
+            for ev, rng in pyromark.events_with_range(text, options=_OPTIONS, merge_text=True)
         ]
         self.pos = 0
         self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", self.src)]

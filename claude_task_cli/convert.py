@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from claude_task_cli.blocks import parse_blocks
@@ -18,16 +21,36 @@ from claude_task_cli.parse import Parsed, build_document
 from claude_task_cli.source import SourceText, decode, read_source
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Conversion allocates many small acyclic objects; the cycle collector only slows it
+    (~40% of the time on a 10,000-step document, see docs/benchmarks.md)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def convert_text(source: SourceText, stem: str) -> TaskDocument:
     """Convert decoded text; raise TaskSpecErrors listing every problem found."""
+    with _gc_paused():
+        return _convert(source, stem)
+
+
+def _convert(source: SourceText, stem: str) -> TaskDocument:
     parsed = build_document(source, parse_blocks(source.text), stem)
     errors = _resolve(parsed, source.path)
     if errors:
         raise TaskSpecErrors(errors)
     doc = parsed.doc
     guessed = [Warning(line=line, message=msg) for line, msg in parsed.steps.guessed]
-    doc.warnings = sorted({(w.line, w.message): w for w in [*doc.warnings, *guessed]}.values(),
-                          key=lambda w: (w.line, w.message))
+    doc.warnings = sorted(
+        {(w.line, w.message): w for w in [*doc.warnings, *guessed]}.values(),
+        key=lambda w: (w.line, w.message),
+    )
     return doc
 
 
@@ -46,8 +69,10 @@ def collect_documents(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             docs = sorted(
-                p for p in path.rglob("*.md")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p
+                for p in path.rglob("*.md")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not docs:
                 raise InputError(path, "directory has no *.md task documents")
@@ -69,10 +94,20 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
         for dep in task.depends_on:
             if dep in parsed.duplicate_tasks and task.depends_declared:
                 lines = ", ".join(str(n) for n in parsed.duplicate_tasks[dep])
-                errors.append(TaskSpecError(path, line, f"duplicate task id {dep} (again at line {lines}): "
-                                            f"Task {task.id} depends on it ambiguously"))
+                errors.append(
+                    TaskSpecError(
+                        path,
+                        line,
+                        f"duplicate task id {dep} (again at line {lines}): "
+                        f"Task {task.id} depends on it ambiguously",
+                    )
+                )
             elif dep not in task_ids:
-                errors.append(TaskSpecError(path, line, f"Task {task.id} depends on Task {dep}, which does not exist"))
+                errors.append(
+                    TaskSpecError(
+                        path, line, f"Task {task.id} depends on Task {dep}, which does not exist"
+                    )
+                )
 
     declared = parsed.steps.declared
     for task in doc.tasks:
@@ -83,26 +118,42 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
         for ref in refs:
             if ref in duplicates:
                 lines = ", ".join(str(n) for n in duplicates[ref])
-                errors.append(TaskSpecError(path, parsed.steps.dep_lines[owner],
-                                            f"duplicate step id {ref} (again at line {lines}): "
-                                            f"step {owner} depends on it ambiguously"))
+                errors.append(
+                    TaskSpecError(
+                        path,
+                        parsed.steps.dep_lines[owner],
+                        f"duplicate step id {ref} (again at line {lines}): "
+                        f"step {owner} depends on it ambiguously",
+                    )
+                )
             elif ref not in step_ids:
                 line = parsed.steps.dep_lines[owner]
-                errors.append(TaskSpecError(path, line, f"step {owner} depends on step {ref}, which does not exist"))
+                errors.append(
+                    TaskSpecError(
+                        path, line, f"step {owner} depends on step {ref}, which does not exist"
+                    )
+                )
     if errors:
         return errors
 
     for _task, step in doc.all_steps():
         for ref in step.tool.references if step.tool else []:
             if ref in duplicates:
-                errors.append(TaskSpecError(path, step.tool.line if step.tool else step.line,
-                                            f"duplicate step id {ref}: ${{step:{ref}}} is ambiguous"))
+                errors.append(
+                    TaskSpecError(
+                        path,
+                        step.tool.line if step.tool else step.line,
+                        f"duplicate step id {ref}: ${{step:{ref}}} is ambiguous",
+                    )
+                )
     if errors:
         return errors
     cycle_error = _cycles(parsed, path)
     if cycle_error is not None:
         return [cycle_error]
-    errors.extend(TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, combined_edges(doc)))
+    errors.extend(
+        TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, combined_edges(doc))
+    )
     doc.waves = waves(doc.tasks)
     return errors
 

@@ -72,18 +72,24 @@ def find_cycle(nodes: Iterable[str], edges: Callable[[str], Iterable[str]]) -> l
 
 
 def waves(tasks: Sequence[Task]) -> list[list[str]]:
-    """Task ids layered so that every task comes after all of its dependencies."""
-    placed: dict[str, int] = {}
-    pending = list(tasks)
+    """Task ids layered so that every task comes after all of its dependencies (Kahn)."""
+    position = {task.id: n for n, task in enumerate(tasks)}
+    waiting = {task.id: len(set(task.depends_on)) for task in tasks}
+    dependents: dict[str, list[str]] = {task.id: [] for task in tasks}
+    for task in tasks:
+        for dep in set(task.depends_on):
+            dependents[dep].append(task.id)
+    layer = [task.id for task in tasks if waiting[task.id] == 0]
     layers: list[list[str]] = []
-    while pending:
-        layer = [t for t in pending if all(dep in placed for dep in t.depends_on)]
-        if not layer:  # only reachable with a cycle, which validation reports first
-            break
-        for task in layer:
-            placed[task.id] = len(layers)
-        layers.append([t.id for t in layer])
-        pending = [t for t in pending if t.id not in placed]
+    while layer:
+        layers.append(layer)
+        following: list[str] = []
+        for task_id in layer:
+            for dependent in dependents[task_id]:
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0:
+                    following.append(dependent)
+        layer = sorted(following, key=position.__getitem__)
     return layers
 
 

@@ -35,7 +35,7 @@ class StatusInfo(_Model):
     raw: str = Field(description="the status text exactly as written (empty when none)")
 
 
-class Warning(_Model):  # noqa: A001 - the contract's own name
+class Warning(_Model):
     line: int
     message: str
 

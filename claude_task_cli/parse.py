@@ -36,7 +36,9 @@ from claude_task_cli.steps import (
     to_list_item,
 )
 
-_TASK = re.compile(r"^(?:sub)?task\s+#?0*(\d+[A-Za-z]?(?:\.\d+)*)\s*(?:[:.)\-–—]\s*|\s+|$)(.*)$", re.I)
+_TASK = re.compile(
+    r"^(?:sub)?task\s+#?0*(\d+[A-Za-z]?(?:\.\d+)*)\s*(?:[:.)\-–—]\s*|\s+|$)(.*)$", re.I
+)
 _DOC_ID = re.compile(r"^task\s+#?(\d+[A-Za-z]?)\s*[:.\-–—]?\s*(.*)$", re.I)
 _LABEL = re.compile(r"^\*\*([^*]+?):?\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*)$")
 _META = re.compile(r"\*\*(Priority|Complexity|Impact)\*\*\s*:\s*\**\s*([A-Za-z][\w-]*)", re.I)
@@ -84,9 +86,12 @@ class _Builder:
         self.report: ReportRequirements | None = None
         self.report_level = 0
         self.loose_fences: list[Fence] = []
+        self.task_ids: set[str] = set()
 
     def _empty_doc(self) -> TaskDocument:
-        src = Source(path=self.source.path, sha256=self.source.sha256, encoding=self.source.encoding)
+        src = Source(
+            path=self.source.path, sha256=self.source.sha256, encoding=self.source.encoding
+        )
         unknown = StatusInfo(value=Status.UNKNOWN, raw="")
         return TaskDocument(source=src, id=self.stem, title=self.stem, status=unknown)
 
@@ -107,9 +112,13 @@ class _Builder:
                 self._section_block(block)
         self._close_task()
         if not titled:
-            self.warnings.append((1, f"no `# Title` heading; title taken from the file name {self.stem!r}"))
+            self.warnings.append(
+                (1, f"no `# Title` heading; title taken from the file name {self.stem!r}")
+            )
         if not doc.tasks:
-            self.warnings.append((1, "no `Task N:` headings: nothing to execute (converted as a plan)"))
+            self.warnings.append(
+                (1, "no `Task N:` headings: nothing to execute (converted as a plan)")
+            )
         for section in doc.sections:
             if section.level:
                 section.text = self._text_after(section.line)
@@ -159,14 +168,17 @@ class _Builder:
         doc = self.parsed.doc
         title, status = split_title(rest)
         task_id = number.lower()
-        if any(t.id == task_id for t in doc.tasks):
-            taken = {t.id for t in doc.tasks}
+        taken = self.task_ids
+        if task_id in taken:
             suffix = 2
             while f"{task_id}-{suffix}" in taken:
                 suffix += 1
             self.parsed.duplicate_tasks.setdefault(task_id, []).append(block.line)
-            self.warnings.append((block.line, f"duplicate task id {task_id}; renamed {task_id}-{suffix}"))
+            self.warnings.append(
+                (block.line, f"duplicate task id {task_id}; renamed {task_id}-{suffix}")
+            )
             task_id = f"{task_id}-{suffix}"
+        taken.add(task_id)
         if status.value is Status.UNKNOWN and status.raw:
             self.warnings.append((block.line, f"unrecognised status {status.raw!r}"))
         parallel = "[P]" in title
@@ -181,7 +193,9 @@ class _Builder:
             refs = parse_depends(heading_deps.group(1))
             if refs:
                 self._declare_task_deps(refs, block.line)
-                self.warnings.append((block.line, f"dependencies read from the heading: {', '.join(refs)}"))
+                self.warnings.append(
+                    (block.line, f"dependencies read from the heading: {', '.join(refs)}")
+                )
 
     def _close_task(self) -> None:
         task = self.task
@@ -203,7 +217,9 @@ class _Builder:
                     implicit=True,
                 )
             )
-            self.warnings.append((fence.line, f"```{fence.info} block outside a checklist: made step {step_id}"))
+            self.warnings.append(
+                (fence.line, f"```{fence.info} block outside a checklist: made step {step_id}")
+            )
         self.loose_fences = []
         self.parsed.doc.tasks.append(task)
         self.task = None
@@ -281,7 +297,9 @@ class _Builder:
     def _task_depends(self, text: str, line: int) -> None:
         refs = parse_depends(text)
         if refs is None:
-            self.parsed.errors.append((line, f"cannot read task dependencies from {text.strip()!r}"))
+            self.parsed.errors.append(
+                (line, f"cannot read task dependencies from {text.strip()!r}")
+            )
             return
         self._declare_task_deps(refs, line)
 
@@ -320,7 +338,11 @@ class _Builder:
             return
         if isinstance(block, ListBlock):
             items = [to_list_item(item) for item in block.items]
-            if not doc.tasks and (self.label == "requirements" or title == "requirements") and not doc.requirements:
+            if (
+                not doc.tasks
+                and (self.label == "requirements" or title == "requirements")
+                and not doc.requirements
+            ):
                 doc.requirements = items
                 return
             if self.report is not None:

@@ -41,7 +41,14 @@ def checklist_items(doc: TaskDocument) -> list[tuple[int, bool]]:
     for section in doc.sections:
         items(section.items)
     for task in doc.tasks:
-        for field in ("research", "specifications", "verification", "cli_testing", "acceptance_criteria", "notes"):
+        for field in (
+            "research",
+            "specifications",
+            "verification",
+            "cli_testing",
+            "acceptance_criteria",
+            "notes",
+        ):
             items(getattr(task, field))
         for entries in task.lists.values():
             items(entries)
@@ -55,7 +62,8 @@ def checklist_items(doc: TaskDocument) -> list[tuple[int, bool]]:
 def preview(doc: TaskDocument) -> Preview:
     roots = [task.id for task in doc.tasks if not task.depends_on]
     blocked = [
-        task.id for task in doc.tasks
+        task.id
+        for task in doc.tasks
         if not task.depends_on and task.status.value in (Status.BLOCKED, Status.FAILED)
     ]
     steps = doc.all_steps()

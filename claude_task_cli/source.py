@@ -46,7 +46,9 @@ def decode(data: bytes, path: str) -> SourceText:
         except UnicodeDecodeError:
             text = body.decode("latin-1")
             encoding = "latin-1"
-        warnings.append((line, f"not valid UTF-8 (first bad byte at line {line}); decoded as {encoding}"))
+        warnings.append(
+            (line, f"not valid UTF-8 (first bad byte at line {line}); decoded as {encoding}")
+        )
     # Normalise line endings: CRLF and lone CR both become LF.
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -59,7 +61,9 @@ def read_source(path: Path, display: str | None = None) -> SourceText:
     if not path.exists():
         raise InputError(shown, "no such file")
     if path.is_dir():
-        raise InputError(shown, "is a directory (pass the directory itself to convert every *.md in it)")
+        raise InputError(
+            shown, "is a directory (pass the directory itself to convert every *.md in it)"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:

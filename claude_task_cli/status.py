@@ -34,11 +34,20 @@ _SYMBOLS: dict[str, Status] = {
 }
 
 _WORDS: list[tuple[re.Pattern[str], Status]] = [
-    (re.compile(r"\bnot[\s_-]*started\b|\btodo\b|\bto[\s-]do\b|\bpending\b|\bplanned\b", re.I), Status.NOT_STARTED),
-    (re.compile(r"\bin[\s_-]*progress\b|\bwip\b|\bongoing\b|\bstarted\b", re.I), Status.IN_PROGRESS),
+    (
+        re.compile(r"\bnot[\s_-]*started\b|\btodo\b|\bto[\s-]do\b|\bpending\b|\bplanned\b", re.I),
+        Status.NOT_STARTED,
+    ),
+    (
+        re.compile(r"\bin[\s_-]*progress\b|\bwip\b|\bongoing\b|\bstarted\b", re.I),
+        Status.IN_PROGRESS,
+    ),
     (re.compile(r"\bblocked\b", re.I), Status.BLOCKED),
     (re.compile(r"\bfail(?:ed|ing|s)?\b", re.I), Status.FAILED),
-    (re.compile(r"\bcomplete(?:d)?\b|\bdone\b|\bfinished\b|\bpass(?:ed)?\b", re.I), Status.COMPLETE),
+    (
+        re.compile(r"\bcomplete(?:d)?\b|\bdone\b|\bfinished\b|\bpass(?:ed)?\b", re.I),
+        Status.COMPLETE,
+    ),
 ]
 
 # Where a status may begin at the end of a heading: a known symbol, or a separator before words.
@@ -90,7 +99,5 @@ def split_title(heading: str) -> tuple[str, StatusInfo]:
 def _first_symbol(text: str) -> int | None:
     positions = [text.find(symbol) for symbol in _SYMBOLS if symbol in text]
     # A lone `ó` inside a word (e.g. "Migración") is not a status marker.
-    positions = [
-        p for p in positions if not (text[p] == "ó" and p > 0 and text[p - 1].isalpha())
-    ]
+    positions = [p for p in positions if not (text[p] == "ó" and p > 0 and text[p - 1].isalpha())]
     return min(positions) if positions else None

@@ -37,7 +37,8 @@ class StepContext:
 
 def to_list_item(item: Item) -> ListItem:
     """A list item and everything under it, kept verbatim as a ListItem tree."""
-    return ListItem(
+    # model_construct: the values are already typed here; validation is for what users write
+    return ListItem.model_construct(
         text=item.text, line=item.line, checked=item.checked, children=block_items(item.children)
     )
 
@@ -63,7 +64,9 @@ def parse_depends(text: str) -> list[str] | None:
     body = text.strip().strip("*").strip()
     if _NONE.match(body):
         return []
-    refs = [ref for ref in _STEP_REF.findall(re.sub(r"(?i)\btasks?\b|\bsteps?\b", " ", body)) if ref]
+    refs = [
+        ref for ref in _STEP_REF.findall(re.sub(r"(?i)\btasks?\b|\bsteps?\b", " ", body)) if ref
+    ]
     return refs or None
 
 
@@ -118,7 +121,7 @@ def _build_step(item: Item, prefix: str, index: int, ctx: StepContext) -> Step:
 
     tool, commands = bind_fences(step_id, fences, ctx)
     substeps = build_steps(substep_items, step_id, ctx)
-    return Step(
+    return Step.model_construct(
         id=step_id,
         title=title,
         checked=bool(item.checked),
@@ -128,6 +131,8 @@ def _build_step(item: Item, prefix: str, index: int, ctx: StepContext) -> Step:
         substeps=substeps,
         tool=tool,
         commands=commands,
+        depends_on=[],
+        implicit=False,
     )
 
 
@@ -140,13 +145,17 @@ def _declare(owner: str, text: str, line: int, ctx: StepContext) -> None:
     ctx.dep_lines[owner] = line
 
 
-def bind_fences(step_id: str, fences: list[Fence], ctx: StepContext) -> tuple[ToolBinding | None, list[Command]]:
+def bind_fences(
+    step_id: str, fences: list[Fence], ctx: StepContext
+) -> tuple[ToolBinding | None, list[Command]]:
     tool: ToolBinding | None = None
     commands: list[Command] = []
     for fence in fences:
         if fence.info == "mcp":
             if tool is not None:
-                ctx.errors.append((fence.line, f"step {step_id} has a second mcp block (one tool per step)"))
+                ctx.errors.append(
+                    (fence.line, f"step {step_id} has a second mcp block (one tool per step)")
+                )
                 continue
             try:
                 tool = parse_binding(fence.content, fence.line)

@@ -6,6 +6,9 @@ Commands are registered under the seed's spellings (`convert_task`) and the dash
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from claude_task_cli import __version__
@@ -36,7 +39,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    debug: bool = typer.Option(False, "--debug", help="Log everything to stderr, tracebacks included."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Log everything to stderr, tracebacks included."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
@@ -45,9 +50,10 @@ def main_options(
     configure_logging(debug)
 
 
-def _register(name: str, function: object, *, help_text: str | None = None) -> None:
-    app.command(name, help=help_text)(function)  # type: ignore[arg-type]
-    app.command(name.replace("_", "-"), hidden=True, help=help_text)(function)  # type: ignore[arg-type]
+def _register(name: str, function: Callable[..., Any]) -> None:
+    """The seed's spelling in the listing; the dashed spelling works too, hidden."""
+    app.command(name)(function)
+    app.command(name.replace("_", "-"), hidden=True)(function)
 
 
 _register("convert_task", convert.convert_task)

@@ -89,5 +89,8 @@ def boundary() -> Iterator[None]:
     except Exception as exc:
         logger.opt(exception=exc).debug(f"internal error: {exc!r}")  # stderr too with --debug
         if not _state["debug"]:
-            err(f"internal error: {exc} (traceback in {log_dir() / 'claude-task.log'}; --debug shows it)")
+            err(
+                f"internal error: {exc} "
+                f"(traceback in {log_dir() / 'claude-task.log'}; --debug shows it)"
+            )
         raise typer.Exit(int(ExitCode.INTERNAL)) from None

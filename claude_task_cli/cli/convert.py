@@ -5,26 +5,41 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from claude_task_cli.cli.boundary import boundary, err, plain_output
-from claude_task_cli.errors import ExitCode, InputError, TaskCliError
+from claude_task_cli.errors import InputError, TaskCliError
+
+if TYPE_CHECKING:  # the model imports pydantic: only inside commands at run time
+    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.preview import Preview
 
 
 def convert_task(
-    paths: Annotated[list[Path], typer.Argument(help="Task documents (.md) or directories of them.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Task documents (.md) or directories of them.")
+    ],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Output file (one input) or directory (several)."),
     ] = None,
-    stdout: Annotated[bool, typer.Option("--stdout", help="Print the JSON instead of writing it.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Validate only: no output, just the exit code.")] = False,
-    show_preview: Annotated[
-        bool, typer.Option("--preview", help="Show waves, roots, blocked roots and counts; write nothing.")
+    stdout: Annotated[
+        bool, typer.Option("--stdout", help="Print the JSON instead of writing it.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary or preview.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate only: no output, just the exit code.")
+    ] = False,
+    show_preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="Show waves, roots, blocked roots and counts; write nothing."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable summary or preview.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Do not print warnings.")] = False,
 ) -> None:
     """Convert markdown task documents into validated JSON step graphs.
@@ -42,7 +57,6 @@ def convert_task(
     """
     with boundary():
         from claude_task_cli.convert import collect_documents, convert_file
-        from claude_task_cli.model import TaskDocument
         from claude_task_cli.preview import preview
 
         documents = collect_documents(paths)
@@ -69,7 +83,11 @@ def convert_task(
             if len(converted) == 1 and len(documents) == 1:
                 typer.echo(converted[0].to_json(), nl=False)
             else:
-                typer.echo(json.dumps([json.loads(d.to_json()) for d in converted], ensure_ascii=False, indent=2))
+                typer.echo(
+                    json.dumps(
+                        [json.loads(d.to_json()) for d in converted], ensure_ascii=False, indent=2
+                    )
+                )
         else:
             written = [(doc, _write(doc, documents, output)) for doc in converted]
             _report_written(written, as_json)
@@ -96,10 +114,7 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
-def _write(doc: object, documents: list[Path], output: Path | None) -> Path:
-    from claude_task_cli.model import TaskDocument
-
-    assert isinstance(doc, TaskDocument)
+def _write(doc: TaskDocument, documents: list[Path], output: Path | None) -> Path:
     source = Path(doc.source.path)
     if output is None:
         target = source.with_suffix(".json")
@@ -114,12 +129,9 @@ def _write(doc: object, documents: list[Path], output: Path | None) -> Path:
     return target
 
 
-def _report_written(written: list[tuple[object, Path]], as_json: bool) -> None:
-    from claude_task_cli.model import TaskDocument
-
-    rows = []
+def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> None:
+    rows: list[dict[str, str | int]] = []
     for doc, target in written:
-        assert isinstance(doc, TaskDocument)
         rows.append(
             {
                 "source": doc.source.path,
@@ -144,16 +156,15 @@ def _report_written(written: list[tuple[object, Path]], as_json: bool) -> None:
 
     table = Table(title="convert_task", show_lines=False)
     for column in ("source", "output", "tasks", "steps", "warnings"):
-        table.add_column(column, justify="right" if column in ("tasks", "steps", "warnings") else "left")
+        table.add_column(
+            column, justify="right" if column in ("tasks", "steps", "warnings") else "left"
+        )
     for row in rows:
         table.add_row(*(str(row[c]) for c in ("source", "output", "tasks", "steps", "warnings")))
     Console().print(table)
 
 
-def _show_previews(previews: list[object], as_json: bool) -> None:
-    from claude_task_cli.preview import Preview
-
-    items = [p for p in previews if isinstance(p, Preview)]
+def _show_previews(items: list[Preview], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps([p.model_dump() for p in items], indent=2, ensure_ascii=False))
         return
@@ -170,4 +181,3 @@ def _show_previews(previews: list[object], as_json: bool) -> None:
             f"warnings {c.warnings}",
         ]
         typer.echo("\n".join(lines))
-    _ = ExitCode
