@@ -52,7 +52,7 @@ _WORDS: list[tuple[re.Pattern[str], Status]] = [
 
 # Where a status may begin at the end of a heading: a known symbol, or a separator before words.
 _TRAIL_WORDS = re.compile(
-    r"(?:\s[-–—:|]\s*|\s\(|\s(?=(?-i:[A-Z]{4,})\b))((?:not[\s_-]*started|in[\s_-]*progress|complete[d]?|done|blocked|"
+    r"(?:\s[-–—:|]\s*|\s\(|\s(?=(?-i:[A-Z]{4,})\b)|\s(?=not[\s_-]*started|in[\s_-]*progress))((?:not[\s_-]*started|in[\s_-]*progress|complete[d]?|done|blocked|"
     r"failed|todo|pending|wip)\b.*)$",
     re.I,
 )

@@ -12,7 +12,9 @@ SEED = REPO.parent / "shared" / "seeds" / "task-003-orchestration-spec.md"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLAUDE_TASK_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CLAUDE_TASK_STATE", raising=False)

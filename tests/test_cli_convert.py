@@ -1,0 +1,173 @@
+"""The CLI door: convert_task and schema through typer's CliRunner, plus one real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from claude_task_cli import __version__
+from claude_task_cli.cli.app import app
+
+GOLDEN = Path(__file__).parent / "golden"
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("003_test_mcp.md", "bindings.md", "plan.md"):
+        shutil.copy(GOLDEN / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_convert_writes_json_beside_the_document(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert_task", "003_test_mcp.md"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((workdir / "003_test_mcp.json").read_text())
+    assert written["source"]["path"] == "003_test_mcp.md"
+    assert (
+        "converted 003_test_mcp.md -> 003_test_mcp.json (5 tasks, 28 steps, 0 warnings)"
+        in result.stdout
+    )
+
+
+def test_dashed_spelling_and_output_file(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert-task", "bindings.md", "-o", "out/graph.json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((workdir / "out" / "graph.json").read_text())["id"] == "010"
+
+
+def test_directory_input_and_output_directory(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert_task", ".", "-o", "graphs", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["source"] for r in rows] == ["003_test_mcp.md", "bindings.md", "plan.md"]
+    assert sorted(p.name for p in (workdir / "graphs").iterdir()) == [
+        "003_test_mcp.json", "bindings.json", "plan.json",
+    ]  # fmt: skip
+
+
+def test_stdout_prints_the_same_json_as_the_golden_file(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert_task", "bindings.md", "--stdout", "-q"])
+    assert result.exit_code == 0
+    expected = json.loads((GOLDEN / "bindings.json").read_text())
+    expected["source"]["path"] = "bindings.md"
+    assert json.loads(result.stdout) == expected
+    assert not (workdir / "bindings.json").exists()
+
+
+def test_warnings_go_to_stderr_with_their_line(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert_task", "plan.md", "--check"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    result = runner.invoke(app, ["convert_task", "plan.md", "--stdout"])
+    assert "plan.md:1: warning: no `Task N:` headings" in result.stderr
+
+
+def test_check_and_errors(workdir: Path) -> None:
+    (workdir / "bad.md").write_text("# T\n\n### Task 1: A\n**Depends on**: Task 4\n")
+    result = runner.invoke(app, ["convert_task", "bad.md", "--check"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "bad.md:4: Task 1 depends on Task 4, which does not exist"
+    assert result.stdout == ""
+
+
+def test_one_bad_document_does_not_lose_the_others(workdir: Path) -> None:
+    (workdir / "bad.md").write_text("# T\n\n### Task 1: A\n**Depends on**: Task 1\n")
+    result = runner.invoke(app, ["convert_task", "bad.md", "plan.md"])
+    assert result.exit_code == 2
+    assert "bad.md:4: dependency cycle: Task 1 → Task 1" in result.stderr
+    assert (workdir / "plan.json").exists()
+    assert not (workdir / "bad.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.md"], "missing.md: no such file"),
+        (["empty"], "empty: directory has no *.md task documents"),
+        (["blank.md"], "blank.md: empty file: no task document to convert"),
+        (["image.md"], "image.md: binary file: not a markdown task document"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(workdir: Path, args: list[str], message: str) -> None:
+    (workdir / "empty").mkdir()
+    (workdir / "blank.md").write_text("\n")
+    (workdir / "image.md").write_bytes(b"\x89PNG\x00\x00")
+    result = runner.invoke(app, ["convert_task", *args])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+    assert "Traceback" not in result.output
+
+
+def test_preview_writes_nothing(workdir: Path) -> None:
+    result = runner.invoke(app, ["convert_task", "bindings.md", "--preview"])
+    assert result.exit_code == 0
+    assert "waves: [1]  [2, 3]  [4]" in result.stdout
+    assert "tool bindings 3, commands 3" in result.stdout
+    assert not (workdir / "bindings.json").exists()
+    data = json.loads(
+        runner.invoke(app, ["convert_task", "bindings.md", "--preview", "--json"]).stdout
+    )
+    assert data[0]["roots"] == ["1"]
+    assert data[0]["counts"]["steps"] == 11
+
+
+def test_schema_validates_converted_output(workdir: Path) -> None:
+    schema = json.loads(runner.invoke(app, ["schema"]).stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    document = json.loads((GOLDEN / "003_test_mcp.json").read_text())
+    jsonschema.validate(document, schema)
+
+
+@pytest.mark.parametrize("command", ["execute_task", "task_status", "generate_report"])
+def test_later_commands_do_not_pretend(command: str) -> None:
+    result = runner.invoke(app, [command, "003_test_mcp"])
+    assert result.exit_code == 5
+    assert result.stderr.strip() == f"{command}: not implemented yet"
+
+
+def test_version_and_help() -> None:
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"claude-task {__version__}"
+    helptext = runner.invoke(app, ["convert_task", "--help"]).stdout
+    assert "Examples:" in helptext
+    assert "--preview" in helptext
+
+
+def test_internal_errors_are_one_line_and_logged(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import claude_task_cli.convert as core
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(core, "convert_file", explode)
+    result = runner.invoke(app, ["convert_task", "plan.md"])
+    assert result.exit_code == 70
+    assert result.stderr.startswith("internal error: boom (traceback in ")
+    log = Path(result.stderr.split("traceback in ")[1].split(";")[0])
+    assert "RuntimeError: boom" in log.read_text()
+
+
+@pytest.mark.slow
+def test_console_script_in_a_real_process(workdir: Path) -> None:
+    script = shutil.which("claude-task") or str(Path(sys.executable).parent / "claude-task")
+    done = subprocess.run(
+        [script, "convert_task", "003_test_mcp.md", "-o", "seed.json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((workdir / "seed.json").read_text())["id"] == "003"
+    module = subprocess.run(
+        [sys.executable, "-m", "claude_task_cli", "convert_task", "missing.md"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (module.returncode, module.stderr.strip()) == (2, "missing.md: no such file")
