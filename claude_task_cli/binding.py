@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from claude_task_cli.model import ToolBinding
@@ -33,6 +32,8 @@ class BindingError(Exception):
 
 def parse_binding(content: str, fence_line: int) -> ToolBinding:
     """Parse the body of an ```mcp fence that opens at `fence_line`."""
+    import yaml  # ~15 ms; only documents that bind tools pay for it
+
     try:
         data = yaml.safe_load(content)
     except yaml.YAMLError as exc:

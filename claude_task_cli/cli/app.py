@@ -13,7 +13,7 @@ import typer
 
 from claude_task_cli import __version__
 from claude_task_cli.cli import convert, later
-from claude_task_cli.cli.boundary import configure_logging
+from claude_task_cli.cli.boundary import set_debug
 
 app = typer.Typer(
     name="claude-task",
@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich's help renderer costs ~80 ms per call
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -46,8 +47,8 @@ def main_options(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Global options; logging is configured here, in the CLI layer only."""
-    configure_logging(debug)
+    """Global options; logging is configured in the CLI layer only (cli/boundary.py)."""
+    set_debug(debug)
 
 
 def _register(name: str, function: Callable[..., Any]) -> None:

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
-from loguru import logger
 
 from claude_task_cli.errors import ExitCode, TaskCliError
 
@@ -35,8 +35,16 @@ def plain_output() -> bool:
     return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
 
 
+def set_debug(debug: bool) -> None:
+    """Remember --debug; logging itself is set up when a command first runs (keeps --help fast)."""
+    _state["debug"] = debug
+    _state["configured"] = False
+
+
 def configure_logging(debug: bool) -> None:
     """Warnings and above to stderr, everything to the log file."""
+    from loguru import logger
+
     _state["debug"] = debug
     logger.remove()
     colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
@@ -69,16 +77,29 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-@contextmanager
-def boundary() -> Iterator[None]:
-    """Translate what the core raises into messages and exit codes, once."""
+def _logger() -> Any:
+    from loguru import logger
+
     if not _state["configured"]:
-        configure_logging(False)
+        configure_logging(bool(_state["debug"]))
+    return logger
+
+
+@contextmanager
+def boundary(*, eager_logging: bool = True) -> Iterator[None]:
+    """Translate what the core raises into messages and exit codes, once.
+
+    `eager_logging=False` is for commands whose core never logs (convert_task): loguru and the
+    log file are then set up only if something goes wrong, which keeps start-up ~25 ms faster.
+    """
+    if eager_logging or _state["debug"]:
+        _logger()
     try:
         yield
     except typer.Exit:
         raise
     except TaskCliError as exc:
+        logger = _logger()
         logger.opt(exception=exc).debug("domain error")
         for line in exc.lines():
             err(line)
@@ -87,6 +108,7 @@ def boundary() -> Iterator[None]:
         err("interrupted")
         raise typer.Exit(130) from None
     except Exception as exc:
+        logger = _logger()
         logger.opt(exception=exc).debug(f"internal error: {exc!r}")  # stderr too with --debug
         if not _state["debug"]:
             err(

@@ -55,7 +55,7 @@ def convert_task(
 
       claude-task convert_task docs/tasks/003_test_mcp.md --preview
     """
-    with boundary():
+    with boundary(eager_logging=False):
         from claude_task_cli.convert import collect_documents, convert_file
         from claude_task_cli.preview import preview
 
