@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,29 +82,35 @@ class ListBlock:
 Block = Heading | Paragraph | Fence | Table | ListBlock
 
 
-def _split(event: Any) -> tuple[str, str | None, Any]:
-    """(kind, name, payload) for any pyromark event."""
-    text = event.get("Text") if isinstance(event, dict) else None
-    if text is not None:
-        return "Text", None, text
-    if isinstance(event, str):
-        return event, None, None
-    kind, value = next(iter(event.items()))
-    if kind in ("Start", "End"):
-        if isinstance(value, str):
-            return kind, value, None
-        name, payload = next(iter(value.items()))
-        return kind, name, payload
-    return kind, None, value
+def _events(text: str) -> list[tuple[str, str | None, Any, int, int]]:
+    """(kind, name, payload, start, end) for every pyromark event; the hot loop of the parser."""
+    out: list[tuple[str, str | None, Any, int, int]] = []
+    append = out.append
+    stream: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
+        text, options=_OPTIONS, merge_text=True
+    )
+    for event, span in stream:
+        start, end = span["start"], span["end"]
+        if type(event) is not dict:
+            append((event, None, None, start, end))
+            continue
+        ((kind, value),) = event.items()
+        if kind == "Text":
+            append(("Text", None, value, start, end))
+        elif kind not in ("Start", "End"):
+            append((kind, None, value, start, end))
+        elif type(value) is str:
+            append((kind, value, None, start, end))
+        else:
+            ((name, payload),) = value.items()
+            append((kind, name, payload, start, end))
+    return out
 
 
 class _Folder:
     def __init__(self, text: str) -> None:
         self.src = text.encode("utf-8")
-        self.events = [
-            (*_split(ev), rng["start"], rng["end"])
-            for ev, rng in pyromark.events_with_range(text, options=_OPTIONS, merge_text=True)
-        ]
+        self.events = _events(text)
         self.pos = 0
         self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", self.src)]
 

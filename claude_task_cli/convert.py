@@ -148,12 +148,11 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
                 )
     if errors:
         return errors
-    cycle_error = _cycles(parsed, path)
+    edges = combined_edges(doc)
+    cycle_error = _cycles(parsed, path, edges)
     if cycle_error is not None:
         return [cycle_error]
-    errors.extend(
-        TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, combined_edges(doc))
-    )
+    errors.extend(TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, edges))
     doc.waves = waves(doc.tasks)
     return errors
 
@@ -169,7 +168,7 @@ def _assign_steps(steps: list[Step], declared: dict[str, list[str]], base: list[
             step.depends_on = list(dict.fromkeys([*step.depends_on, *sinks]))
 
 
-def _cycles(parsed: Parsed, path: str) -> CycleError | None:
+def _cycles(parsed: Parsed, path: str, edges: dict[str, list[str]]) -> CycleError | None:
     doc = parsed.doc
     tasks = {task.id: task for task in doc.tasks}
     cycle = find_cycle(tasks, lambda t: tasks[t].depends_on)
@@ -181,7 +180,6 @@ def _cycles(parsed: Parsed, path: str) -> CycleError | None:
     if cycle:
         line = parsed.steps.dep_lines.get(cycle[0], steps[cycle[0]].line)
         return CycleError(path, line, [f"Step {s}" for s in cycle])
-    edges = combined_edges(doc)
     cycle = find_cycle(edges, lambda n: edges.get(n, []))
     if cycle:
         names = [("Step " if n.startswith("s:") else "Task ") + n[2:] for n in cycle]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +22,11 @@ def convert_task(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Output file (one input) or directory (several)."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="A .json file (one input) or a directory (any other name; created if missing).",
+        ),
     ] = None,
     stdout: Annotated[
         bool, typer.Option("--stdout", help="Print the JSON instead of writing it.")
@@ -60,8 +63,8 @@ def convert_task(
         from claude_task_cli.preview import preview
 
         documents = collect_documents(paths)
-        if output is not None and len(documents) > 1 and output.exists() and not output.is_dir():
-            raise InputError(output, "several inputs need -o to be a directory")
+        if output is not None and len(documents) > 1 and output.suffix.lower() == ".json":
+            raise InputError(output, "several inputs need -o to name a directory, not a .json file")
         converted: list[TaskDocument] = []
         failures: list[TaskCliError] = []
         for path in documents:
@@ -118,7 +121,7 @@ def _write(doc: TaskDocument, documents: list[Path], output: Path | None) -> Pat
     source = Path(doc.source.path)
     if output is None:
         target = source.with_suffix(".json")
-    elif len(documents) > 1 or output.is_dir() or str(output).endswith(("/", os.sep)):
+    elif len(documents) > 1 or output.is_dir() or output.suffix.lower() != ".json":
         target = output / f"{source.stem}.json"
     else:
         target = output
