@@ -98,6 +98,20 @@ async def test_timeout_kills_the_process_group(pool: ServerPool) -> None:
 
 
 @pytest.mark.slow
+async def test_a_client_timeout_cancels_the_command(pool: ServerPool, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    with anyio.fail_after(20):
+        outcome = await pool.call(
+            "cmd", "run_command", {"command": f"echo $$ > {pidfile}; sleep 30"}, timeout=1
+        )
+        assert outcome.kind == "timeout"
+        # The SDK's cancel notification reaches the server, which kills the command's group.
+        shell = int(pidfile.read_text())
+        while alive(shell):
+            await anyio.sleep(0.05)
+
+
+@pytest.mark.slow
 async def test_cwd_and_env(pool: ServerPool, tmp_path: Path) -> None:
     result = await run(
         pool, command='pwd; echo "$GREETING"', cwd=str(tmp_path), env={"GREETING": "hi"}
