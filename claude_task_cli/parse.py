@@ -165,7 +165,6 @@ class _Builder:
             self.parsed.doc.report_requirements = self.report
 
     def _open_task(self, block: Heading, number: str, rest: str) -> None:
-        doc = self.parsed.doc
         title, status = split_title(rest)
         task_id = number.lower()
         taken = self.task_ids
