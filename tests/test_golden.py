@@ -51,7 +51,10 @@ def test_seed_document_reads_every_element() -> None:
     assert len(first.specifications) == 5
     assert len(first.verification) == 5
     assert len(first.acceptance_criteria) == 5
-    assert next(d.text for d in first.steps[0].details) == "Create a markdown template for task descriptions"
+    assert (
+        next(d.text for d in first.steps[0].details)
+        == "Create a markdown template for task descriptions"
+    )
     assert doc.waves == [["1"], ["2"], ["3"], ["4"], ["5"]]
     assert [row.command for row in doc.usage] == [
         "convert_task", "execute_task", "task_status", "generate_report",
@@ -73,12 +76,8 @@ def test_bindings_fixture_reads_tools_commands_and_placeholders() -> None:
     )  # fmt: skip
     assert tool.expect[0].path == "timezone"
     assert tool.expect[0].equals == "UTC"
-    assert (
-        steps["1.2"].tool is not None
-    )
-    assert (
-        steps["1.2"].tool.args["target_timezone"] == "Asia/Tokyo"
-    )
+    assert steps["1.2"].tool is not None
+    assert steps["1.2"].tool.args["target_timezone"] == "Asia/Tokyo"
     assert steps["3.1"].tool is not None
     assert steps["3.1"].tool.references == ["1.1"]
     assert [c.lang for c in steps["2.1"].commands] == ["bash"]
