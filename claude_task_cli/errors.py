@@ -124,3 +124,55 @@ class ServerStartError(TaskCliError):
 
     def lines(self) -> list[str]:
         return str(self).splitlines()
+
+
+class StoreError(TaskCliError):
+    """The state database cannot be used: unreadable, corrupt, or written by a newer release."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+class RunLockedError(TaskCliError):
+    """Another executor holds the claim on a run of this document (the atomic claim refused us).
+
+    Exit code ENVIRONMENT: nothing is wrong with the input; wait for the other run or stop it.
+    """
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, doc: str, run_id: int, holder: str) -> None:
+        self.doc = doc
+        self.run_id = run_id
+        self.holder = holder
+        super().__init__(
+            f"{doc}: run {run_id} is being executed by {holder}; "
+            "wait for it to finish (or stop it) and try again"
+        )
+
+
+class DocumentChangedError(TaskCliError):
+    """The document changed since the run being resumed started; results would be mixed."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, doc: str, run_id: int, old_sha: str, new_sha: str) -> None:
+        self.doc = doc
+        self.run_id = run_id
+        self.old_sha = old_sha
+        self.new_sha = new_sha
+        super().__init__(
+            f"{doc}: changed since run {run_id} started (sha256 {old_sha[:12]} → {new_sha[:12]}); "
+            "start a new run (--no-resume) or restore the document"
+        )
+
+
+class RunStateError(TaskCliError):
+    """A request about run state that cannot be honoured: no run yet, an unknown step, a step
+    outside the selection, a result for a step that already completed."""
+
+    exit_code = ExitCode.INVALID_INPUT

@@ -1,0 +1,469 @@
+"""Durable run state in SQLite: runs, step attempts and an append-only event log.
+
+Location: `<project root>/.claude-task/state.db`, where the project root is the nearest ancestor
+holding `.mcp.json`, else `.git`, else the current directory; `$CLAUDE_TASK_STATE` or an explicit
+path overrides it. The directory gets a `.gitignore` of `*` when created.
+
+Every write is one transaction (`Store.transaction`, `BEGIN IMMEDIATE`) that changes the state and
+appends its events together, committed the moment a step ends: WAL with `synchronous=NORMAL`
+survives `kill -9` of the executor (not a power cut; that would need `FULL`, ~1 fsync per step).
+
+Claims: a run is executed by at most one executor. `open_run` claims it atomically; a claim is live
+while its process is alive (same host) or its heartbeat is younger than `stale_after` seconds (other
+hosts). A second executor gets `RunLockedError` and nothing runs. The schema version is
+`PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
+from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
+
+SCHEMA_VERSION = 1
+STATE_ENV = "CLAUDE_TASK_STATE"
+STATE_DIR = ".claude-task"
+STALE_AFTER = 30.0  # seconds without a heartbeat before another host's claim is stale
+
+_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,
+    claim_pid INTEGER, claim_host TEXT, claim_token TEXT, claim_heartbeat REAL);
+CREATE INDEX runs_doc ON runs (doc_key, id);
+CREATE TABLE step_attempts (
+    run_id INTEGER NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+    status TEXT NOT NULL, source TEXT NOT NULL, args TEXT, result TEXT, error TEXT,
+    pause_reason TEXT, checks TEXT, started_at REAL, ended_at REAL, duration_ms REAL,
+    PRIMARY KEY (run_id, step_id, attempt));
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id INTEGER NOT NULL REFERENCES runs (id),
+    step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE INDEX events_run ON events (run_id, id);
+"""
+
+
+def project_root(start: Path) -> Path:
+    """The nearest ancestor of `start` holding `.mcp.json`, else `.git`, else `start` itself."""
+    here = start.resolve()
+    for marker in (".mcp.json", ".git"):
+        for directory in (here, *here.parents):
+            if (directory / marker).exists():
+                return directory
+    return here
+
+
+def default_state_path(start: Path | None = None) -> Path:
+    """`$CLAUDE_TASK_STATE`, else `<project root of start (default cwd)>/.claude-task/state.db`."""
+    explicit = os.environ.get(STATE_ENV)
+    if explicit:
+        return Path(explicit)
+    return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who executes a run: this process unless told otherwise."""
+
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} on {self.host}"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RunRecord(_Record):
+    id: int
+    doc_key: str
+    doc_path: str
+    doc_id: str
+    source_sha256: str
+    status: RunStatus
+    started_at: float
+    ended_at: float | None
+    claim_pid: int | None
+    claim_host: str | None
+    claim_token: str | None
+    claim_heartbeat: float | None
+
+
+class AttemptRecord(_Record):
+    """One row per attempt; rows with `started_at` None record an outcome reached without a call
+    (paused, skipped, awaiting the client, or recorded by the client)."""
+
+    run_id: int
+    step_id: str
+    attempt: int
+    status: StepStatus
+    source: str  # engine | client | document
+    args: Any = None
+    result: Any = None
+    error: str | None = None
+    pause_reason: PauseReason | None = None
+    checks: list[dict[str, Any]] | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration_ms: float | None = None
+
+
+class Event(_Record):
+    """An entry of the append-only log; `id` is 0 until stored."""
+
+    kind: str
+    ts: float
+    run_id: int
+    step_id: str | None = None
+    payload: dict[str, Any] = {}
+    id: int = 0
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    """One SQLite database; use as a context manager or call `close()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
+        self.path = path
+        self.clock = clock
+        self.stale_after = stale_after
+        try:
+            if path.parent != Path() and not path.parent.exists():
+                path.parent.mkdir(parents=True)
+                if path.parent.name == STATE_DIR:
+                    (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(path, f"cannot open the state database: {exc}") from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One unit of work: committed whole on success, rolled back on any exception."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                self.path, f"schema {version} is newer than this release knows ({SCHEMA_VERSION})"
+            )
+        if version == 0:
+            with self.transaction() as conn:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # runs -------------------------------------------------------------------------------------
+
+    def open_run(
+        self,
+        *,
+        doc_key: str,
+        doc_path: str,
+        doc_id: str,
+        sha256: str,
+        claim: Claim,
+        new: bool = False,
+    ) -> tuple[RunRecord, bool]:
+        """Claim the document's unfinished run (or a new one): `(run, resumed)`, atomically.
+
+        A new run is started when `new` is true or the latest run completed. Raises
+        `RunLockedError` when a live executor holds any run of the document, and
+        `DocumentChangedError` when resuming a run whose source hash differs.
+        """
+        now = self.clock()
+        with self.transaction() as conn:
+            claimed = self._runs(conn, "doc_key = ? AND claim_token IS NOT NULL", (doc_key,))
+            holder = next((run for run in claimed if self._claim_live(run, now)), None)
+            if holder is not None:
+                refused = Event(
+                    kind="claim_refused", ts=now, run_id=holder.id, payload={"by": str(claim)}
+                )
+                self._append(conn, [refused])
+            else:
+                latest = self._latest(conn, doc_key)
+                resume = latest is not None and not new and latest.status != RunStatus.COMPLETED
+                if latest is not None and resume:
+                    old = latest.source_sha256
+                    if old != sha256:
+                        raise DocumentChangedError(doc_path, latest.id, old, sha256)
+                    run_id = latest.id
+                else:
+                    run_id = conn.execute(
+                        "INSERT INTO runs (doc_key, doc_path, doc_id, source_sha256, status,"
+                        " started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                        (doc_key, doc_path, doc_id, sha256, RunStatus.RUNNING, now),
+                    ).fetchone()[0]
+                conn.execute(
+                    "UPDATE runs SET status = ?, ended_at = NULL, claim_pid = ?, claim_host = ?,"
+                    " claim_token = ?, claim_heartbeat = ? WHERE id = ?",
+                    (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, run_id),
+                )
+                record = self._runs(conn, "id = ?", (run_id,))[0]
+        if holder is not None:  # the refusal event is committed first
+            raise RunLockedError(
+                doc_path, holder.id, f"pid {holder.claim_pid} on {holder.claim_host}"
+            )
+        return record, resume
+
+    def _claim_live(self, run: RunRecord, now: float) -> bool:
+        if run.claim_host == socket.gethostname() and run.claim_pid is not None:
+            return _pid_alive(run.claim_pid)
+        return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
+
+    def heartbeat(self, run_id: int, claim: Claim) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?",
+                (self.clock(), run_id, claim.token),
+            )
+
+    def finish_run(
+        self, run_id: int, claim: Claim, status: RunStatus, events: Sequence[Event] = ()
+    ) -> None:
+        """Set the run's status, release the claim and append `events`, in one transaction."""
+        ended = None if status == RunStatus.RUNNING else self.clock()
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
+                " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?",
+                (status, ended, run_id, claim.token),
+            )
+            self._append(conn, events)
+
+    def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
+        """Change an unclaimed run's status (after an outcome recorded by the client)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+            self._append(conn, events)
+
+    def latest_run(self, doc_key: str) -> RunRecord | None:
+        """The document's most recent run."""
+        return self._latest(self._conn, doc_key)
+
+    def runs(self, doc_key: str | None = None) -> list[RunRecord]:
+        """Every run (of one document), oldest first."""
+        if doc_key is None:
+            return self._runs(self._conn, "1", ())
+        return self._runs(self._conn, "doc_key = ?", (doc_key,))
+
+    def run(self, run_id: int) -> RunRecord | None:
+        found = self._runs(self._conn, "id = ?", (run_id,))
+        return found[0] if found else None
+
+    def _latest(self, conn: sqlite3.Connection, doc_key: str) -> RunRecord | None:
+        found = self._runs(conn, "doc_key = ? ORDER BY id DESC LIMIT 1", (doc_key,))
+        return found[0] if found else None
+
+    @staticmethod
+    def _runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
+        cursor = conn.execute(f"SELECT * FROM runs WHERE {where}", params)
+        names = [d[0] for d in cursor.description]
+        return [RunRecord.model_validate(dict(zip(names, row, strict=True))) for row in cursor]
+
+    # step attempts ----------------------------------------------------------------------------
+
+    def start_attempt(
+        self, run_id: int, step_id: str, args: Any, events: Sequence[Event] = ()
+    ) -> int:
+        """Insert a `running` attempt (the next number for the step); return its number."""
+        with self.transaction() as conn:
+            attempt: int = conn.execute(
+                "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args,"
+                " started_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, 'engine', ?, ?"
+                " FROM step_attempts WHERE run_id = ? AND step_id = ? RETURNING attempt",
+                (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock(), run_id, step_id),
+            ).fetchone()[0]
+            self._append(conn, events)
+        return attempt
+
+    def finish_attempt(
+        self,
+        run_id: int,
+        step_id: str,
+        attempt: int,
+        status: StepStatus,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        pause_reason: PauseReason | None = None,
+        checks: list[dict[str, Any]] | None = None,
+        events: Sequence[Event] = (),
+    ) -> None:
+        """Record how a started attempt ended, with its events, in one transaction."""
+        now = self.clock()
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE step_attempts SET status = ?, result = ?, error = ?, pause_reason = ?,"
+                " checks = ?, ended_at = ?, duration_ms = (? - started_at) * 1000"
+                " WHERE run_id = ? AND step_id = ? AND attempt = ?",
+                (
+                    status,
+                    None if result is None else _dumps(result),
+                    error,
+                    None if pause_reason is None else _reason_json(pause_reason),
+                    None if checks is None else _dumps(checks),
+                    now,
+                    now,
+                    run_id,
+                    step_id,
+                    attempt,
+                ),
+            )
+            self._append(conn, events)
+
+    def record_outcome(
+        self,
+        run_id: int,
+        step_id: str,
+        status: StepStatus,
+        *,
+        source: str = "engine",
+        result: Any = None,
+        error: str | None = None,
+        pause_reason: PauseReason | None = None,
+        events: Sequence[Event] = (),
+    ) -> None:
+        """Record an outcome reached without a call. The same outcome as the step's latest row
+        (a step re-paused on resume) adds no row, only its events."""
+        reason = None if pause_reason is None else _reason_json(pause_reason)
+        with self.transaction() as conn:
+            latest = conn.execute(
+                "SELECT status, source, pause_reason, started_at FROM step_attempts"
+                " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1",
+                (run_id, step_id),
+            ).fetchone()
+            if latest is None or tuple(latest) != (status, source, reason, None):
+                conn.execute(
+                    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result,"
+                    " error, pause_reason, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1,"
+                    " ?, ?, ?, ?, ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?",
+                    (
+                        run_id,
+                        step_id,
+                        status,
+                        source,
+                        None if result is None else _dumps(result),
+                        error,
+                        reason,
+                        self.clock(),
+                        run_id,
+                        step_id,
+                    ),
+                )
+            self._append(conn, events)
+
+    def attempts(self, run_id: int) -> list[AttemptRecord]:
+        """Every attempt of a run, by step then attempt number."""
+        cursor = self._conn.execute(
+            "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt", (run_id,)
+        )
+        names = [d[0] for d in cursor.description]
+        out = []
+        for row in cursor:
+            data = dict(zip(names, row, strict=True))
+            for key in ("args", "result", "checks"):
+                data[key] = _loads(data[key])
+            reason = data.pop("pause_reason")
+            out.append(
+                AttemptRecord.model_validate(
+                    {**data, "pause_reason": None if reason is None else parse_pause_reason(reason)}
+                )
+            )
+        return out
+
+    def latest_attempts(self, run_id: int) -> dict[str, AttemptRecord]:
+        """The latest attempt of each step of a run: its current state."""
+        return {a.step_id: a for a in self.attempts(run_id)}
+
+    # events -----------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[Event]) -> None:
+        with self.transaction() as conn:
+            self._append(conn, events)
+
+    @staticmethod
+    def _append(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+        if events:
+            conn.executemany(
+                "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                [(e.ts, e.run_id, e.step_id, e.kind, _dumps(e.payload)) for e in events],
+            )
+
+    def events(self, run_id: int) -> list[Event]:
+        """The run's event log, in order."""
+        cursor = self._conn.execute(
+            "SELECT id, ts, run_id, step_id, kind, payload FROM events WHERE run_id = ?"
+            " ORDER BY id",
+            (run_id,),
+        )
+        return [
+            Event(id=i, ts=ts, run_id=run, step_id=step, kind=kind, payload=json.loads(payload))
+            for i, ts, run, step, kind, payload in cursor
+        ]
+
+
+def _reason_json(reason: PauseReason) -> str:
+    return reason.model_dump_json()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped is a zombie: dead for our purposes
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
