@@ -247,6 +247,10 @@ class UnitRunner:
                 self.settle_plain(uid, status, reason=why)
                 return
             args = resolution.args
+            # like a bash fence: relative paths mean the project root, wherever we run from
+            is_command = (binding.server, binding.tool) == (self.command_server, COMMAND_TOOL)
+            if is_command and self.command_cwd is not None and "cwd" not in args:
+                args["cwd"] = self.command_cwd
             tools = await self.caller.list_tools(binding.server)
             spec = tools.get(binding.tool)
             if spec is None:

@@ -1,0 +1,432 @@
+"""The engine against REAL servers over real stdio, through the real ServerPool and .mcp.json.
+
+Servers: the built-in command server (`python -m claude_task_cli.command_server`) and the reference
+`mcp-server-time` (PyPI), which no one here wrote; once over streamable HTTP too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from claude_task_cli.continuation import record_step_result, status_of
+from claude_task_cli.convert import convert_file
+from claude_task_cli.engine import execute
+from claude_task_cli.errors import RunLockedError
+from claude_task_cli.mcp_config import load_mcp_config
+from claude_task_cli.model import TaskDocument
+from claude_task_cli.outcomes import (
+    AwaitingClient,
+    Interrupted,
+    RunStatus,
+    SchemaMismatch,
+    StepStatus,
+    ToolError,
+    UnresolvedDependency,
+)
+from claude_task_cli.results import RunOutcome
+from claude_task_cli.runner import run_document
+from claude_task_cli.sessions import ServerPool
+from claude_task_cli.store import Event, Store
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def write_mcp_json(directory: Path, **extra: dict[str, Any]) -> Path:
+    servers = {
+        "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+        "cmd": {"command": sys.executable, "args": ["-m", "claude_task_cli.command_server"]},
+        **extra,
+    }
+    path = directory / ".mcp.json"
+    path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerPool]:
+    config = load_mcp_config(write_mcp_json(tmp_path_factory.mktemp("project")))
+    async with ServerPool(config) as opened:
+        yield opened
+
+
+def write_doc(directory: Path, body: str, name: str = "task.md") -> TaskDocument:
+    path = directory / name
+    path.write_text(body, encoding="utf-8")
+    return convert_file(path)
+
+
+async def run(
+    doc: TaskDocument, pool: ServerPool, store: Store, **options: Any
+) -> tuple[RunOutcome, list[Event]]:
+    events: list[Event] = []
+    with anyio.fail_after(30):
+        outcome = await execute(
+            doc, pool, store, command_server="cmd", on_event=events.append, **options
+        )
+    return outcome, events
+
+
+PAUSES = """# Task 20: Pause reasons from real calls
+
+## Task 1: Branches
+
+- [ ] 1.1 [P] Missing the required timezone
+  ```mcp
+  server: time
+  tool: get_current_time
+  args: {}
+  ```
+- [ ] 1.2 [P] An invalid timezone
+  ```mcp
+  server: time
+  tool: get_current_time
+  args: {timezone: Mars/Olympus}
+  ```
+- [ ] 1.3 Uses the failed step's output
+  - Depends on: 1.2
+  ```mcp
+  server: time
+  tool: convert_time
+  args: {source_timezone: "${step:1.2/timezone}", time: "12:00", target_timezone: Asia/Tokyo}
+  ```
+- [ ] 1.4 [P] Work for a person
+  - Depends on: none
+  - Read the clock on the wall
+- [ ] 1.5 [P] A good call on an independent branch
+  - Depends on: none
+  ```mcp
+  server: time
+  tool: get_current_time
+  args: {timezone: UTC}
+  expect:
+    - {path: timezone, equals: UTC}
+    - {path: datetime, matches: "\\\\+00:00$"}
+  ```
+- [ ] 1.6 Then a value flows into the next call
+  - Depends on: 1.5
+  ```mcp
+  server: cmd
+  tool: echo
+  args: {value: "read at ${step:1.5/datetime}"}
+  ```
+"""
+
+
+async def test_each_pause_reason_comes_from_a_real_call(pool: ServerPool, tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        outcome, _events = await run(write_doc(tmp_path, PAUSES), pool, store)
+    by_step = {s.step_id: s for s in outcome.steps}
+    assert by_step["1.1"].pause_reason == SchemaMismatch(
+        blocked_step="1.1", missing_fields=["timezone"], suggested_tool="get_current_time"
+    )
+    assert by_step["1.1"].attempts == 0  # checked against the real inputSchema, never called
+    error = by_step["1.2"].pause_reason
+    assert isinstance(error, ToolError)  # the server's own answer
+    assert (error.failed_step, error.retryable, by_step["1.2"].status) == (
+        "1.2",
+        False,
+        StepStatus.FAILED,
+    )
+    assert "Mars/Olympus" in error.error
+    assert by_step["1.3"].pause_reason == UnresolvedDependency(
+        blocked_step="1.3",
+        missing_output="${step:1.2/timezone}",
+        producing_step="1.2",
+        suggested_tool="convert_time",
+    )
+    assert by_step["1.3"].status == StepStatus.SKIPPED
+    waiting = by_step["1.4"].pause_reason
+    assert isinstance(waiting, AwaitingClient)
+    assert "Read the clock on the wall" in waiting.guidance
+    # independent branches kept running, with verification evidence kept
+    assert by_step["1.5"].status == StepStatus.COMPLETED
+    assert [c["passed"] for c in by_step["1.5"].checks or []] == [True, True]
+    datetime = by_step["1.5"].result["datetime"]
+    assert by_step["1.6"].result == {"value": f"read at {datetime}"}
+    assert outcome.status == RunStatus.PAUSED
+    assert {type(r).__name__ for r in outcome.pause_reasons} == {
+        "SchemaMismatch",
+        "ToolError",
+        "UnresolvedDependency",
+        "AwaitingClient",
+    }
+
+
+PARALLEL = """# Task 21: Parallel sleeps
+
+## Task 1: Two sleeps
+
+- [ ] 1.1 [P] Sleep A
+  ```mcp
+  server: cmd
+  tool: sleep
+  args: {seconds: 0.5}
+  ```
+- [ ] 1.2 [P] Sleep B
+  ```mcp
+  server: cmd
+  tool: sleep
+  args: {seconds: 0.5}
+  ```
+"""
+
+
+async def test_independent_steps_overlap_in_time(pool: ServerPool, tmp_path: Path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        outcome, _ = await run(write_doc(tmp_path, PARALLEL), pool, store, concurrency=2)
+        stored = store.events(outcome.run_id or 0)
+    assert outcome.status == RunStatus.COMPLETED
+    span = {
+        (e.step_id, e.kind): e.ts for e in stored if e.kind in ("step_started", "step_completed")
+    }
+    a = (span["1.1", "step_started"], span["1.1", "step_completed"])
+    b = (span["1.2", "step_started"], span["1.2", "step_completed"])
+    assert a[1] - a[0] >= 0.45
+    assert b[1] - b[0] >= 0.45
+    assert max(a[0], b[0]) < min(a[1], b[1])  # the two sleeps overlapped
+    assert max(a[1], b[1]) - min(a[0], b[0]) < 0.9  # well under 2 × 0.5 s
+
+
+def flaky_doc(counter: Path) -> str:
+    script = (
+        f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; test $n -ge 3"
+    )
+    return f"""# Task 22: Flaky
+
+## Task 1: Retry
+
+- [ ] 1.1 Succeeds on the third attempt
+  ```mcp
+  server: cmd
+  tool: run_command
+  args: {{command: "{script}"}}
+  retryable: true
+  retries: 3
+  expect:
+    - exit_code: 0
+  ```
+"""
+
+
+async def test_a_retryable_step_fails_twice_then_succeeds(pool: ServerPool, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    with Store(tmp_path / "state.db") as store:
+        outcome, events = await run(
+            write_doc(tmp_path, flaky_doc(counter)), pool, store, retry_backoff=0.05
+        )
+        attempts = store.attempts(outcome.run_id or 0)
+    assert outcome.status == RunStatus.COMPLETED
+    assert counter.read_text().strip() == "3"
+    assert [e.kind for e in events if e.step_id == "1.1"] == [
+        "step_started",
+        "step_retried",
+        "step_started",
+        "step_retried",
+        "step_started",
+        "step_completed",
+    ]
+    assert [(a.attempt, a.status, a.result["exit_code"]) for a in attempts] == [
+        (1, StepStatus.FAILED, 1),
+        (2, StepStatus.FAILED, 1),
+        (3, StepStatus.COMPLETED, 0),
+    ]
+
+
+async def test_a_server_that_dies_mid_run(tmp_path: Path) -> None:
+    doc = write_doc(
+        tmp_path,
+        """# Task 23: A server dies
+
+## Task 1: T
+
+- [ ] 1.1 Kill the command server from inside
+  ```mcp
+  server: cmd
+  tool: run_command
+  args: {command: "kill -9 $PPID"}
+  ```
+- [ ] 1.2 [P] The time server is unaffected
+  - Depends on: none
+  ```mcp
+  server: time
+  tool: get_current_time
+  args: {timezone: UTC}
+  ```
+""",
+    )
+    config = load_mcp_config(write_mcp_json(tmp_path))
+    with Store(tmp_path / "state.db") as store:
+        async with ServerPool(config) as own_pool:
+            outcome, _ = await run(doc, own_pool, store)
+    dead = outcome.step("1.1")
+    assert dead.status == StepStatus.FAILED
+    assert isinstance(dead.pause_reason, ToolError)
+    assert outcome.step("1.2").status == StepStatus.COMPLETED
+    assert outcome.status == RunStatus.FAILED
+
+
+async def test_over_streamable_http(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "claude_task_cli.command_server", "--transport", "http"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        with anyio.fail_after(20):
+            line = await anyio.to_thread.run_sync(proc.stderr.readline)
+        url = re.search(r"http://\S+/mcp", line)
+        assert url is not None, line
+        doc = write_doc(
+            tmp_path,
+            """# Task 24: HTTP
+
+## Task 1: T
+
+- [ ] 1.1 Echo over HTTP
+  ```mcp
+  server: web
+  tool: echo
+  args: {value: [1, 2]}
+  expect: [{path: value/1, equals: 2}]
+  ```
+""",
+        )
+        path = write_mcp_json(tmp_path, web={"type": "http", "url": url.group(0)})
+        with Store(tmp_path / "state.db") as store:
+            async with ServerPool(load_mcp_config(path)) as http_pool:
+                outcome, _ = await run(doc, http_pool, store)
+        assert outcome.status == RunStatus.COMPLETED
+        assert outcome.step("1.1").result == {"value": [1, 2]}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+CRASH = """# Task 25: Crash and resume
+
+## Task 1: T
+
+- [ ] 1.1 Quick first step
+  ```mcp
+  server: cmd
+  tool: echo
+  args: {value: first}
+  ```
+- [ ] 1.2 [P] Long and not safe to repeat
+  ```mcp
+  server: cmd
+  tool: run_command
+  args: {command: "echo $$ > long.pid; exec sleep 30"}
+  ```
+- [ ] 1.3 [P] Long but retryable: quick the second time
+  ```mcp
+  server: cmd
+  tool: run_command
+  args: {command: "if [ -f marker ]; then echo again; else touch marker; echo $$ > retry.pid; exec sleep 30; fi"}
+  retryable: true
+  ```
+- [ ] 1.4 After the retryable one
+  - Depends on: 1.3
+  ```mcp
+  server: cmd
+  tool: echo
+  args: {value: "${step:1.3/stdout}"}
+  ```
+"""
+
+EXECUTOR = (
+    "import sys; from pathlib import Path;"
+    "from claude_task_cli.convert import convert_file;"
+    "from claude_task_cli.runner import run_document;"
+    "doc = Path(sys.argv[1]); run_document(convert_file(doc), doc_path=doc)"
+)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def kill_pid_file(path: Path) -> None:
+    """End the `sleep` a killed run left behind (we started it; its pid is in the file)."""
+    if path.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(path.read_text()), signal.SIGKILL)
+
+
+def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
+    write_mcp_json(tmp_path)
+    doc_path = tmp_path / "task.md"
+    doc_path.write_text(CRASH, encoding="utf-8")
+    state = tmp_path / ".claude-task" / "state.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXECUTOR, str(doc_path)], cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(
+            lambda: (tmp_path / "long.pid").exists() and (tmp_path / "retry.pid").exists(),
+            30,
+            "both long steps to start",
+        )
+        doc = convert_file(doc_path)
+        with pytest.raises(RunLockedError, match="is being executed by pid"):  # the atomic claim
+            run_document(doc, doc_path=doc_path)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        kill_pid_file(tmp_path / "long.pid")
+        kill_pid_file(tmp_path / "retry.pid")
+    with Store(state) as store:
+        before = status_of(doc, store)
+    assert before.step("1.1").status == StepStatus.COMPLETED  # committed before the kill
+    assert before.step("1.2").status == before.step("1.3").status == StepStatus.RUNNING
+
+    resumed = run_document(doc, doc_path=doc_path)
+    assert resumed.resumed
+    assert resumed.step("1.3").status == StepStatus.COMPLETED  # retryable: run again
+    assert resumed.step("1.4").result == {"value": "again\n"}
+    assert resumed.pause_reasons == [
+        Interrupted(blocked_step="1.2", attempt=1, suggested_tool="run_command")
+    ]
+    with Store(state) as store:
+        finished = record_step_result(store, doc, "1.2", result={"checked_by": "a person"})
+        events = store.events(finished.run_id or 0)
+    assert finished.run_status == RunStatus.COMPLETED
+    kinds = [e.kind for e in events]
+    assert kinds.count("run_started") == 1
+    assert kinds.count("resumed") == 1
+    assert "claim_refused" in kinds
+    started = Counter(e.step_id for e in events if e.kind == "step_started")
+    completed = Counter(e.step_id for e in events if e.kind == "step_completed")
+    assert started["1.1"] == 1  # never re-run after the crash
+    assert started["1.2"] == 1  # not retryable: never re-run blindly
+    assert started["1.3"] == 2  # interrupted, then retried
+    assert all(n == 1 for n in completed.values()), completed
