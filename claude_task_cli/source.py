@@ -69,3 +69,11 @@ def read_source(path: Path, display: str | None = None) -> SourceText:
     except OSError as exc:
         raise InputError(shown, f"cannot read: {exc.strerror or exc}") from exc
     return decode(data, shown)
+
+
+def display_path(path: Path) -> str:
+    """How a path is shown and recorded: relative to the working directory when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, later
+from claude_task_cli.cli import convert, execute, later
 from claude_task_cli.cli.boundary import set_debug
 
 app = typer.Typer(
@@ -59,7 +59,8 @@ def _register(name: str, function: Callable[..., Any]) -> None:
 
 _register("convert_task", convert.convert_task)
 app.command("schema")(convert.schema)
-_register("execute_task", later.execute_task)
+_register("execute_task", execute.execute_task)
+_register("record_step", execute.record_step)
 _register("task_status", later.task_status)
 _register("generate_report", later.generate_report)
 

@@ -61,6 +61,7 @@ def convert_task(
     with boundary(eager_logging=False):
         from claude_task_cli.convert import collect_documents, convert_file
         from claude_task_cli.preview import preview
+        from claude_task_cli.source import display_path
 
         documents = collect_documents(paths)
         if output is not None and len(documents) > 1 and output.suffix.lower() == ".json":
@@ -69,7 +70,7 @@ def convert_task(
         failures: list[TaskCliError] = []
         for path in documents:
             try:
-                converted.append(convert_file(path, _display(path)))
+                converted.append(convert_file(path, display_path(path)))
             except TaskCliError as exc:
                 failures.append(exc)
                 for line in exc.lines():
@@ -107,14 +108,6 @@ def schema() -> None:
         from claude_task_cli.model import TaskDocument
 
         typer.echo(json.dumps(TaskDocument.model_json_schema(), indent=2, ensure_ascii=False))
-
-
-def _display(path: Path) -> str:
-    """Paths are shown (and recorded) relative to the working directory when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _write(doc: TaskDocument, documents: list[Path], output: Path | None) -> Path:

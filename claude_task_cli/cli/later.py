@@ -12,15 +12,6 @@ from claude_task_cli.errors import NotImplementedYet
 TaskArg = Annotated[str, typer.Argument(help="A task document (.md), its JSON, or its id.")]
 
 
-def execute_task(task: TaskArg) -> None:
-    """Run a task document's step graph through real MCP tool calls (not implemented yet).
-
-    Example: claude-task execute_task 003_test_mcp
-    """
-    with boundary():
-        raise NotImplementedYet("execute_task")
-
-
 def task_status(task: TaskArg) -> None:
     """Show a run's step table from the state store (not implemented yet).
 
