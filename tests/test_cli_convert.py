@@ -127,7 +127,7 @@ def test_schema_validates_converted_output(workdir: Path) -> None:
     jsonschema.validate(document, schema)
 
 
-@pytest.mark.parametrize("command", ["execute_task", "task_status", "generate_report"])
+@pytest.mark.parametrize("command", ["task_status", "generate_report"])
 def test_later_commands_do_not_pretend(command: str) -> None:
     result = runner.invoke(app, [command, "003_test_mcp"])
     assert result.exit_code == 5
