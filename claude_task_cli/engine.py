@@ -1,8 +1,8 @@
 """The executor: runs a document's step graph through MCP tool calls, durably and resumably.
 
-Scheduling: a unit (see `units.py`) starts as soon as every prerequisite completed — not wave by
-wave — at most `concurrency` at once (default `DEFAULT_CONCURRENCY` = 4; the caller also limits
-calls per server), ready units taken by task priority, then document order.
+Scheduling (`scheduler.py`): a unit (see `units.py`) starts as soon as every prerequisite
+completed — not wave by wave — at most `concurrency` at once (default `DEFAULT_CONCURRENCY` = 4; the
+caller also limits calls per server), ready units taken by task priority, then document order.
 
 Per unit: arguments resolved from earlier results (`params.py`; unresolvable → `unresolvableParams`,
 from a failed or skipped step → `unresolvedDependency`) and checked against the tool's `inputSchema`
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -42,6 +41,7 @@ from claude_task_cli.results import (
     load_states,
     summarize,
 )
+from claude_task_cli.scheduler import Scheduler
 from claude_task_cli.store import Claim, Event, Store
 from claude_task_cli.unit_runner import UnitRunner
 from claude_task_cli.units import Unit, build_units, levels, select
@@ -152,10 +152,10 @@ async def execute(
         sleep=sleep,
         on_event=on_event,
     )
+    previous_sink, store.on_commit = store.on_commit, runner.publish
     try:
         done = {uid for uid, s in states.items() if s.status == StepStatus.COMPLETED}
         scope = select(units, only_task, only_step, done)
-        _prepare_resume(runner, scope)
         runner.emit(
             "resumed" if resumed else "run_started",
             None,
@@ -165,18 +165,21 @@ async def execute(
             selected=None if only_task is None and only_step is None else sorted(scope),
             pid=claim.pid,
         )
+        _prepare_resume(runner, scope)
         heartbeat = asyncio.create_task(_heartbeat(store, run.id, claim))
         try:
-            await _schedule(runner, scope, concurrency)
+            await Scheduler(runner, scope, concurrency).run()
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+        outcome = build_outcome(doc, units, states, scope, run_id=run.id, resumed=resumed)
+        runner.finish(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
         runner.finish(claim, summarize(s.status for s in states.values()), error=exc)
         raise
-    outcome = build_outcome(doc, units, states, scope, run_id=run.id, resumed=resumed)
-    runner.finish(claim, outcome.run_status, reasons=outcome.pause_reasons)
+    finally:
+        store.on_commit = previous_sink
     if runner.abort is not None:
         raise runner.abort
     return outcome
@@ -206,55 +209,6 @@ def _prepare_resume(runner: UnitRunner, scope: set[str]) -> None:
             runner.states[uid] = UnitState(
                 calls=state.calls, args=state.args, attempt=state.attempt
             )
-
-
-async def _schedule(runner: UnitRunner, scope: set[str], concurrency: int) -> None:
-    """Start each unit as soon as its prerequisites completed, at most `concurrency` at once."""
-    units, states = runner.units, runner.states
-    waiting: dict[str, int] = {}
-    ready: list[tuple[int, int, str]] = []
-    for uid in scope:
-        if states[uid].status != StepStatus.PENDING:
-            continue
-        blockers = [p for p in units[uid].prereqs if p in states]
-        waiting[uid] = sum(1 for p in blockers if states[p].status != StepStatus.COMPLETED)
-        if waiting[uid] == 0:
-            heapq.heappush(ready, (units[uid].rank, units[uid].order, uid))
-    for uid in sorted(units, key=lambda u: units[u].order):
-        if states[uid].status in (StepStatus.FAILED, StepStatus.SKIPPED):
-            runner.cascade(uid, scope)
-
-    def settled(uid: str) -> None:
-        if states[uid].status == StepStatus.COMPLETED:
-            for dep in units[uid].dependents:
-                if dep in waiting and states[dep].status == StepStatus.PENDING:
-                    waiting[dep] -= 1
-                    if waiting[dep] == 0:
-                        heapq.heappush(ready, (units[dep].rank, units[dep].order, dep))
-        elif states[uid].status in (StepStatus.FAILED, StepStatus.SKIPPED):
-            runner.cascade(uid, scope)
-
-    running: dict[asyncio.Task[None], str] = {}
-    try:
-        while ready or running:
-            while ready and len(running) < concurrency and runner.abort is None:
-                uid = heapq.heappop(ready)[2]
-                if states[uid].status != StepStatus.PENDING:
-                    continue  # skipped while it waited
-                states[uid].status = StepStatus.RUNNING
-                running[asyncio.create_task(runner.run(uid))] = uid
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                uid = running.pop(task)
-                task.result()  # a bug in the runner propagates
-                settled(uid)
-    finally:
-        for task in running:
-            task.cancel()
-        if running:  # their attempts stay `running`: resumed as interrupted
-            await asyncio.gather(*running, return_exceptions=True)
 
 
 async def _heartbeat(store: Store, run_id: int, claim: Claim) -> None:

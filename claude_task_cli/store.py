@@ -48,7 +48,7 @@ CREATE TABLE step_attempts (
     run_id INTEGER NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
     status TEXT NOT NULL, source TEXT NOT NULL, args TEXT, result TEXT, error TEXT,
     pause_reason TEXT, checks TEXT, started_at REAL, ended_at REAL, duration_ms REAL,
-    PRIMARY KEY (run_id, step_id, attempt));
+    PRIMARY KEY (run_id, step_id, attempt)) WITHOUT ROWID;
 CREATE TABLE events (
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id INTEGER NOT NULL REFERENCES runs (id),
     step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL);
@@ -156,12 +156,17 @@ class Store:
         self.path = path
         self.clock = clock
         self.stale_after = stale_after
+        self.on_commit: Callable[[list[Event]], None] | None = None
+        self._pending: list[Callable[[sqlite3.Connection], object]] = []
+        self._queued: list[Event] = []
         try:
             if path.parent != Path() and not path.parent.exists():
                 path.parent.mkdir(parents=True)
                 if path.parent.name == STATE_DIR:
                     (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            # small pages: a step's commit touches a few pages, each written whole to the WAL
+            self._conn.execute("PRAGMA page_size=1024")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -175,7 +180,10 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -187,6 +195,38 @@ class Store:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self, events: Sequence[Event] = ()) -> Iterator[sqlite3.Connection]:
+        """A write: deferred writes first, then this one, then all their events; one commit.
+        `on_commit` sees the events once they are durable."""
+        with self.transaction() as conn:
+            for op in self._pending:
+                op(conn)
+            yield conn
+            committed = [*self._queued, *events]
+            self._append(conn, committed)
+        self._pending, self._queued = [], []
+        if committed and self.on_commit is not None:
+            self.on_commit(committed)
+
+    def _write(
+        self, op: Callable[[sqlite3.Connection], object], events: Sequence[Event], defer: bool
+    ) -> None:
+        if defer:
+            self._pending.append(op)
+            self._queued.extend(events)
+        else:
+            with self._writing(events) as conn:
+                op(conn)
+
+    def flush(self) -> None:
+        """Commit deferred writes now. A deferred write (`defer=True`) rides along with the next
+        write, or is committed by `flush`: the engine flushes on the event loop's next turn, so
+        group commit saves a transaction per step without waiting on any I/O."""
+        if self._pending or self._queued:
+            with self._writing():
+                pass
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -219,6 +259,7 @@ class Store:
         `RunLockedError` when a live executor holds any run of the document, and
         `DocumentChangedError` when resuming a run whose source hash differs.
         """
+        self.flush()
         now = self.clock()
         with self.transaction() as conn:
             claimed = self._runs(conn, "doc_key = ? AND claim_token IS NOT NULL", (doc_key,))
@@ -260,7 +301,7 @@ class Store:
         return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
-        with self.transaction() as conn:
+        with self._writing() as conn:
             conn.execute(
                 "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?",
                 (self.clock(), run_id, claim.token),
@@ -271,31 +312,32 @@ class Store:
     ) -> None:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
-        with self.transaction() as conn:
+        with self._writing(events) as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
                 " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?",
                 (status, ended, run_id, claim.token),
             )
-            self._append(conn, events)
 
     def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
         """Change an unclaimed run's status (after an outcome recorded by the client)."""
-        with self.transaction() as conn:
+        with self._writing(events) as conn:
             conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
-            self._append(conn, events)
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
+        self.flush()
         return self._latest(self._conn, doc_key)
 
     def runs(self, doc_key: str | None = None) -> list[RunRecord]:
         """Every run (of one document), oldest first."""
+        self.flush()
         if doc_key is None:
             return self._runs(self._conn, "1", ())
         return self._runs(self._conn, "doc_key = ?", (doc_key,))
 
     def run(self, run_id: int) -> RunRecord | None:
+        self.flush()
         found = self._runs(self._conn, "id = ?", (run_id,))
         return found[0] if found else None
 
@@ -314,15 +356,15 @@ class Store:
     def start_attempt(
         self, run_id: int, step_id: str, args: Any, events: Sequence[Event] = ()
     ) -> int:
-        """Insert a `running` attempt (the next number for the step); return its number."""
-        with self.transaction() as conn:
+        """Insert a `running` attempt (the next number for the step); return its number.
+        Never deferred: an attempt is durable before its call is made."""
+        with self._writing(events) as conn:
             attempt: int = conn.execute(
                 "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args,"
                 " started_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, 'engine', ?, ?"
                 " FROM step_attempts WHERE run_id = ? AND step_id = ? RETURNING attempt",
                 (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock(), run_id, step_id),
             ).fetchone()[0]
-            self._append(conn, events)
         return attempt
 
     def finish_attempt(
@@ -337,28 +379,32 @@ class Store:
         pause_reason: PauseReason | None = None,
         checks: list[dict[str, Any]] | None = None,
         events: Sequence[Event] = (),
+        defer: bool = False,
     ) -> None:
         """Record how a started attempt ended, with its events, in one transaction."""
         now = self.clock()
-        with self.transaction() as conn:
+        row = (
+            status,
+            None if result is None else _dumps(result),
+            error,
+            None if pause_reason is None else _reason_json(pause_reason),
+            None if checks is None else _dumps(checks),
+            now,
+            now,
+            run_id,
+            step_id,
+            attempt,
+        )
+
+        def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE step_attempts SET status = ?, result = ?, error = ?, pause_reason = ?,"
                 " checks = ?, ended_at = ?, duration_ms = (? - started_at) * 1000"
                 " WHERE run_id = ? AND step_id = ? AND attempt = ?",
-                (
-                    status,
-                    None if result is None else _dumps(result),
-                    error,
-                    None if pause_reason is None else _reason_json(pause_reason),
-                    None if checks is None else _dumps(checks),
-                    now,
-                    now,
-                    run_id,
-                    step_id,
-                    attempt,
-                ),
+                row,
             )
-            self._append(conn, events)
+
+        self._write(op, events, defer)
 
     def record_outcome(
         self,
@@ -371,11 +417,14 @@ class Store:
         error: str | None = None,
         pause_reason: PauseReason | None = None,
         events: Sequence[Event] = (),
+        defer: bool = False,
     ) -> None:
         """Record an outcome reached without a call. The same outcome as the step's latest row
         (a step re-paused on resume) adds no row, only its events."""
         reason = None if pause_reason is None else _reason_json(pause_reason)
-        with self.transaction() as conn:
+        values = (None if result is None else _dumps(result), error, reason, self.clock())
+
+        def op(conn: sqlite3.Connection) -> None:
             latest = conn.execute(
                 "SELECT status, source, pause_reason, started_at FROM step_attempts"
                 " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1",
@@ -386,23 +435,14 @@ class Store:
                     "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result,"
                     " error, pause_reason, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1,"
                     " ?, ?, ?, ?, ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?",
-                    (
-                        run_id,
-                        step_id,
-                        status,
-                        source,
-                        None if result is None else _dumps(result),
-                        error,
-                        reason,
-                        self.clock(),
-                        run_id,
-                        step_id,
-                    ),
+                    (run_id, step_id, status, source, *values, run_id, step_id),
                 )
-            self._append(conn, events)
+
+        self._write(op, events, defer)
 
     def attempts(self, run_id: int) -> list[AttemptRecord]:
         """Every attempt of a run, by step then attempt number."""
+        self.flush()
         cursor = self._conn.execute(
             "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt", (run_id,)
         )
@@ -426,9 +466,8 @@ class Store:
 
     # events -----------------------------------------------------------------------------------
 
-    def append(self, events: Sequence[Event]) -> None:
-        with self.transaction() as conn:
-            self._append(conn, events)
+    def append(self, events: Sequence[Event], *, defer: bool = False) -> None:
+        self._write(lambda _conn: None, events, defer)
 
     @staticmethod
     def _append(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
@@ -440,6 +479,7 @@ class Store:
 
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""
+        self.flush()
         cursor = self._conn.execute(
             "SELECT id, ts, run_id, step_id, kind, payload FROM events WHERE run_id = ?"
             " ORDER BY id",

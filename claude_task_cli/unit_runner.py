@@ -1,7 +1,10 @@
 """Running one unit of a run: checks before the call, the call(s), retries, and recording.
 
-Every outcome is written to the store (with its event) before the engine's state and the event
-callback see it, so what a user is shown is always already durable. Rules: `engine.py`.
+Every outcome goes to the store with its event; the event callback is the store's `on_commit`, so
+what a user is shown is always already durable. Final outcomes are deferred writes (group commit,
+see `Store.flush`): they ride with the next attempt's start or are flushed by the scheduler on the
+next turn of the event loop; an attempt's start is always committed before its call. Rules:
+`engine.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from claude_task_cli.verify import check, verify
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-    from claude_task_cli.engine import CallResult, ToolCaller
+    from claude_task_cli.engine import CallResult, ToolCaller, ToolSpec
 
 _EXIT_ZERO = Expectation(exit_code=0)
 _COMMAND_GRACE = 30.0  # seconds the MCP call may outlive the command's own timeout
@@ -77,12 +80,14 @@ class UnitRunner:
     on_event: Callable[[Event], None] | None
     abort: TaskCliError | None = None
     _validators: dict[tuple[str, str], Validator | None] = field(default_factory=dict)
+    _tools: dict[str, Mapping[str, ToolSpec]] = field(default_factory=dict)
 
     # events and plain outcomes -----------------------------------------------------------------
 
     def event(self, kind: str, step_id: str | None, **payload: Any) -> Event:
-        return Event(
-            kind=kind, ts=self.clock(), run_id=self.run_id, step_id=step_id, payload=payload
+        # model_construct: the values are ours and typed, and this runs several times per step
+        return Event.model_construct(
+            kind=kind, ts=self.clock(), run_id=self.run_id, step_id=step_id, payload=payload, id=0
         )
 
     def publish(self, events: Iterable[Event]) -> None:
@@ -91,9 +96,7 @@ class UnitRunner:
                 self.on_event(item)
 
     def emit(self, kind: str, step_id: str | None, **payload: Any) -> None:
-        item = self.event(kind, step_id, **payload)
-        self.store.append([item])
-        self.publish([item])
+        self.store.append([self.event(kind, step_id, **payload)])
 
     def settle_plain(
         self,
@@ -122,6 +125,7 @@ class UnitRunner:
             error=error,
             pause_reason=reason,
             events=events,
+            defer=True,
         )
         old = self.states[uid]
         self.states[uid] = UnitState(
@@ -134,7 +138,6 @@ class UnitRunner:
             source=source,
             attempt=old.attempt + 1,
         )
-        self.publish(events)
 
     def interrupted(self, uid: str, attempt: int, retry: bool) -> None:
         """Close the attempt a dead executor left `running`."""
@@ -146,8 +149,8 @@ class UnitRunner:
             StepStatus.FAILED,
             error="interrupted: the executor stopped while this attempt was running",
             events=[item],
+            defer=True,
         )
-        self.publish([item])
 
     def cascade(self, uid: str, scope: set[str]) -> None:
         """Skip every pending unit of `scope` downstream of a failed or skipped unit."""
@@ -192,7 +195,6 @@ class UnitRunner:
             payload["error"] = f"{type(error).__name__}: {error}"
         item = self.event(_RUN_EVENT[status], None, **payload)
         self.store.finish_run(self.run_id, claim, status, events=[item])
-        self.publish([item])
 
     # running a unit ---------------------------------------------------------------------------
 
@@ -251,7 +253,9 @@ class UnitRunner:
             is_command = (binding.server, binding.tool) == (self.command_server, COMMAND_TOOL)
             if is_command and self.command_cwd is not None and "cwd" not in args:
                 args["cwd"] = self.command_cwd
-            tools = await self.caller.list_tools(binding.server)
+            tools = self._tools.get(binding.server)
+            if tools is None:  # listed once per run; no await (no task switch) after that
+                tools = self._tools[binding.server] = await self.caller.list_tools(binding.server)
             spec = tools.get(binding.tool)
             if spec is None:
                 listed = ", ".join(sorted(tools)) or "none"
@@ -293,7 +297,6 @@ class UnitRunner:
         t0 = self.clock()
         attempt = self.store.start_attempt(self.run_id, uid, recorded, events=[started])
         state.attempt, state.calls, state.args = attempt, state.calls + 1, recorded
-        self.publish([started])
         try:
             outcome = await self._call(unit, args)
         except TaskCliError as exc:  # a server that cannot be used: no retry, stop the run
@@ -333,6 +336,7 @@ class UnitRunner:
             pause_reason=outcome.reason,
             checks=outcome.checks or None,
             events=[item],
+            defer=status != StepStatus.RUNNING,  # a retry sleeps next: commit that one now
         )
         self.states[uid] = UnitState(
             status=status,
@@ -345,7 +349,6 @@ class UnitRunner:
             duration_ms=ms,
             attempt=attempt,
         )
-        self.publish([item])
 
     async def _call(self, unit: Unit, args: dict[str, Any] | None) -> _Try:
         uid, step = unit.id, unit.step
