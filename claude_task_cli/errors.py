@@ -176,3 +176,10 @@ class RunStateError(TaskCliError):
     outside the selection, a result for a step that already completed."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class ReportError(TaskCliError):
+    """A report that cannot be rendered or written: a broken template (override), an output
+    path that would leave the output directory, an output directory that cannot be written."""
+
+    exit_code = ExitCode.INVALID_INPUT

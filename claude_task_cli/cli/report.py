@@ -1,0 +1,245 @@
+"""`generate_report` and `task_status`: thin wrappers over report.py and completion.py."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from claude_task_cli.cli.boundary import boundary, err, plain_output
+from claude_task_cli.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from claude_task_cli.evidence import RunEvidence
+    from claude_task_cli.matrix import Matrix
+    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.report import Rendered, Reports
+
+TaskArg = Annotated[
+    str,
+    typer.Argument(help="A task document (.md), its converted .json, or its id under docs/tasks/."),
+]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="State database (default: <project>/.claude-task/state.db)."),
+]
+SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
+
+
+def generate_report(
+    task: TaskArg,
+    subtask: Annotated[
+        str | None,
+        typer.Argument(help="One task's report, as `1` or `task_1`. Default: every report."),
+    ] = None,
+    all_tasks: Annotated[
+        bool, typer.Option("--all", help="Every task's report and the final summary (default).")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    stdout: Annotated[
+        bool, typer.Option("--stdout", help="Print the reports instead of writing them.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory (default: <project>/docs/reports)."),
+    ] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option(
+            "--templates", help="Templates that override the project's and the package's."
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write JUnit XML: a testcase per step.")
+    ] = None,
+    github_summary: Annotated[
+        bool,
+        typer.Option("--github-summary", help="Append the matrix to $GITHUB_STEP_SUMMARY if set."),
+    ] = False,
+    max_output: Annotated[
+        int, typer.Option("--max-output", min=0, help="Characters of each output shown (0: all).")
+    ] = 4000,
+    state: StateOpt = None,
+) -> None:
+    """Render verification reports from the evidence a real run recorded.
+
+    Writes <doc-id>_task_<n>_<slug>.md per task and <doc-id>_final_summary.md (the completion
+    matrix, a dependency graph, step durations), replacing earlier ones. Nothing is invented: a
+    step with no recorded run says "no evidence recorded". A project's templates/ directory (or
+    --templates DIR) overrides the packaged templates file by file. Exit codes: 0 when what was
+    reported is COMPLETE; 1 when it is not, or nothing was recorded (the reports are written
+    anyway); 2 invalid input.
+
+    Examples:
+
+      claude-task generate_report 003_test_mcp
+
+      claude-task generate_report 003_test_mcp task_1 --stdout
+
+      claude-task generate_report 010 --junit build/report.xml --github-summary
+    """
+    with boundary():
+        from claude_task_cli.cli.execute import load_document
+        from claude_task_cli.completion import project_root
+        from claude_task_cli.report import (
+            Reports,
+            environment,
+            find_task,
+            render,
+            render_matrix,
+            template_search,
+            write,
+        )
+
+        chosen = _format(fmt)
+        if subtask is not None and all_tasks:
+            raise InputError(subtask, "give either SUBTASK or --all, not both")
+        doc, path = load_document(task)
+        reports = Reports.of(doc, _evidence(doc, path, state))
+        task_id = None if subtask is None else find_task(reports, subtask)
+        root = project_root(path.resolve().parent)
+        env = environment(template_search(root, templates))
+        rendered = render(reports, env, task_id=task_id, fmt=chosen, output_limit=max_output)
+        if stdout:
+            _print(rendered, chosen)
+        else:
+            for written in write(rendered, out or root / "docs" / "reports"):
+                typer.echo(f"wrote {_shown(written)}")
+        if junit is not None:
+            from claude_task_cli.junit import write_junit
+
+            typer.echo(f"wrote {_shown(write_junit(reports, junit))}", err=stdout)
+        summary = os.environ.get(SUMMARY_VARIABLE)
+        if github_summary and summary:
+            with Path(summary).open("a", encoding="utf-8") as handle:
+                handle.write(render_matrix(reports, env) + "\n")
+        if not _verdict(reports, task_id, to_stderr=stdout):
+            raise typer.Exit(int(ExitCode.FAILED))
+
+
+def task_status(
+    task: TaskArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the completion matrix as JSON.")
+    ] = False,
+    state: StateOpt = None,
+) -> None:
+    """Show where a document's latest run stands: every task and step, COMPLETE or not, and why.
+
+    The same completion matrix as generate_report's final summary: per task its progress, per
+    step its state (completed, failed, skipped, paused, awaiting the client, not run), attempts,
+    time, the specific failure and what blocks it. Exits 0 whenever the state could be read.
+
+    Examples:
+
+      claude-task task_status 003_test_mcp
+
+      claude-task task_status 010 --json
+    """
+    with boundary(eager_logging=False):
+        from claude_task_cli.completion import completion_of
+        from claude_task_cli.locate import locate_document
+
+        path = locate_document(task, Path.cwd())
+
+        def load() -> TaskDocument:
+            from claude_task_cli.cli.execute import load_document
+
+            return load_document(str(path))[0]
+
+        matrix = completion_of(path, load, state_path=state)
+        if as_json:
+            typer.echo(json.dumps(matrix.to_dict(), ensure_ascii=False, indent=1))
+        elif plain_output():
+            typer.echo("\n".join(_status_lines(matrix)))
+        else:
+            from claude_task_cli.cli.status_table import print_status
+
+            print_status(matrix)
+
+
+def _format(fmt: str) -> Literal["md", "json"]:
+    if fmt == "md":
+        return "md"
+    if fmt == "json":
+        return "json"
+    raise InputError("--format", f"{fmt!r}: choose md or json")
+
+
+def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
+    from claude_task_cli.completion import state_path_for
+    from claude_task_cli.evidence import load_evidence
+    from claude_task_cli.store import Store
+
+    database = state_path_for(path, state)
+    if not database.is_file():
+        return None  # never create a state database only to find it empty
+    with Store(database) as store:
+        return load_evidence(store, doc, doc_key=str(path.resolve()))
+
+
+def _print(rendered: list[Rendered], fmt: str) -> None:
+    if fmt == "json":
+        items = [json.loads(r.text) for r in rendered]
+        typer.echo(json.dumps(items[0] if len(items) == 1 else items, indent=2, ensure_ascii=False))
+        return
+    for index, item in enumerate(rendered):
+        if len(rendered) > 1:
+            typer.echo(f"{'' if index == 0 else chr(10)}<!-- {item.name} -->")
+        typer.echo(item.text, nl=False)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _verdict(reports: Reports, task_id: str | None, *, to_stderr: bool) -> bool:
+    """Say whether what was reported is complete; True when it is."""
+    matrix = reports.matrix
+    echo = err if to_stderr else typer.echo
+    run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
+    if task_id is not None:
+        row = matrix.task(task_id)
+        echo(
+            f"task {row.id}: {row.completion} — {row.steps_complete} of {row.steps_total} steps "
+            f"complete ({row.percent}%); {run}"
+        )
+        return row.completion == "COMPLETE" and not matrix.document_changed and matrix.has_evidence
+    echo(
+        f"{matrix.doc_id}: {matrix.verdict} — {matrix.steps_complete} of {matrix.steps_total} "
+        f"steps complete ({matrix.step_percent}%); {run}"
+    )
+    for reason in matrix.reasons:
+        echo(f"  {reason}")
+    return matrix.verdict == "COMPLETE"
+
+
+def _status_lines(matrix: Matrix) -> list[str]:
+    run = f"run {matrix.run_id} {matrix.run_status}" if matrix.has_evidence else "no run recorded"
+    lines = [
+        f"{matrix.doc_id}: {matrix.title} — {run} — {matrix.verdict}: "
+        f"{matrix.steps_complete}/{matrix.steps_total} steps ({matrix.step_percent}%), "
+        f"{matrix.tasks_complete}/{matrix.tasks_total} tasks ({matrix.task_percent}%)"
+    ]
+    lines.extend(f"  {reason}" for reason in matrix.reasons)
+    grouped = matrix.by_task()
+    for task in matrix.tasks:
+        lines.append(
+            f"task {task.id:<6} {task.completion:<10} {task.state:<15} "
+            f"{task.steps_complete}/{task.steps_total} ({task.percent}%)  {task.title}"
+        )
+        for step in grouped[task.id]:
+            took = "" if step.duration_ms is None else f" {step.duration_ms:.1f} ms"
+            why = f" — {step.failure}" if step.failure else ""
+            blocked = f" [blocked by {', '.join(step.blocked_by)}]" if step.blocked_by else ""
+            lines.append(
+                f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
+                f"attempts {step.attempts}{took}  {step.title}{why}{blocked}"
+            )
+    return lines

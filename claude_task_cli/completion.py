@@ -1,0 +1,153 @@
+"""`task_status`'s core: the completion matrix of a document's latest run, fast.
+
+The report path reads the store through its typed API (`evidence.load_evidence`, pydantic models
+for every attempt). That costs ~0.35 s of imports and validation on a 10,000-step run, more than
+`task_status` may take in all, so this path reads the same facts with plain `sqlite3` (read-only
+queries of the store's schema, version `KNOWN_SCHEMA`) and the document's cached `Outline`, and
+imports neither pydantic nor the converter when the cache is warm. A database of another schema
+version falls back to the typed path. `tests/test_matrix.py` checks both paths agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from claude_task_cli.matrix import Matrix, RunFacts, StepFacts, build_matrix
+from claude_task_cli.outline import CACHE_DIR, Outline, outline_of, read_cached, write_cached
+
+if TYPE_CHECKING:
+    from claude_task_cli.model import TaskDocument
+
+KNOWN_SCHEMA = 1
+# The same rules as store.default_state_path / store.project_root (which import pydantic).
+STATE_ENV = "CLAUDE_TASK_STATE"
+STATE_DIR = ".claude-task"
+
+
+def project_root(start: Path) -> Path:
+    """The nearest ancestor of `start` holding `.mcp.json`, else `.git`, else `start` itself."""
+    here = start.resolve()
+    for marker in (".mcp.json", ".git"):
+        for directory in (here, *here.parents):
+            if (directory / marker).exists():
+                return directory
+    return here
+
+
+def state_path_for(document: Path, explicit: Path | None = None) -> Path:
+    """Where `execute_task` keeps the runs of `document` (`--state`, `$CLAUDE_TASK_STATE`, else
+    `<project root>/.claude-task/state.db`)."""
+    if explicit is not None:
+        return explicit
+    variable = os.environ.get(STATE_ENV)
+    if variable:
+        return Path(variable)
+    return project_root(document.resolve().parent) / STATE_DIR / "state.db"
+
+
+def document_outline(document: Path, state_path: Path, load: Callable[[], TaskDocument]) -> Outline:
+    """The outline of `document`: from the cache beside the state database when current, else
+    `load()`ed, converted and cached (only where a state directory already exists)."""
+    digest = hashlib.sha256(document.read_bytes()).hexdigest()
+    cache = state_path.parent / CACHE_DIR
+    found = read_cached(cache, digest)
+    if found is not None:
+        return found
+    outline = outline_of(load())
+    if state_path.parent.is_dir():
+        write_cached(cache, digest, outline)
+    return outline
+
+
+def read_run_facts(state_path: Path, doc_key: str) -> RunFacts | None:
+    """The facts of the latest run stored under `doc_key`, or None (no database, no run).
+
+    Raises `LookupError` for a database of a schema this reader does not know.
+    """
+    if not state_path.is_file():
+        return None
+    conn = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != KNOWN_SCHEMA:
+            raise LookupError(f"{state_path}: not schema {KNOWN_SCHEMA}")
+        run = conn.execute(
+            "SELECT id, status, started_at, ended_at, source_sha256 FROM runs"
+            " WHERE doc_key = ? ORDER BY id DESC LIMIT 1",
+            (doc_key,),
+        ).fetchone()
+        if run is None:
+            return None
+        rows = conn.execute(
+            "SELECT step_id, status, source, error, pause_reason, checks, started_at, ended_at,"
+            " duration_ms FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt",
+            (run[0],),
+        ).fetchall()
+    finally:
+        conn.close()
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    steps = {sid: _facts(group) for sid, group in grouped.items()}
+    return RunFacts(run[0], run[1], run[2], run[3], run[4], steps)
+
+
+def _facts(rows: list[Any]) -> StepFacts:
+    """One step's rows (by attempt) folded exactly as `evidence.load_evidence` folds them."""
+    _sid, status, source, error, reason, checks, _started, ended, _ms = rows[-1]
+    called = [r for r in rows if r[6] is not None]
+    durations = [r[8] for r in called if r[8] is not None]
+    passed = failed = 0
+    for check in json.loads(checks) if checks else ():
+        if check.get("passed"):
+            passed += 1
+        else:
+            failed += 1
+    return StepFacts(
+        status=status,
+        attempts=len(called),
+        duration_ms=sum(durations) if durations else None,
+        error=error,
+        reason=json.loads(reason) if reason else None,
+        checks_passed=passed,
+        checks_failed=failed,
+        source=source,
+        started_at=called[0][6] if called else rows[0][7],
+        ended_at=ended,
+    )
+
+
+def completion_of(
+    document: Path,
+    load: Callable[[], TaskDocument],
+    *,
+    state_path: Path | None = None,
+    doc_key: str | None = None,
+) -> Matrix:
+    """The completion matrix of `document`'s latest run (a matrix of "not run" steps when none).
+
+    `document` is the file `execute_task` was given (its resolved path is the run's key unless
+    `doc_key` says otherwise); `load` converts it, and is called only on a cold cache.
+    """
+    state = state_path_for(document, state_path)
+    key = doc_key or str(document.resolve())
+    outline = document_outline(document, state, load)
+    try:
+        facts = read_run_facts(state, key)
+    except LookupError:
+        facts = _typed_facts(state, load(), key)
+    return build_matrix(outline, facts)
+
+
+def _typed_facts(state: Path, doc: TaskDocument, key: str) -> RunFacts | None:
+    from claude_task_cli.evidence import load_evidence
+    from claude_task_cli.store import Store
+
+    with Store(state) as store:
+        evidence = load_evidence(store, doc, doc_key=key)
+    return None if evidence is None else evidence.facts()

@@ -1,0 +1,133 @@
+"""Text from documents and tool outputs made safe to place in markdown, as data.
+
+Reports are rendered with Jinja, but what they show (titles, arguments, outputs, errors) is never
+treated as a template or as markup that could break the page: table cells escape pipes and HTML
+and keep to one line; code spans and fences are longer than any backtick run inside them; long
+text is trimmed with a visible note of how much was left out; mermaid labels use entity codes.
+These are the Jinja filters of `report.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+DEFAULT_OUTPUT_LIMIT = 4000  # characters of an output shown in a report
+CELL_LIMIT = 160  # characters of a table cell
+_BACKTICKS = re.compile(r"`+")
+_SPACES = re.compile(r"\s+")
+
+
+def as_text(value: Any) -> str:
+    """A value as a reader should see it: text as is, anything else as indented JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def trimmed(text: str, limit: int) -> tuple[str, int]:
+    """`text` cut to `limit` characters, and how many were cut (0 when none)."""
+    if limit <= 0 or len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def trim_note(omitted: int) -> str:
+    return f"… {omitted} more characters trimmed"
+
+
+def oneline(value: Any) -> str:
+    """Any text on one line, whitespace runs collapsed (for headings and list items)."""
+    return _SPACES.sub(" ", as_text(value)).strip()
+
+
+def cell(value: Any, limit: int = CELL_LIMIT) -> str:
+    """A markdown table cell: one line, `|` and HTML escaped, trimmed visibly; `—` when empty."""
+    if value is None or value == "":
+        return "—"
+    text, omitted = trimmed(oneline(value), limit)
+    text = (
+        text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    )
+    text = text.replace("|", "\\|")
+    return text + (f" ({trim_note(omitted)})" if omitted else "")
+
+
+def _longest_run(text: str) -> int:
+    return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+
+
+def code(value: Any, limit: int = CELL_LIMIT) -> str:
+    """An inline code span that survives any backticks inside it, and table cells (`\\|`)."""
+    if value is None:
+        return "—"
+    text, omitted = trimmed(oneline(value), limit)
+    ticks = "`" * (_longest_run(text) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) or not text else ""
+    span = f"{ticks}{pad}{text.replace('|', chr(92) + '|')}{pad}{ticks}"
+    return span + (f" ({trim_note(omitted)})" if omitted else "")
+
+
+def fence(value: Any, lang: str = "", limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
+    """A fenced code block longer than any backtick run in the content; text beyond `limit`
+    characters is cut and the cut said, below the block."""
+    text, omitted = trimmed(as_text(value), limit)
+    ticks = "`" * max(3, _longest_run(text) + 1)
+    body = text if text.endswith("\n") else text + "\n"
+    block = f"{ticks}{lang}\n{body}{ticks}"
+    return block + (f"\n\n_{trim_note(omitted)}_" if omitted else "")
+
+
+def mermaid_label(value: Any, limit: int = 60) -> str:
+    """Text for a quoted mermaid label: entity codes for what would end or alter it."""
+    text, omitted = trimmed(oneline(value), limit)
+    text += "…" if omitted else ""
+    for raw, entity in (
+        ("#", "#35;"),
+        ('"', "#quot;"),
+        ("`", "#96;"),
+        ("<", "#lt;"),
+        (">", "#gt;"),
+    ):
+        text = text.replace(raw, entity)
+    return text
+
+
+def duration(ms: float | None) -> str:
+    """`4.4 ms`, `1.25 s`, `2 min 3.4 s`; `—` when not recorded."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:.1f} s"
+
+
+def timestamp(epoch: float | None) -> str:
+    """A recorded time in UTC with milliseconds; `—` when not recorded. Never the clock's now."""
+    if epoch is None:
+        return "—"
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+FILTERS = {
+    "cell": cell,
+    "code": code,
+    "fence": fence,
+    "oneline": oneline,
+    "mermaid_label": mermaid_label,
+    "duration": duration,
+    "timestamp": timestamp,
+    "json_text": json_text,
+    "as_text": as_text,
+}

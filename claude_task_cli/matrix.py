@@ -1,0 +1,337 @@
+"""The completion matrix (seed Task 5): every task and step COMPLETE or INCOMPLETE, and why.
+
+Pure arithmetic over a document's `Outline` and the facts a run recorded (`RunFacts`; `None` when
+no run was recorded). The rules:
+
+- a step is COMPLETE when its latest outcome is `completed` and none of its checks failed;
+  otherwise INCOMPLETE, with its finer state (failed, skipped, paused, awaiting the client,
+  running, not run), the specific failure, and what blocks it (prerequisite steps and tasks that
+  are not complete);
+- a task is COMPLETE when every one of its steps is;
+- percentages are floored to one decimal, so 100.0 means all and nothing less;
+- the verdict is COMPLETE only when a run was recorded for this version of the document, it has at
+  least one step, every step is COMPLETE and no check failed.
+
+Nothing here imports pydantic: `task_status` builds the matrix of a 10,000-step run in a process
+that must finish in 300 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from claude_task_cli.outline import Outline, TaskOutline
+
+
+class State(StrEnum):
+    """A step's finer state; `pending` in the store reads `not_run` here."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PAUSED = "paused"
+    AWAITING_CLIENT = "awaiting_client"
+    RUNNING = "running"
+    NOT_RUN = "not_run"
+
+
+class Completion(StrEnum):
+    COMPLETE = "COMPLETE"
+    INCOMPLETE = "INCOMPLETE"
+
+
+# A task's state is its worst step's: what needs attention first.
+_SEVERITY = [
+    State.FAILED,
+    State.PAUSED,
+    State.AWAITING_CLIENT,
+    State.RUNNING,
+    State.SKIPPED,
+    State.NOT_RUN,
+    State.COMPLETED,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StepFacts:
+    """What a run recorded about one step (its latest outcome), in the store's own terms."""
+
+    status: str  # a StepStatus value
+    attempts: int = 0  # calls made, over all attempts
+    duration_ms: float | None = None  # the calls' total
+    error: str | None = None
+    reason: Mapping[str, Any] | None = None  # the pause reason's JSON: {"type": ..., camelCase}
+    checks_passed: int = 0
+    checks_failed: int = 0
+    source: str = "engine"  # engine | client | document
+    started_at: float | None = None
+    ended_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    run_id: int
+    status: str  # a RunStatus value
+    started_at: float
+    ended_at: float | None
+    source_sha256: str
+    steps: Mapping[str, StepFacts]
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    id: str
+    task_id: str
+    title: str
+    kind: str
+    tool: str | None
+    server: str | None
+    state: State
+    completion: Completion
+    failure: str | None
+    blocked_by: tuple[str, ...]
+    attempts: int
+    duration_ms: float | None
+    checks_passed: int
+    checks_failed: int
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: str
+    title: str
+    state: State
+    completion: Completion
+    steps_total: int
+    steps_complete: int
+    percent: float
+    failures: tuple[str, ...]  # ids of its incomplete steps
+    blocked_by: tuple[str, ...]  # ids of prerequisite tasks that are not complete
+    duration_ms: float | None  # time in calls of all its steps (None: no step was timed)
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    doc_id: str
+    title: str
+    run_id: int | None
+    run_status: str | None
+    document_changed: bool
+    verdict: Completion
+    reasons: tuple[str, ...]  # why the verdict is not COMPLETE (empty when it is)
+    steps_total: int
+    steps_complete: int
+    step_percent: float
+    tasks_total: int
+    tasks_complete: int
+    task_percent: float
+    checks_passed: int
+    checks_failed: int
+    tasks: tuple[TaskRow, ...]
+    steps: tuple[StepRow, ...] = field(repr=False)
+
+    @property
+    def has_evidence(self) -> bool:
+        return self.run_id is not None
+
+    def task(self, task_id: str) -> TaskRow:
+        return next(t for t in self.tasks if t.id == task_id)
+
+    def steps_of(self, task_id: str) -> list[StepRow]:
+        return [s for s in self.steps if s.task_id == task_id]
+
+    def by_task(self) -> dict[str, list[StepRow]]:
+        """Every task's step rows (one pass; use it rather than `steps_of` in a loop)."""
+        out: dict[str, list[StepRow]] = {t.id: [] for t in self.tasks}
+        for row in self.steps:
+            out[row.task_id].append(row)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, in a stable order (`task_status --json`)."""
+        return asdict(self)
+
+
+def percent(done: int, total: int) -> float:
+    """`done` of `total` in percent, floored to 0.1 (0.0 when there is nothing to count)."""
+    if total <= 0:
+        return 0.0
+    return (done * 1000 // total) / 10
+
+
+def describe_reason(reason: Mapping[str, Any]) -> str:
+    """A pause reason (its JSON form) in one line of plain language."""
+    kind = reason.get("type")
+    tool = reason.get("suggestedTool")
+    if kind == "toolError":
+        again = " (retryable)" if reason.get("retryable") else ""
+        return f"tool error{again}: {_first_line(reason.get('error'))}"
+    if kind == "verificationFailed":
+        return (
+            f"verification failed: {reason.get('expectation')} (actual: {reason.get('actual')!r})"
+        )
+    if kind == "unresolvableParams":
+        return f"unresolvable parameter {reason.get('missingParam')} for {tool}"
+    if kind == "schemaMismatch":
+        missing = ", ".join(reason.get("missingFields") or [])
+        return f"arguments for {tool} lack required fields: {missing}"
+    if kind == "invalidParams":
+        return f"invalid arguments for {tool}: " + "; ".join(reason.get("problems") or [])
+    if kind == "unresolvedDependency":
+        return (
+            f"needs {reason.get('missingOutput')} from step {reason.get('producingStep')},"
+            " which did not complete"
+        )
+    if kind == "awaitingClient":
+        return f"awaiting the client: {_first_line(reason.get('guidance'))}"
+    if kind == "interrupted":
+        return f"interrupted during attempt {reason.get('attempt')}; record its outcome"
+    if kind == "commandServerUndeclared":
+        return "shell commands, but .mcp.json declares no command server"
+    return f"{kind}"
+
+
+def _first_line(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _state(status: str) -> State:
+    try:
+        return State(status)
+    except ValueError:
+        return State.NOT_RUN  # `pending`, or a status this release does not know
+
+
+def _failure(state: State, facts: StepFacts | None) -> str | None:
+    if facts is None:
+        return "not run"
+    described = describe_reason(facts.reason) if facts.reason else None
+    if state == State.COMPLETED:
+        if facts.checks_failed:
+            total = facts.checks_failed + facts.checks_passed
+            return f"verification failed: {facts.checks_failed} of {total} checks"
+        return None
+    if state == State.FAILED:
+        return described or _first_line(facts.error) or "failed"
+    if state == State.SKIPPED:
+        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
+    if state == State.PAUSED:
+        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
+    if state == State.AWAITING_CLIENT:
+        return described or "awaiting the client"
+    if state == State.RUNNING:
+        return "running (or its executor stopped mid-step)"
+    return "not run"
+
+
+def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
+    """The matrix of `outline` against what `run` recorded (see the module docstring)."""
+    facts = run.steps if run is not None else {}
+    states = {
+        uid: _state(facts[uid].status) if uid in facts else State.NOT_RUN for uid in outline.units
+    }
+    complete = {
+        uid for uid, st in states.items() if st == State.COMPLETED and not facts[uid].checks_failed
+    }
+    task_done = {t.id for t in outline.tasks if all(u in complete for u in t.units)}
+    task_deps = {t.id: t.depends_on for t in outline.tasks}
+    rows: list[StepRow] = []
+    for uid, unit in outline.units.items():
+        got = facts.get(uid)
+        done = uid in complete
+        blocked: tuple[str, ...] = ()
+        if not done:
+            blocked = (
+                *(d for d in unit.depends_on if d not in complete),
+                *(f"task {t}" for t in task_deps[unit.task_id] if t not in task_done),
+            )
+        rows.append(
+            StepRow(
+                id=uid,
+                task_id=unit.task_id,
+                title=unit.title,
+                kind=unit.kind,
+                tool=unit.tool,
+                server=unit.server,
+                state=states[uid],
+                completion=Completion.COMPLETE if done else Completion.INCOMPLETE,
+                failure=None if done else _failure(states[uid], got),
+                blocked_by=blocked,
+                attempts=got.attempts if got else 0,
+                duration_ms=got.duration_ms if got else None,
+                checks_passed=got.checks_passed if got else 0,
+                checks_failed=got.checks_failed if got else 0,
+                source=got.source if got else None,
+            )
+        )
+    by_id = {r.id: r for r in rows}
+    tasks = tuple(_task_row(t, [by_id[u] for u in t.units], task_done) for t in outline.tasks)
+    passed = sum(r.checks_passed for r in rows)
+    failed = sum(r.checks_failed for r in rows)
+    changed = run is not None and run.source_sha256 != outline.source_sha256
+    reasons = _reasons(run, changed, len(rows), len(rows) - len(complete), failed)
+    return Matrix(
+        doc_id=outline.doc_id,
+        title=outline.title,
+        run_id=run.run_id if run else None,
+        run_status=run.status if run else None,
+        document_changed=changed,
+        verdict=Completion.INCOMPLETE if reasons else Completion.COMPLETE,
+        reasons=reasons,
+        steps_total=len(rows),
+        steps_complete=len(complete),
+        step_percent=percent(len(complete), len(rows)),
+        tasks_total=len(tasks),
+        tasks_complete=len(task_done),
+        task_percent=percent(len(task_done), len(tasks)),
+        checks_passed=passed,
+        checks_failed=failed,
+        tasks=tasks,
+        steps=tuple(rows),
+    )
+
+
+def _task_row(task: TaskOutline, rows: list[StepRow], task_done: set[str]) -> TaskRow:
+    done = sum(1 for r in rows if r.completion == Completion.COMPLETE)
+    worst = min(
+        (r.state for r in rows if r.completion != Completion.COMPLETE),
+        key=_SEVERITY.index,
+        default=State.COMPLETED,
+    )
+    timed = [r.duration_ms for r in rows if r.duration_ms is not None]
+    if worst == State.COMPLETED and done < len(rows):
+        worst = State.FAILED  # completed, but a check failed
+    return TaskRow(
+        id=task.id,
+        title=task.title,
+        state=worst,
+        completion=Completion.COMPLETE if task.id in task_done else Completion.INCOMPLETE,
+        steps_total=len(rows),
+        steps_complete=done,
+        percent=percent(done, len(rows)),
+        failures=tuple(r.id for r in rows if r.completion != Completion.COMPLETE),
+        blocked_by=tuple(t for t in task.depends_on if t not in task_done),
+        duration_ms=sum(timed) if timed else None,
+    )
+
+
+def _reasons(
+    run: RunFacts | None, changed: bool, total: int, incomplete: int, failed_checks: int
+) -> tuple[str, ...]:
+    if run is None:
+        return ("no evidence recorded: the document has no recorded run",)
+    out = []
+    if changed:
+        out.append(f"the document changed since run {run.run_id} recorded its evidence")
+    if total == 0:
+        out.append("the document has no steps: nothing was verified")
+    if incomplete:
+        out.append(f"{incomplete} of {total} steps are not complete")
+    if failed_checks:
+        out.append(f"{failed_checks} checks failed")
+    return tuple(out)

@@ -1,0 +1,152 @@
+"""A document reduced to what the completion matrix needs: tasks, units, titles, dependencies.
+
+`task_status` of a 10,000-step run must answer in a fraction of a second, and converting such a
+document takes ~0.5 s, so the outline is cached as plain JSON beside the state database, keyed by
+the SHA-256 of the input file and a fingerprint of this package (its version and the modification
+times of its modules: any change to the converter invalidates every cache). Building it from a
+`TaskDocument` is the only place this module touches the converter's models; reading a cached
+outline imports neither pydantic nor the converter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from claude_task_cli import __version__
+
+if TYPE_CHECKING:
+    from claude_task_cli.model import TaskDocument
+
+OUTLINE_VERSION = 1
+CACHE_DIR = "outlines"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOutline:
+    """One unit the engine schedules (a step, or `task:<id>` for a task without steps)."""
+
+    id: str
+    task_id: str
+    title: str
+    kind: str  # tool | commands | both | group | client (see units.py)
+    depends_on: tuple[str, ...]  # step-level prerequisites; task-level ones are on the task
+    server: str | None = None
+    tool: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutline:
+    id: str
+    title: str
+    depends_on: tuple[str, ...]  # task ids
+    units: tuple[str, ...]  # its unit ids, in document order
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    doc_id: str
+    title: str
+    source_path: str
+    source_sha256: str
+    tasks: tuple[TaskOutline, ...]
+    units: dict[str, UnitOutline]  # in document order
+
+    def task(self, task_id: str) -> TaskOutline:
+        return next(t for t in self.tasks if t.id == task_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source_path": self.source_path,
+            "source_sha256": self.source_sha256,
+            "tasks": [[t.id, t.title, list(t.depends_on), list(t.units)] for t in self.tasks],
+            "units": [
+                [u.id, u.task_id, u.title, u.kind, list(u.depends_on), u.server, u.tool]
+                for u in self.units.values()
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outline:
+        return cls(
+            doc_id=data["doc_id"],
+            title=data["title"],
+            source_path=data["source_path"],
+            source_sha256=data["source_sha256"],
+            tasks=tuple(
+                TaskOutline(tid, title, tuple(deps), tuple(units))
+                for tid, title, deps, units in data["tasks"]
+            ),
+            units={
+                row[0]: UnitOutline(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6])
+                for row in data["units"]
+            },
+        )
+
+
+def outline_of(doc: TaskDocument) -> Outline:
+    """The outline of a converted document, with the engine's own notion of units."""
+    from claude_task_cli.units import build_units
+
+    units = build_units(doc)
+    per_task: dict[str, list[str]] = {t.id: [] for t in doc.tasks}
+    out: dict[str, UnitOutline] = {}
+    for unit in units.values():
+        per_task[unit.task.id].append(unit.id)
+        out[unit.id] = UnitOutline(
+            id=unit.id,
+            task_id=unit.task.id,
+            title=unit.title,
+            kind=unit.kind,
+            depends_on=tuple(unit.step.depends_on) if unit.step is not None else (),
+            server=unit.server,
+            tool=unit.tool_name,
+        )
+    tasks = tuple(
+        TaskOutline(t.id, t.title, tuple(t.depends_on), tuple(per_task[t.id])) for t in doc.tasks
+    )
+    return Outline(doc.id, doc.title, doc.source.path, doc.source.sha256, tasks, out)
+
+
+def fingerprint() -> str:
+    """This release of the converter: version, outline format, newest module time."""
+    package = Path(__file__).parent
+    newest = max(
+        (entry.stat().st_mtime_ns for entry in os.scandir(package) if entry.name.endswith(".py")),
+        default=0,
+    )
+    return f"{__version__}:{OUTLINE_VERSION}:{newest}"
+
+
+def read_cached(cache_dir: Path, digest: str) -> Outline | None:
+    """The cached outline of the input with this SHA-256, if present and current."""
+    try:
+        data = json.loads((cache_dir / f"{digest}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint():
+        return None
+    try:
+        return Outline.from_json(data["outline"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None  # a damaged cache is rebuilt, never trusted
+
+
+def write_cached(cache_dir: Path, digest: str, outline: Outline) -> None:
+    """Cache an outline (atomically). A cache that cannot be written is only slower next time."""
+    record = {"fingerprint": fingerprint(), "outline": outline.to_json()}
+    target = cache_dir / f"{digest}.json"
+    temporary = cache_dir / f".{digest}.{os.getpid()}.tmp"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)

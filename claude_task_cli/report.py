@@ -1,0 +1,248 @@
+"""generate_report's core: verification reports rendered from a recorded run with Jinja.
+
+Templates are package data (`claude_task_cli/templates/*.j2`, read with `importlib.resources`, so
+a wheel install works); a project's top-level `templates/` directory, and before it an explicit
+`--templates DIR`, override them file by file. Jinja runs sandboxed with undefined names as
+errors, and whatever a document or a tool said is passed as data and escaped by the filters of
+`markdown_escape` — never compiled as a template. Output is deterministic: the same document and
+run give the same bytes (times come from the run, never the clock).
+
+Files, as the seed names them: `<doc-id>_task_<n>_<slug>.md` per task and
+`<doc-id>_final_summary.md` (`.json` with `fmt="json"`), written atomically inside `out_dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment as _Environment
+from jinja2.sandbox import SandboxedEnvironment
+
+from claude_task_cli.errors import InputError, ReportError
+from claude_task_cli.evidence import RunEvidence
+from claude_task_cli.markdown_escape import DEFAULT_OUTPUT_LIMIT, FILTERS
+from claude_task_cli.matrix import Matrix, build_matrix
+from claude_task_cli.model import TaskDocument
+from claude_task_cli.outline import outline_of
+from claude_task_cli.report_view import (
+    TaskView,
+    dependency_graph,
+    document_links,
+    duration_chart,
+    summary_file_name,
+    task_views,
+)
+
+TASK_TEMPLATE = "task_report.md.j2"
+SUMMARY_TEMPLATE = "final_summary.md.j2"
+MATRIX_TEMPLATE = "matrix.md.j2"
+PROJECT_TEMPLATES = "templates"
+Format = Literal["md", "json"]
+_TASK_PREFIX = re.compile(r"^task[\s_-]*", re.I)
+
+
+class _PackageLoader(BaseLoader):
+    """The templates shipped in the package, through importlib.resources."""
+
+    def get_source(
+        self, environment: _Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        from jinja2 import TemplateNotFound
+
+        resource = files("claude_task_cli").joinpath("templates", template)
+        if "/" in template or "\\" in template or not resource.is_file():
+            raise TemplateNotFound(template)
+        return resource.read_text(encoding="utf-8"), None, lambda: True
+
+
+def template_search(project_root: Path | None, explicit: Path | None = None) -> list[Path]:
+    """Directories that override the packaged templates, first match wins."""
+    dirs = []
+    if explicit is not None:
+        if not explicit.is_dir():
+            raise ReportError(f"{explicit}: no such templates directory")
+        dirs.append(explicit)
+    if project_root is not None and (project_root / PROJECT_TEMPLATES).is_dir():
+        dirs.append(project_root / PROJECT_TEMPLATES)
+    return dirs
+
+
+def environment(overrides: Sequence[Path] = ()) -> SandboxedEnvironment:
+    """The sandboxed Jinja environment: overrides first, then the package's templates."""
+    loaders: list[BaseLoader] = [FileSystemLoader([str(d) for d in overrides])] if overrides else []
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader([*loaders, _PackageLoader()]),
+        undefined=StrictUndefined,
+        autoescape=False,  # markdown, not HTML: the filters escape what needs escaping
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    name: str  # a file name inside the output directory
+    text: str
+
+
+@dataclass(frozen=True)
+class Reports:
+    """A document and its recorded run (None: no evidence), ready to render."""
+
+    doc: TaskDocument
+    run: RunEvidence | None
+    matrix: Matrix
+
+    @classmethod
+    def of(cls, doc: TaskDocument, run: RunEvidence | None) -> Reports:
+        return cls(doc, run, build_matrix(outline_of(doc), run.facts() if run else None))
+
+
+def find_task(reports: Reports, wanted: str) -> str:
+    """SUBTASK as a user writes it (`1`, `task_1`, `Task 1`, `task-01`) → the task's id."""
+    text = _TASK_PREFIX.sub("", wanted.strip())
+    ids = [t.id for t in reports.doc.tasks]
+    for candidate in ids:
+        if candidate == text or candidate.lower() == (text.lstrip("0") or "0").lower():
+            return candidate
+    known = ", ".join(ids) or "none"
+    raise InputError(wanted, f"no task {text!r} in {reports.doc.source.path} (tasks: {known})")
+
+
+def render(
+    reports: Reports,
+    env: SandboxedEnvironment,
+    *,
+    task_id: str | None = None,
+    fmt: Format = "md",
+    output_limit: int = DEFAULT_OUTPUT_LIMIT,
+) -> list[Rendered]:
+    """One task's report (`task_id`), or every task's and the final summary."""
+    suffix = f".{fmt}"
+    views = task_views(reports.doc, reports.matrix, reports.run, suffix)
+    chosen = [v for v in views if task_id is None or v.task.id == task_id]
+    if fmt == "json":
+        out = [Rendered(v.file_name, _dump(task_data(reports, v))) for v in chosen]
+        if task_id is None:
+            out.append(
+                Rendered(summary_file_name(reports.doc, suffix), _dump(summary_data(reports)))
+            )
+        return out
+    common = {
+        "doc": reports.doc,
+        "run": reports.run,
+        "matrix": reports.matrix,
+        "output_limit": output_limit,
+        "document_links": document_links(reports.doc),
+    }
+    out = [
+        Rendered(v.file_name, _render(env, TASK_TEMPLATE, {**common, "task": v})) for v in chosen
+    ]
+    if task_id is None:
+        graph, graph_note = dependency_graph(reports.doc, reports.matrix)
+        bars, chart_note = duration_chart(reports.matrix)
+        context = {
+            **common,
+            "tasks": views,
+            "graph": graph,
+            "graph_note": graph_note,
+            "bars": bars,
+            "chart_note": chart_note,
+        }
+        out.append(
+            Rendered(summary_file_name(reports.doc), _render(env, SUMMARY_TEMPLATE, context))
+        )
+    return out
+
+
+def render_matrix(reports: Reports, env: SandboxedEnvironment) -> str:
+    """The completion matrix alone (for `$GITHUB_STEP_SUMMARY`)."""
+    views = task_views(reports.doc, reports.matrix, reports.run)
+    context = {"doc": reports.doc, "run": reports.run, "matrix": reports.matrix, "tasks": views}
+    return _render(env, MATRIX_TEMPLATE, context)
+
+
+def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except TemplateError as exc:
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or name
+        line = getattr(exc, "lineno", None)
+        raise ReportError(
+            f"template {where}{f':{line}' if line else ''}: {type(exc).__name__}: {exc.message}"
+        ) from exc
+
+
+def write(rendered: Sequence[Rendered], out_dir: Path) -> list[Path]:
+    """Write each report inside `out_dir` (created if missing), replacing any previous one."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        root = out_dir.resolve()
+    except OSError as exc:
+        raise ReportError(f"{out_dir}: cannot create the output directory: {exc}") from exc
+    written = []
+    for item in rendered:
+        target = out_dir / item.name
+        if Path(item.name).name != item.name or target.resolve().parent != root:
+            raise ReportError(f"{item.name!r}: a report name must stay inside {out_dir}")
+        temporary = target.with_name(f".{item.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(item.text, encoding="utf-8")
+            temporary.replace(target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise ReportError(f"{target}: cannot write the report: {exc}") from exc
+        written.append(target)
+    return written
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _document(reports: Reports) -> dict[str, Any]:
+    doc = reports.doc
+    return {"id": doc.id, "title": doc.title, "path": doc.source.path, "sha256": doc.source.sha256}
+
+
+def _run(reports: Reports) -> dict[str, Any] | None:
+    if reports.run is None:
+        return None
+    return reports.run.model_dump(mode="json", by_alias=True, exclude={"steps"})
+
+
+def task_data(reports: Reports, view: TaskView) -> dict[str, Any]:
+    """A task's report as JSON: its matrix row, and each step's row with its evidence."""
+    return {
+        "document": _document(reports),
+        "run": _run(reports),
+        "task": asdict(view.row),
+        "steps": [
+            {
+                **asdict(s.row),
+                "evidence": None
+                if s.evidence is None
+                else s.evidence.model_dump(mode="json", by_alias=True),
+            }
+            for s in view.steps
+        ],
+    }
+
+
+def summary_data(reports: Reports) -> dict[str, Any]:
+    return {
+        "document": _document(reports),
+        "run": _run(reports),
+        "matrix": reports.matrix.to_dict(),
+    }
