@@ -34,6 +34,7 @@ class CheckEvidence(_Evidence):
     description: str
     message: str = ""
     actual: Any = None
+    exit_code: int | None = None  # for an exit-code check: the code found in `actual`
 
 
 class CommandEvidence(_Evidence):
@@ -193,11 +194,15 @@ def _step(step_id: str, rows: list[AttemptRecord], step: Step | None) -> StepEvi
 
 
 def _check(raw: dict[str, Any]) -> CheckEvidence:
+    actual = raw.get("actual")
+    code = actual.get("exit_code") if isinstance(actual, dict) else None
+    wanted = (raw.get("expectation") or {}).get("exit_code")
     return CheckEvidence(
         passed=bool(raw.get("passed")),
         description=str(raw.get("description", "")),
         message=str(raw.get("message") or ""),
-        actual=raw.get("actual"),
+        actual=actual,
+        exit_code=code if wanted is not None and isinstance(code, int) else None,
     )
 
 

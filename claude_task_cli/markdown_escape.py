@@ -18,6 +18,14 @@ DEFAULT_OUTPUT_LIMIT = 4000  # characters of an output shown in a report
 CELL_LIMIT = 160  # characters of a table cell
 _BACKTICKS = re.compile(r"`+")
 _SPACES = re.compile(r"\s+")
+_MERMAID_ENTITIES = (
+    ("#", "#35;"),  # first: the entities below contain it
+    ('"', "#quot;"),
+    ("`", "#96;"),
+    ("<", "#lt;"),
+    (">", "#gt;"),
+    ("|", "#124;"),
+)
 
 
 def as_text(value: Any) -> str:
@@ -84,13 +92,7 @@ def mermaid_label(value: Any, limit: int = 60) -> str:
     """Text for a quoted mermaid label: entity codes for what would end or alter it."""
     text, omitted = trimmed(oneline(value), limit)
     text += "…" if omitted else ""
-    for raw, entity in (
-        ("#", "#35;"),
-        ('"', "#quot;"),
-        ("`", "#96;"),
-        ("<", "#lt;"),
-        (">", "#gt;"),
-    ):
+    for raw, entity in _MERMAID_ENTITIES:
         text = text.replace(raw, entity)
     return text
 

@@ -58,6 +58,11 @@ class StepView:
     details: list[Item]
 
     @property
+    def has_tool(self) -> bool:
+        """The step calls an MCP tool of its own (beyond any shell commands)."""
+        return self.step is not None and self.step.tool is not None
+
+    @property
     def result_lang(self) -> str:
         """How the output is fenced: JSON for a structured result, text otherwise."""
         result = self.evidence.result if self.evidence is not None else None
