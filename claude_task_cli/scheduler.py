@@ -1,10 +1,10 @@
 """Topological scheduling: each unit starts the moment its last prerequisite completes.
 
-No central loop waits on all running units: a unit's task, when it settles, updates its dependents'
-counts and starts whatever became ready itself (at most `concurrency` running at once, ready units
-taken by task priority, then document order). The outcomes a unit settled with are deferred writes
-(`Store.flush`): the units it starts carry them in their first write, and a flush queued behind
-those units' first steps commits whatever is left, before anything waits on I/O.
+`concurrency` workers share one ready heap (task priority, then document order). A worker that
+settles a unit updates its dependents' counts and takes the next ready unit itself, so a chain runs
+on one worker with no task switch between steps. Outcomes are deferred writes (`Store.flush`): the
+next unit's first write carries them, and a worker flushes before it waits with nothing to do, so
+nothing settled is ever left uncommitted while the run waits on I/O.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ class Scheduler:
         self.concurrency = concurrency
         self.waiting: dict[str, int] = {}
         self.ready: list[tuple[int, int, str]] = []
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.error: BaseException | None = None
-        self.finished = asyncio.Event()
-        self.flush_queued = False
+        self.active = 0
+        self.idle = 0
+        self.done = False
+        self.changed = asyncio.Event()
 
     async def run(self) -> None:
         units, states = self.runner.units, self.runner.states
@@ -45,66 +45,57 @@ class Scheduler:
         for uid in sorted(units, key=lambda u: units[u].order):
             if states[uid].status in _BAD:
                 self.runner.cascade(uid, self.scope)
-        self._start_ready()
+        count = max(1, min(self.concurrency, len(self.waiting)))
+        workers = [asyncio.create_task(self._worker()) for _ in range(count)]
         try:
-            if self.tasks:
-                await self.finished.wait()
+            # the first failure (a bug, the store failing) cancels the rest and propagates;
+            # cancelled attempts stay `running` in the store and resume as interrupted
+            await asyncio.gather(*workers)
         finally:
-            for task in self.tasks:
-                task.cancel()  # their attempts stay `running`: resumed as interrupted
-            if self.tasks:
-                await asyncio.gather(*self.tasks, return_exceptions=True)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
         self.runner.store.flush()
-        if self.error is not None:
-            raise self.error
 
     def _push(self, uid: str) -> None:
         unit = self.runner.units[uid]
         heapq.heappush(self.ready, (unit.rank, unit.order, uid))
 
-    def _start_ready(self) -> None:
+    def _next(self) -> str | None:
         states = self.runner.states
-        while (
-            self.ready
-            and len(self.tasks) < self.concurrency
-            and self.runner.abort is None
-            and self.error is None
-        ):
+        while self.ready and self.runner.abort is None:
             uid = heapq.heappop(self.ready)[2]
-            if states[uid].status != StepStatus.PENDING:
-                continue  # skipped while it waited
-            states[uid].status = StepStatus.RUNNING
-            task = asyncio.create_task(self._run(uid))
-            self.tasks.add(task)
-        if not self.flush_queued:
-            # queued after the first steps of the tasks just created: they go first
-            self.flush_queued = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            if states[uid].status == StepStatus.PENDING:  # else skipped while it waited
+                states[uid].status = StepStatus.RUNNING
+                if self.ready and self.idle:
+                    self.changed.set()  # more ready work than this worker: wake another
+                return uid
+        return None
 
-    def _flush(self) -> None:
-        self.flush_queued = False
-        try:
-            self.runner.store.flush()
-        except Exception as exc:  # the store failing stops the run
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        self.error = self.error or exc
-        self.finished.set()
-
-    async def _run(self, uid: str) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        try:
-            await self.runner.run(uid)
-            self._settled(uid)
-        except Exception as exc:  # a bug: stop the run, the error propagates from `run`
-            self._fail(exc)
-        finally:
-            self.tasks.discard(task)
-        self._start_ready()
-        if not self.tasks:
-            self.finished.set()
+    async def _worker(self) -> None:
+        while not self.done:
+            uid = self._next()
+            if uid is None:
+                if self.active == 0:  # nothing ready, nothing running: the run is over
+                    self.done = True
+                    self.changed.set()
+                    return
+                self.runner.store.flush()  # nothing to carry it: commit before waiting
+                self.changed.clear()
+                self.idle += 1
+                try:
+                    await self.changed.wait()
+                finally:
+                    self.idle -= 1
+                continue
+            self.active += 1
+            try:
+                await self.runner.run(uid)
+                self._settled(uid)
+            finally:
+                self.active -= 1
+            if self.idle and (len(self.ready) > 1 or self.active == 0):
+                self.changed.set()
 
     def _settled(self, uid: str) -> None:
         units, states = self.runner.units, self.runner.states

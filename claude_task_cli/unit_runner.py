@@ -2,8 +2,8 @@
 
 Every outcome goes to the store with its event; the event callback is the store's `on_commit`, so
 what a user is shown is always already durable. Final outcomes are deferred writes (group commit,
-see `Store.flush`): they ride with the next attempt's start or are flushed by the scheduler on the
-next turn of the event loop; an attempt's start is always committed before its call. Rules:
+see `Store.flush`): they ride with the next attempt's start, or are flushed before anything waits
+(a server opening, a worker going idle); an attempt's start is committed before its call. Rules:
 `engine.py`.
 """
 
@@ -255,6 +255,7 @@ class UnitRunner:
                 args["cwd"] = self.command_cwd
             tools = self._tools.get(binding.server)
             if tools is None:  # listed once per run; no await (no task switch) after that
+                self.store.flush()  # opening a server may take a while: commit what is settled
                 tools = self._tools[binding.server] = await self.caller.list_tools(binding.server)
             spec = tools.get(binding.tool)
             if spec is None:
