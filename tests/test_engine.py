@@ -583,3 +583,51 @@ async def _execute_with(h: Harness, **options: Any) -> Any:
     return await execute(
         doc_from(CHAIN), FakeCaller(tools={"srv": {"work": ANY_OBJECT}}), h.store, **options
     )
+
+
+def committed_status(path: Path, step: str) -> str | None:
+    """What another process would read: a separate connection, no help from the engine."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT status FROM step_attempts WHERE step_id = ? ORDER BY attempt DESC LIMIT 1",
+            (step,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])
+
+
+@pytest.mark.parametrize("layout", ["chained", "parallel"])
+def test_a_settled_step_is_committed_before_the_run_waits_on_anything(
+    h: Harness, layout: str
+) -> None:
+    second = "  - Depends on: 1.1" if layout == "chained" else "  - Depends on: none"
+    doc = doc_from(f"""# Task 12: Durable
+
+## Task 1: T
+
+- [ ] 1.1 quick
+{mcp("quick")}
+- [ ] 1.2 slow
+{second}
+{mcp("slow")}
+""")
+    seen: dict[str, str | None] = {}
+
+    async def slow(_server: str, _args: dict[str, Any]) -> Result:
+        for _ in range(100):  # wait until 1.1 has settled in memory, then look at the disk
+            if h.kinds("1.1")[-1:] == ["step_completed"]:
+                break
+            await asyncio.sleep(0.01)
+        seen["1.1"] = committed_status(h.store.path, "1.1")
+        seen["1.2"] = committed_status(h.store.path, "1.2")
+        return Result(structured={"ok": True})
+
+    caller = caller_for("quick", "slow")
+    caller.handlers["slow"] = slow
+    outcome = h.run(doc, caller, concurrency=2)
+    assert outcome.status == RunStatus.COMPLETED
+    assert seen == {"1.1": "completed", "1.2": "running"}
