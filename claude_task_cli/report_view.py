@@ -126,7 +126,8 @@ def links_in(texts: list[str]) -> list[Link]:
 
 def slug(text: str, limit: int = 60) -> str:
     """A file-name-safe slug: ASCII letters, digits and `_` only (never `.`, `/` or `..`)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    folded = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("œ", "oe")
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
     cut = _SLUG.sub("_", ascii_text.lower()).strip("_")[:limit].rstrip("_")
     return cut or "task"
 
