@@ -5,8 +5,10 @@ holding `.mcp.json`, else `.git`, else the current directory; `$CLAUDE_TASK_STAT
 path overrides it. The directory gets a `.gitignore` of `*` when created.
 
 Every write is one transaction (`Store.transaction`, `BEGIN IMMEDIATE`) that changes the state and
-appends its events together, committed the moment a step ends: WAL with `synchronous=NORMAL`
-survives `kill -9` of the executor (not a power cut; that would need `FULL`, ~1 fsync per step).
+appends its events together. A write may be deferred (`defer=True`, group commit): it is committed
+with the next write or by `flush`, which the engine calls before it waits on anything. WAL with
+`synchronous=NORMAL` survives `kill -9` of the executor (not a power cut; that would need `FULL`,
+~1 fsync per commit). Rows are typed by `run_records.py`.
 
 Claims: a run is executed by at most one executor. `open_run` claims it atomically; a claim is live
 while its process is alive (same host) or its heartbeat is younger than `stale_after` seconds (other
@@ -22,17 +24,26 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
+from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord
+
+__all__ = [
+    "STATE_DIR",
+    "STATE_ENV",
+    "AttemptRecord",
+    "Claim",
+    "Event",
+    "RunRecord",
+    "Store",
+    "default_state_path",
+    "project_root",
+]
 
 SCHEMA_VERSION = 1
 STATE_ENV = "CLAUDE_TASK_STATE"
@@ -75,67 +86,6 @@ def default_state_path(start: Path | None = None) -> Path:
     if explicit:
         return Path(explicit)
     return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """Who executes a run: this process unless told otherwise."""
-
-    pid: int = field(default_factory=os.getpid)
-    host: str = field(default_factory=socket.gethostname)
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def __str__(self) -> str:
-        return f"pid {self.pid} on {self.host}"
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class RunRecord(_Record):
-    id: int
-    doc_key: str
-    doc_path: str
-    doc_id: str
-    source_sha256: str
-    status: RunStatus
-    started_at: float
-    ended_at: float | None
-    claim_pid: int | None
-    claim_host: str | None
-    claim_token: str | None
-    claim_heartbeat: float | None
-
-
-class AttemptRecord(_Record):
-    """One row per attempt; rows with `started_at` None record an outcome reached without a call
-    (paused, skipped, awaiting the client, or recorded by the client)."""
-
-    run_id: int
-    step_id: str
-    attempt: int
-    status: StepStatus
-    source: str  # engine | client | document
-    args: Any = None
-    result: Any = None
-    error: str | None = None
-    pause_reason: PauseReason | None = None
-    checks: list[dict[str, Any]] | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-    duration_ms: float | None = None
-
-
-class Event(_Record):
-    """An entry of the append-only log; `id` is 0 until stored."""
-
-    kind: str
-    ts: float
-    run_id: int
-    step_id: str | None = None
-    payload: dict[str, Any] = {}
-    id: int = 0
 
 
 def _dumps(value: Any) -> str:
