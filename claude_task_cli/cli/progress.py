@@ -60,16 +60,19 @@ class LiveProgress:
     def __init__(self, total: int) -> None:
         from rich.console import Console
         from rich.live import Live
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(stderr=True)
         self.bar = Progress(
+            SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=self.console,
         )
-        self.overall = self.bar.add_task("steps", total=total)
+        self.total = total
+        self.done = 0
+        self.overall = self.bar.add_task(self._headline(), total=total)
         self.running: dict[str, Any] = {}
         self.live = Live(self.bar, console=self.console, refresh_per_second=10, transient=False)
 
@@ -96,7 +99,11 @@ class LiveProgress:
             colour = {"completed": "green", "failed": "red", "skipped": "yellow"}.get(label, "cyan")
             self.console.print(f"[{colour}]{label:<9}[/] {step}")
             if event.kind in _STEP_END:
-                self.bar.advance(self.overall)
+                self.done += 1
+                self.bar.update(self.overall, advance=1, description=self._headline())
+
+    def _headline(self) -> str:
+        return f"steps {self.done}/{self.total}"
 
 
 def progress_view(total: int, quiet: bool) -> PlainProgress | LiveProgress:
