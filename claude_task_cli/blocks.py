@@ -17,6 +17,7 @@ from typing import Any
 
 import pyromark
 
+MAX_DEPTH = 64  # lists and quotes nested deeper are refused (no real document comes close)
 _OPTIONS = pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_TABLES
 _MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
 _CHECKBOX = re.compile(r"^\[[ xX]\](?:[ \t]+|$)")
@@ -107,11 +108,20 @@ def _events(text: str) -> list[tuple[str, str | None, Any, int, int]]:
     return out
 
 
+class NestingError(Exception):
+    """Lists or block quotes nested deeper than MAX_DEPTH; `line` is where the limit was hit."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(f"lists or block quotes nested deeper than {MAX_DEPTH} levels")
+
+
 class _Folder:
     def __init__(self, text: str) -> None:
         self.src = text.encode("utf-8")
         self.events = _events(text)
         self.pos = 0
+        self.depth = 0
         self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", self.src)]
 
     def line(self, offset: int) -> int:
@@ -153,16 +163,25 @@ class _Folder:
             elif name == "CodeBlock":
                 out.append(self._fence(payload, start, end))
             elif name == "List":
+                self._enter(start)
                 out.append(self._list(payload, start))
+                self.depth -= 1
             elif name == "BlockQuote":
+                self._enter(start)
                 self.pos += 1
                 out.extend(self.blocks())
                 self.pos += 1
+                self.depth -= 1
             elif name == "Table":
                 out.append(self._table(start))
             else:  # html blocks, footnotes, metadata, stray inline: no structure we use
                 self.skip()
         return out
+
+    def _enter(self, start: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise NestingError(self.line(start))
 
     def _fence(self, payload: Any, start: int, end: int) -> Fence:
         self.pos += 1

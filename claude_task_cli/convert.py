@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from claude_task_cli.blocks import parse_blocks
+from claude_task_cli.blocks import NestingError, parse_blocks
 from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSpecErrors
 from claude_task_cli.graph import (
     check_references,
@@ -41,7 +41,11 @@ def convert_text(source: SourceText, stem: str) -> TaskDocument:
 
 
 def _convert(source: SourceText, stem: str) -> TaskDocument:
-    parsed = build_document(source, parse_blocks(source.text), stem)
+    try:
+        blocks = parse_blocks(source.text)
+    except NestingError as exc:
+        raise TaskSpecErrors([TaskSpecError(source.path, exc.line, str(exc))]) from None
+    parsed = build_document(source, blocks, stem)
     errors = _resolve(parsed, source.path)
     if errors:
         raise TaskSpecErrors(errors)

@@ -158,3 +158,23 @@ def test_a_document_without_tasks_converts_with_a_warning() -> None:
     assert doc.tasks == []
     assert doc.waves == []
     assert "no `Task N:` headings" in doc.warnings[-1].message
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "".join("  " * i + "- [ ] x\n" for i in range(400)),
+        ">" * 3000 + " - [ ] x\n",
+    ],
+    ids=["lists", "quotes"],
+)
+def test_absurd_nesting_is_a_domain_error_not_a_crash(markdown: str) -> None:
+    (line,) = errors_of(markdown)
+    assert line.endswith(": lists or block quotes nested deeper than 64 levels")
+
+
+def test_deep_but_reasonable_nesting_converts() -> None:
+    doc = "# T\n\n### Task 1: A\n\n" + "".join("  " * i + "- [ ] x\n" for i in range(60))
+    converted = convert_bytes(doc.encode(), "doc.md")
+    assert len(converted.all_steps()) == 60
+    assert converted.to_json()
