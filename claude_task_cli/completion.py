@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.matrix import Matrix, RunFacts, StepFacts, build_matrix
 from claude_task_cli.outline import CACHE_DIR, Outline, outline_of, read_cached, write_cached
 
@@ -83,41 +84,48 @@ def read_run_facts(state_path: Path, doc_key: str) -> RunFacts | None:
         ).fetchone()
         if run is None:
             return None
-        rows = conn.execute(
-            "SELECT step_id, status, source, error, pause_reason, checks, started_at, ended_at,"
-            " duration_ms FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt",
-            (run[0],),
-        ).fetchall()
+        try:
+            rows = conn.execute(_ATTEMPTS, (run[0],)).fetchall()
+        except sqlite3.OperationalError as exc:  # an SQLite without its JSON functions
+            raise LookupError(f"{state_path}: {exc}") from exc
     finally:
         conn.close()
-    grouped: dict[str, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row[0], []).append(row)
-    steps = {sid: _facts(group) for sid, group in grouped.items()}
+    steps: dict[str, StepFacts] = {}
+    group: list[Any] = []
+    for row in rows:  # ordered by step, then attempt
+        if group and group[0][0] != row[0]:
+            steps[group[0][0]] = _facts(group)
+            group = []
+        group.append(row)
+    if group:
+        steps[group[0][0]] = _facts(group)
     return RunFacts(run[0], run[1], run[2], run[3], run[4], steps)
+
+
+# Check counts are taken inside SQLite: parsing each check (which holds the whole result it
+# checked) in Python would cost more than the rest of task_status.
+_ATTEMPTS = (
+    "SELECT step_id, status, source, error, pause_reason, started_at, ended_at, duration_ms,"
+    " (SELECT count(*) FROM json_each(checks) WHERE json_extract(value, '$.passed')),"
+    " json_array_length(checks) FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt"
+)
 
 
 def _facts(rows: list[Any]) -> StepFacts:
     """One step's rows (by attempt) folded exactly as `evidence.load_evidence` folds them."""
-    _sid, status, source, error, reason, checks, _started, ended, _ms = rows[-1]
-    called = [r for r in rows if r[6] is not None]
-    durations = [r[8] for r in called if r[8] is not None]
-    passed = failed = 0
-    for check in json.loads(checks) if checks else ():
-        if check.get("passed"):
-            passed += 1
-        else:
-            failed += 1
+    _sid, status, source, error, reason, _started, ended, _ms, passed, total = rows[-1]
+    called = [r for r in rows if r[5] is not None]
+    durations = [r[7] for r in called if r[7] is not None]
     return StepFacts(
         status=status,
         attempts=len(called),
         duration_ms=sum(durations) if durations else None,
         error=error,
         reason=json.loads(reason) if reason else None,
-        checks_passed=passed,
-        checks_failed=failed,
+        checks_passed=passed or 0,
+        checks_failed=(total or 0) - (passed or 0),
         source=source,
-        started_at=called[0][6] if called else rows[0][7],
+        started_at=called[0][5] if called else rows[0][6],
         ended_at=ended,
     )
 
@@ -136,12 +144,13 @@ def completion_of(
     """
     state = state_path_for(document, state_path)
     key = doc_key or str(document.resolve())
-    outline = document_outline(document, state, load)
-    try:
-        facts = read_run_facts(state, key)
-    except LookupError:
-        facts = _typed_facts(state, load(), key)
-    return build_matrix(outline, facts)
+    with gc_paused():
+        outline = document_outline(document, state, load)
+        try:
+            facts = read_run_facts(state, key)
+        except LookupError:
+            facts = _typed_facts(state, load(), key)
+        return build_matrix(outline, facts)
 
 
 def _typed_facts(state: Path, doc: TaskDocument, key: str) -> RunFacts | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.matrix import RunFacts, StepFacts
 from claude_task_cli.model import Step, TaskDocument
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
@@ -130,6 +131,11 @@ def load_evidence(
         from claude_task_cli.engine import document_key
 
         doc_key = document_key(doc)
+    with gc_paused():
+        return _load(store, doc, doc_key)
+
+
+def _load(store: Store, doc: TaskDocument, doc_key: str) -> RunEvidence | None:
     run = store.latest_run(doc_key)
     if run is None:
         return None
@@ -138,7 +144,9 @@ def load_evidence(
         rows.setdefault(row.step_id, []).append(row)
     steps = {s.id: s for _task, s in doc.all_steps()}
     order = [sid for sid in steps if sid in rows] + sorted(set(rows) - set(steps))
-    return RunEvidence(
+    # The store's records are validated already: construct, do not validate again (10,000
+    # steps: ~0.4 s saved).
+    return RunEvidence.model_construct(
         run_id=run.id,
         doc_id=run.doc_id,
         doc_path=run.doc_path,
@@ -161,13 +169,13 @@ def _step(step_id: str, rows: list[AttemptRecord], step: Step | None) -> StepEvi
         server, tool = step.tool.server, step.tool.tool
     elif step is not None and step.commands:
         tool = "run_command"
-    return StepEvidence(
+    return StepEvidence.model_construct(
         step_id=step_id,
         status=latest.status,
         source=latest.source,
         attempts=len(called),
         history=[
-            AttemptEvidence(
+            AttemptEvidence.model_construct(
                 number=r.attempt,
                 status=r.status,
                 source=r.source,
@@ -197,7 +205,7 @@ def _check(raw: dict[str, Any]) -> CheckEvidence:
     actual = raw.get("actual")
     code = actual.get("exit_code") if isinstance(actual, dict) else None
     wanted = (raw.get("expectation") or {}).get("exit_code")
-    return CheckEvidence(
+    return CheckEvidence.model_construct(
         passed=bool(raw.get("passed")),
         description=str(raw.get("description", "")),
         message=str(raw.get("message") or ""),
@@ -221,11 +229,11 @@ def _commands(step: Step | None, checks: Iterable[dict[str, Any]] | None) -> lis
     for index, command in enumerate(step.commands):
         value = ran[index] if index < len(ran) else None
         if not isinstance(value, dict):
-            out.append(CommandEvidence(command=command.script, ran=False))
+            out.append(CommandEvidence.model_construct(command=command.script, ran=False))
             continue
         code = value.get("exit_code")
         out.append(
-            CommandEvidence(
+            CommandEvidence.model_construct(
                 command=command.script,
                 ran=True,
                 exit_code=code if isinstance(code, int) else None,

@@ -9,6 +9,7 @@ These are the Jinja filters of `report.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -16,8 +17,12 @@ from typing import Any
 
 DEFAULT_OUTPUT_LIMIT = 4000  # characters of an output shown in a report
 CELL_LIMIT = 160  # characters of a table cell
+ONE_LINE_JSON = 80  # JSON up to this long is shown on one line
 _BACKTICKS = re.compile(r"`+")
 _SPACES = re.compile(r"\s+")
+# one encoder, made once: json.dumps(..., ensure_ascii=False) builds a new one on every call
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_CELL_SPECIAL = re.compile(r"[|&<>\\]|[^\S ]|^ | $|  ")  # what `cell` would change
 _MERMAID_ENTITIES = (
     ("#", "#35;"),  # first: the entities below contain it
     ('"', "#quot;"),
@@ -29,10 +34,28 @@ _MERMAID_ENTITIES = (
 
 
 def as_text(value: Any) -> str:
-    """A value as a reader should see it: text as is, anything else as indented JSON."""
+    """A value as a reader should see it: text as is, anything else as JSON, each object or list
+    on one line when it fits in `ONE_LINE_JSON` characters, else one member per line."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return _pretty(value, "")
+
+
+def _pretty(value: Any, indent: str) -> str:
+    # Leaves are encoded by json's C encoder; only what does not fit is broken into lines
+    # (json.dumps(indent=...) would do all of it in pure Python: ~5x slower on large reports).
+    line = _encode(value)
+    if len(line) + len(indent) <= ONE_LINE_JSON or not isinstance(value, dict | list) or not value:
+        return line
+    inner = indent + "  "
+    if isinstance(value, dict):
+        members = [
+            f"{inner}{_encode(str(k))}: {_pretty(v, inner)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(members) + f"\n{indent}}}"
+    items = [inner + _pretty(v, inner) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{indent}]"
 
 
 def trimmed(text: str, limit: int) -> tuple[str, int]:
@@ -55,6 +78,8 @@ def cell(value: Any, limit: int = CELL_LIMIT) -> str:
     """A markdown table cell: one line, `|` and HTML escaped, trimmed visibly; `—` when empty."""
     if value is None or value == "":
         return "—"
+    if type(value) is str and len(value) <= limit and not _CELL_SPECIAL.search(value):
+        return value  # the common case: nothing to escape
     text, omitted = trimmed(oneline(value), limit)
     text = (
         text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -110,12 +135,13 @@ def duration(ms: float | None) -> str:
     return f"{int(minutes)} min {rest:.1f} s"
 
 
+@functools.lru_cache(maxsize=4096)  # a report shows each recorded time more than once
 def timestamp(epoch: float | None) -> str:
     """A recorded time in UTC with milliseconds; `—` when not recorded. Never the clock's now."""
     if epoch is None:
         return "—"
     moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+    return moment.isoformat(" ", "milliseconds").replace("+00:00", " UTC")
 
 
 def json_text(value: Any) -> str:

@@ -7,6 +7,7 @@ from the clock, nothing invented. Templates only lay it out.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ CHART_WIDTH = 40
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)|(?<![(<\[])(https?://[^\s)>\]`'\"]+)")
 _SLUG = re.compile(r"[^a-z0-9]+")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9.-]+")
+_REPORT_NAME = re.compile(r"(?<![\w.])([\w.-]+?)_task_([\w.-]+?)_([\w-]+)\.md")
 STATE_STYLE = {
     State.COMPLETED: "fill:#d4edda,stroke:#1e7e34,color:#000",
     State.FAILED: "fill:#f8d7da,stroke:#b21f2d,color:#000",
@@ -50,35 +52,32 @@ class Link:
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepView:
+    """One step as the templates see it (built by `task_views`)."""
+
     row: StepRow
     step: Step | None  # None for a task without steps (its single unit)
     evidence: StepEvidence | None
-    details: list[Item]
+    has_tool: bool  # the step calls an MCP tool of its own
+    result_lang: str  # how its output is fenced: json, or text
+    reason: dict[str, Any] | None  # the pause reason's JSON contract (camelCase, `type`)
+    reason_text: str
 
-    @property
-    def has_tool(self) -> bool:
-        """The step calls an MCP tool of its own (beyond any shell commands)."""
-        return self.step is not None and self.step.tool is not None
 
-    @property
-    def result_lang(self) -> str:
-        """How the output is fenced: JSON for a structured result, text otherwise."""
-        result = self.evidence.result if self.evidence is not None else None
-        return "text" if isinstance(result, str) else "json"
-
-    @property
-    def reason(self) -> dict[str, Any] | None:
-        """The pause reason as its JSON contract (camelCase, tagged by `type`)."""
-        if self.evidence is None or self.evidence.pause_reason is None:
-            return None
-        return self.evidence.pause_reason.model_dump(mode="json", by_alias=True)
-
-    @property
-    def reason_text(self) -> str:
-        reason = self.reason
-        return describe_reason(reason) if reason is not None else ""
+def step_view(row: StepRow, step: Step | None, evidence: StepEvidence | None) -> StepView:
+    result = evidence.result if evidence is not None else None
+    pause = evidence.pause_reason if evidence is not None else None
+    reason = pause.model_dump(mode="json", by_alias=True) if pause is not None else None
+    return StepView(
+        row,
+        step,
+        evidence,
+        step is not None and step.tool is not None,
+        "text" if isinstance(result, str) else "json",
+        reason,
+        describe_reason(reason) if reason else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -93,15 +92,13 @@ class TaskView:
     specifications: list[Item]
     links: list[Link]
     warnings: list[str] = field(default_factory=list)
+    ran: list[StepView] = field(init=False)  # steps with recorded evidence
+    incomplete: list[StepView] = field(init=False)
 
-    @property
-    def ran(self) -> list[StepView]:
-        """Steps with recorded evidence."""
-        return [s for s in self.steps if s.evidence is not None]
-
-    @property
-    def incomplete(self) -> list[StepView]:
-        return [s for s in self.steps if s.row.completion != Completion.COMPLETE]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ran", [s for s in self.steps if s.evidence is not None])
+        done = Completion.COMPLETE
+        object.__setattr__(self, "incomplete", [s for s in self.steps if s.row.completion != done])
 
 
 def flatten(items: list[ListItem], depth: int = 0) -> list[Item]:
@@ -137,15 +134,18 @@ def safe_id(text: str) -> str:
     return _SAFE_ID.sub("_", text).lstrip(".") or "_"
 
 
-def task_file_name(doc: TaskDocument, task: Task, suffix: str = ".md") -> str:
+def task_file_name(
+    doc: TaskDocument, task: Task, suffix: str = ".md", texts: list[str] | None = None
+) -> str:
     """`<doc-id>_task_<n>_<slug>.md`; the slug is the feature name the task itself gives its
     report (`…/003_task_1_converter.md`, as the seed writes), else its title."""
-    wanted = re.compile(rf"{re.escape(doc.id)}_task_{re.escape(task.id)}_([\w-]+)\.md")
     feature = None
-    for text in _task_texts(task):
-        found = wanted.search(text)
-        if found:
-            feature = found.group(1)
+    for text in texts if texts is not None else _task_texts(task):
+        for found in _REPORT_NAME.finditer(text):
+            if (found.group(1), found.group(2)) == (doc.id, task.id):
+                feature = found.group(3)
+                break
+        if feature:
             break
     return f"{safe_id(doc.id)}_task_{safe_id(task.id)}_{slug(feature or task.title)}{suffix}"
 
@@ -175,37 +175,41 @@ def task_views(
     steps = {s.id: s for _task, s in doc.all_steps()}
     recorded = run.steps if run is not None else {}
     grouped = matrix.by_task()
+    warnings = _warnings_by_task(doc)
     out = []
     for task, row in zip(doc.tasks, matrix.tasks, strict=True):
+        texts = _task_texts(task)
         views = [
-            StepView(r, steps.get(r.id), recorded.get(r.id), _details(steps.get(r.id)))
+            step_view(r, steps.get(r.id), recorded.get(r.id))
             for r in grouped[task.id]
         ]
         out.append(
             TaskView(
                 task=task,
                 row=row,
-                file_name=task_file_name(doc, task, suffix),
+                file_name=task_file_name(doc, task, suffix, texts),
                 steps=views,
                 research=flatten(task.research),
                 verification=flatten(task.verification),
                 acceptance=flatten(task.acceptance_criteria),
                 specifications=flatten(task.specifications),
-                links=links_in(_task_texts(task)),
-                warnings=[f"line {w.line}: {w.message}" for w in _task_warnings(doc, task)],
+                links=links_in(texts),
+                warnings=warnings.get(task.id, []),
             )
         )
     return out
 
 
-def _details(step: Step | None) -> list[Item]:
-    return flatten(step.details) if step is not None else []
-
-
-def _task_warnings(doc: TaskDocument, task: Task) -> list[Any]:
-    following = [t.line for t in doc.tasks if t.line > task.line]
-    end = min(following, default=10**9)
-    return [w for w in doc.warnings if task.line <= w.line < end]
+def _warnings_by_task(doc: TaskDocument) -> dict[str, list[str]]:
+    """The converter's warnings, each under the task whose lines hold it."""
+    starts = sorted((t.line, t.id) for t in doc.tasks)
+    lines = [line for line, _id in starts]
+    out: dict[str, list[str]] = {}
+    for warning in doc.warnings:
+        index = bisect.bisect_right(lines, warning.line) - 1
+        if index >= 0:
+            out.setdefault(starts[index][1], []).append(f"line {warning.line}: {warning.message}")
+    return out
 
 
 def document_links(doc: TaskDocument) -> list[Link]:

@@ -183,7 +183,8 @@ def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
     assert fence("plain").startswith("```\nplain\n```")
     trimmed = fence("x" * 50, "text", 10)
     assert trimmed.endswith("```\n\n_… 40 more characters trimmed_")
-    assert fence({"a": 1}, "json") == '```json\n{\n  "a": 1\n}\n```'
+    assert fence({"a": 1}, "json") == '```json\n{"a": 1}\n```'
+    assert fence({"k": "v" * 80}, "json") == '```json\n{\n  "k": "' + "v" * 80 + '"\n}\n```'
     assert fence("x" * 50, "text", 0) == "```text\n" + "x" * 50 + "\n```"  # 0: no limit
 
 

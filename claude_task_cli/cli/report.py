@@ -152,7 +152,7 @@ def task_status(
 
         matrix = completion_of(path, load, state_path=state)
         if as_json:
-            typer.echo(json.dumps(matrix.to_dict(), ensure_ascii=False, indent=1))
+            typer.echo(json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":")))
         elif plain_output():
             typer.echo("\n".join(_status_lines(matrix)))
         else:
