@@ -22,6 +22,7 @@ _BACKTICKS = re.compile(r"`+")
 _SPACES = re.compile(r"\s+")
 # one encoder, made once: json.dumps(..., ensure_ascii=False) builds a new one on every call
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_encode_str = json.encoder.encode_basestring  # a str as JSON, in C
 _CELL_SPECIAL = re.compile(r"[|&<>\\]|[^\S ]|^ | $|  ")  # what `cell` would change
 _MERMAID_ENTITIES = (
     ("#", "#35;"),  # first: the entities below contain it
@@ -44,13 +45,15 @@ def as_text(value: Any) -> str:
 def _pretty(value: Any, indent: str) -> str:
     # Leaves are encoded by json's C encoder; only what does not fit is broken into lines
     # (json.dumps(indent=...) would do all of it in pure Python: ~5x slower on large reports).
+    if type(value) is str:
+        return _encode_str(value)
     line = _encode(value)
     if len(line) + len(indent) <= ONE_LINE_JSON or not isinstance(value, dict | list) or not value:
         return line
     inner = indent + "  "
     if isinstance(value, dict):
         members = [
-            f"{inner}{_encode(str(k))}: {_pretty(v, inner)}"
+            f"{inner}{_encode_str(str(k))}: {_pretty(v, inner)}"
             for k, v in value.items()
         ]
         return "{\n" + ",\n".join(members) + f"\n{indent}}}"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from claude_task_cli import __version__
 
 if TYPE_CHECKING:
-    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.model import Step, TaskDocument
 
 OUTLINE_VERSION = 1
 CACHE_DIR = "outlines"
@@ -91,27 +91,32 @@ class Outline:
 
 
 def outline_of(doc: TaskDocument) -> Outline:
-    """The outline of a converted document, with the engine's own notion of units."""
-    from claude_task_cli.units import build_units
+    """The outline of a converted document: the engine's units (`units.py`: a step, or
+    `task:<id>` for a task without steps) with the engine's own notion of their kind and tool."""
+    from claude_task_cli.units import Unit
 
-    units = build_units(doc)
-    per_task: dict[str, list[str]] = {t.id: [] for t in doc.tasks}
-    out: dict[str, UnitOutline] = {}
-    for unit in units.values():
-        per_task[unit.task.id].append(unit.id)
-        out[unit.id] = UnitOutline(
-            id=unit.id,
-            task_id=unit.task.id,
-            title=unit.title,
-            kind=unit.kind,
-            depends_on=tuple(unit.step.depends_on) if unit.step is not None else (),
-            server=unit.server,
-            tool=unit.tool_name,
+    units: dict[str, UnitOutline] = {}
+    tasks = []
+    steps_of: dict[int, list[Step]] = {id(t): [] for t in doc.tasks}
+    for task, step in doc.all_steps():
+        steps_of[id(task)].append(step)
+    for task in doc.tasks:
+        own = [Unit(s.id, task, s, (), 0) for s in steps_of[id(task)]]
+        own = own or [Unit(f"task:{task.id}", task, None, (), 0)]  # what build_units makes
+        for unit in own:
+            units[unit.id] = UnitOutline(
+                id=unit.id,
+                task_id=task.id,
+                title=unit.title,
+                kind=unit.kind,
+                depends_on=tuple(unit.step.depends_on) if unit.step is not None else (),
+                server=unit.server,
+                tool=unit.tool_name,
+            )
+        tasks.append(
+            TaskOutline(task.id, task.title, tuple(task.depends_on), tuple(u.id for u in own))
         )
-    tasks = tuple(
-        TaskOutline(t.id, t.title, tuple(t.depends_on), tuple(per_task[t.id])) for t in doc.tasks
-    )
-    return Outline(doc.id, doc.title, doc.source.path, doc.source.sha256, tasks, out)
+    return Outline(doc.id, doc.title, doc.source.path, doc.source.sha256, tuple(tasks), units)
 
 
 def fingerprint() -> str:

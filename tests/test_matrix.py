@@ -37,6 +37,8 @@ from claude_task_cli.store import Store, default_state_path
 from claude_task_cli.store import project_root as store_project_root
 from tests.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
+DEMO = DOCUMENTS[0]
+
 SHA = "a" * 64
 
 
@@ -324,3 +326,33 @@ def test_state_location_rules_match_the_store(
     assert state_path_for(document) == default_state_path(deep) == tmp_path / "s.db"
     assert state_path_for(document, tmp_path / "explicit.db") == tmp_path / "explicit.db"
     assert os.environ["CLAUDE_TASK_STATE"]
+
+
+def test_the_outline_has_the_engines_units() -> None:
+    from claude_task_cli.units import build_units
+
+    for document in [*DOCUMENTS, Path(__file__).parent / "golden" / "003_test_mcp.md"]:
+        doc = fixture_document(document)
+        units = build_units(doc)
+        built = outline_of(doc)
+        assert list(built.units) == list(units)
+        assert [u.kind for u in built.units.values()] == [u.kind for u in units.values()]
+        assert [u.tool for u in built.units.values()] == [u.tool_name for u in units.values()]
+
+
+def test_a_store_of_another_schema_is_read_through_the_typed_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_task_cli import completion
+
+    doc, _evidence = fixture_evidence(DEMO, tmp_path)
+    database = tmp_path / f"{DEMO.stem}.db"
+    with Store(database) as store:
+        key = store.runs()[0].doc_key
+    document = tmp_path / DEMO.name
+    document.write_bytes(DEMO.read_bytes())
+    fast = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
+    monkeypatch.setattr(completion, "KNOWN_SCHEMA", 0)
+    typed = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
+    assert typed == fast
+    assert typed.run_id == 1
