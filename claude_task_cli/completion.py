@@ -113,20 +113,28 @@ _ATTEMPTS = (
 
 def _facts(rows: list[Any]) -> StepFacts:
     """One step's rows (by attempt) folded exactly as `evidence.load_evidence` folds them."""
-    _sid, status, source, error, reason, _started, ended, _ms, passed, total = rows[-1]
-    called = [r for r in rows if r[5] is not None]
-    durations = [r[7] for r in called if r[7] is not None]
+    _sid, status, source, error, reason, started, ended, ms, passed, total = rows[-1]
+    if len(rows) == 1:  # most steps: one attempt
+        called = 1 if started is not None else 0
+        duration = ms if called else None
+        first = started if called else ended
+    else:
+        calls = [r for r in rows if r[5] is not None]
+        durations = [r[7] for r in calls if r[7] is not None]
+        called = len(calls)
+        duration = sum(durations) if durations else None
+        first = calls[0][5] if calls else rows[0][6]
     return StepFacts(
-        status=status,
-        attempts=len(called),
-        duration_ms=sum(durations) if durations else None,
-        error=error,
-        reason=json.loads(reason) if reason else None,
-        checks_passed=passed or 0,
-        checks_failed=(total or 0) - (passed or 0),
-        source=source,
-        started_at=called[0][5] if called else rows[0][6],
-        ended_at=ended,
+        status,
+        called,
+        duration,
+        error,
+        json.loads(reason) if reason else None,
+        passed or 0,
+        (total or 0) - (passed or 0),
+        source,
+        first,
+        ended,
     )
 
 
