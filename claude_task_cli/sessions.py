@@ -127,17 +127,25 @@ class ServerPool:
         from mcp import MCPError
         from mcp_types import TextContent
 
-        conn = await self._open(server)
-        assert conn.session is not None
+        conn = self._connections.get(server)
+        if conn is None or conn.session is None or self._tg is None:  # else: open, no await
+            conn = await self._open(server)
+        session = conn.session
+        assert session is not None
         limit = timeout if timeout is not None else self.default_timeout
         kind: ErrorKind | None = None
         error: str | None = None
-        async with conn.limit:
+        slots = conn.limit
+        try:  # a free slot is taken without a turn of the event loop
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await slots.acquire()
+        try:
             started = time.perf_counter()
             try:
                 if conn.broken is not None:
                     raise _Gone(f"the server is gone: {conn.broken}")
-                result = await conn.session.call_tool(tool, dict(args or {}), limit)
+                result = await session.call_tool(tool, dict(args or {}), limit)
             except (_Gone, MCPError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
                 kind, error = _classify(exc, limit)
             except OSError as exc:
@@ -145,6 +153,8 @@ class ServerPool:
             except (RuntimeError, ValueError) as exc:  # bad structured content, unexpected result
                 kind, error = "protocol", str(exc)
             ms = (time.perf_counter() - started) * 1000
+        finally:
+            slots.release()
         if kind is not None:
             if kind == "transport":
                 conn.broken = conn.broken or error

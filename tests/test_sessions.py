@@ -178,6 +178,18 @@ async def test_per_server_limit_bounds_concurrent_calls() -> None:
 
 
 @pytest.mark.slow
+async def test_open_session_fast_path_releases_its_slot_and_refuses_after_close() -> None:
+    with anyio.fail_after(30):
+        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER)), per_server_limit=1) as pool:
+            await pool.list_tools("cmd")
+            slow = await pool.call("cmd", "sleep", {"seconds": 10}, timeout=0.3)
+            fine = await pool.call("cmd", "echo", {"value": 1}, timeout=10)  # the slot came back
+        assert (slow.kind, fine.structured) == ("timeout", {"value": 1})
+        with pytest.raises(RuntimeError, match="outside its 'async with' block"):
+            await pool.call("cmd", "echo", {"value": 2})
+
+
+@pytest.mark.slow
 async def test_env_and_cwd_from_mcp_json_reach_the_server(tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
     (tmp_path / ".mcp.json").write_text(
