@@ -52,10 +52,7 @@ def _pretty(value: Any, indent: str) -> str:
         return line
     inner = indent + "  "
     if isinstance(value, dict):
-        members = [
-            f"{inner}{_encode_str(str(k))}: {_pretty(v, inner)}"
-            for k, v in value.items()
-        ]
+        members = [f"{inner}{_encode_str(str(k))}: {_pretty(v, inner)}" for k, v in value.items()]
         return "{\n" + ",\n".join(members) + f"\n{indent}}}"
     items = [inner + _pretty(v, inner) for v in value]
     return "[\n" + ",\n".join(items) + f"\n{indent}]"

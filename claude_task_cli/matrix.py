@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from claude_task_cli.failure_text import failure_of
 from claude_task_cli.outline import Outline, TaskOutline
 
 
@@ -183,65 +184,6 @@ def percent(done: int, total: int) -> float:
     return (done * 1000 // total) / 10
 
 
-def describe_reason(reason: Mapping[str, Any]) -> str:
-    """A pause reason (its JSON form) in one line of plain language."""
-    kind = reason.get("type")
-    tool = reason.get("suggestedTool")
-    if kind == "toolError":
-        again = " (retryable)" if reason.get("retryable") else ""
-        return f"tool error{again}: {_first_line(reason.get('error'))}"
-    if kind == "verificationFailed":
-        return (
-            f"verification failed: {reason.get('expectation')} (actual: {reason.get('actual')!r})"
-        )
-    if kind == "unresolvableParams":
-        return f"unresolvable parameter {reason.get('missingParam')} for {tool}"
-    if kind == "schemaMismatch":
-        missing = ", ".join(reason.get("missingFields") or [])
-        return f"arguments for {tool} lack required fields: {missing}"
-    if kind == "invalidParams":
-        return f"invalid arguments for {tool}: " + "; ".join(reason.get("problems") or [])
-    if kind == "unresolvedDependency":
-        return (
-            f"needs {reason.get('missingOutput')} from step {reason.get('producingStep')},"
-            " which did not complete"
-        )
-    if kind == "awaitingClient":
-        return f"awaiting the client: {_first_line(reason.get('guidance'))}"
-    if kind == "interrupted":
-        return f"interrupted during attempt {reason.get('attempt')}; record its outcome"
-    if kind == "commandServerUndeclared":
-        return "shell commands, but .mcp.json declares no command server"
-    return f"{kind}"
-
-
-def _first_line(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _failure(state: State, facts: StepFacts | None) -> str | None:
-    if facts is None:
-        return "not run"
-    described = describe_reason(facts.reason) if facts.reason else None
-    if state == State.COMPLETED:
-        if facts.checks_failed:
-            total = facts.checks_failed + facts.checks_passed
-            return f"verification failed: {facts.checks_failed} of {total} checks"
-        return None
-    if state == State.FAILED:
-        return described or _first_line(facts.error) or "failed"
-    if state == State.SKIPPED:
-        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
-    if state == State.PAUSED:
-        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
-    if state == State.AWAITING_CLIENT:
-        return described or "awaiting the client"
-    if state == State.RUNNING:
-        return "running (or its executor stopped mid-step)"
-    return "not run"
-
-
 def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
     """The matrix of `outline` against what `run` recorded (see the module docstring)."""
     facts = run.steps if run is not None else {}
@@ -271,7 +213,7 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
         )
         rows.append(
             StepRow(uid, unit.task_id, unit.title, unit.kind, unit.tool, unit.server, state,
-                    Completion.INCOMPLETE, _failure(state, got), blocked,
+                    Completion.INCOMPLETE, failure_of(state, got), blocked,
                     got.attempts if got else 0, got.duration_ms if got else None,
                     got.checks_passed if got else 0, got.checks_failed if got else 0,
                     got.source if got else None)

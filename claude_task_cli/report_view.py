@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_task_cli.evidence import RunEvidence, StepEvidence
+from claude_task_cli.failure_text import describe_reason
 from claude_task_cli.markdown_escape import duration, mermaid_label
-from claude_task_cli.matrix import Completion, Matrix, State, StepRow, TaskRow, describe_reason
+from claude_task_cli.matrix import Completion, Matrix, State, StepRow, TaskRow
 from claude_task_cli.model import ListItem, Step, Task, TaskDocument
 
 GRAPH_MAX_STEPS = 60  # beyond this the graph shows tasks, not steps (mermaid's own limits)
@@ -179,10 +180,7 @@ def task_views(
     out = []
     for task, row in zip(doc.tasks, matrix.tasks, strict=True):
         texts = _task_texts(task)
-        views = [
-            step_view(r, steps.get(r.id), recorded.get(r.id))
-            for r in grouped[task.id]
-        ]
+        views = [step_view(r, steps.get(r.id), recorded.get(r.id)) for r in grouped[task.id]]
         out.append(
             TaskView(
                 task=task,

@@ -15,13 +15,13 @@ from claude_task_cli.completion import (
     read_run_facts,
     state_path_for,
 )
+from claude_task_cli.failure_text import describe_reason
 from claude_task_cli.matrix import (
     Completion,
     RunFacts,
     State,
     StepFacts,
     build_matrix,
-    describe_reason,
     percent,
 )
 from claude_task_cli.model import TaskDocument
