@@ -150,6 +150,7 @@ def test_junit_and_the_github_summary(project: Path, monkeypatch: pytest.MonkeyP
         app, ["generate_report", "021", "--github-summary", "--state", GREEN_STATE]
     )
     assert quiet.exit_code == 0
+    assert "--github-summary: $GITHUB_STEP_SUMMARY is not set; nothing appended" in quiet.stderr
 
 
 def test_templates_option_overrides_file_by_file(project: Path) -> None:

@@ -116,6 +116,8 @@ def generate_report(
         if github_summary and summary:
             with Path(summary).open("a", encoding="utf-8") as handle:
                 handle.write(render_matrix(reports, env) + "\n")
+        elif github_summary:
+            err(f"--github-summary: ${SUMMARY_VARIABLE} is not set; nothing appended")
         if not _verdict(reports, task_id, to_stderr=stdout):
             raise typer.Exit(int(ExitCode.FAILED))
 

@@ -40,7 +40,7 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
     for column, justify in (
         ("task / step", "left"),
         ("title", "left"),
-        ("progress", "left"),
+        ("completion", "left"),
         ("state", "left"),
         ("attempts", "right"),
         ("time", "right"),
