@@ -18,7 +18,6 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 2  # bad document, bad path, bad option: nothing was run
     PAUSED = 3  # a run paused waiting for the client (an agent or a person)
     ENVIRONMENT = 4  # a server would not start, a config is missing, the store is locked
-    NOT_IMPLEMENTED = 5  # a command a later release builds
     INTERNAL = 70  # a bug: the traceback is in the log file
 
 
@@ -74,15 +73,6 @@ class TaskSpecErrors(TaskCliError):
 
     def lines(self) -> list[str]:
         return [str(e) for e in self.errors]
-
-
-class NotImplementedYet(TaskCliError):
-    """A command that exists in the interface but not yet in this release."""
-
-    exit_code = ExitCode.NOT_IMPLEMENTED
-
-    def __init__(self, command: str) -> None:
-        super().__init__(f"{command}: not implemented yet")
 
 
 class McpConfigError(TaskCliError):

@@ -25,3 +25,9 @@ status=0
 
 step "record_step 010 3.1 --result '{\"confirmed\": true}'"
 "$claude" record_step 010 3.1 --result '{"confirmed": true}'
+
+step "task_status 010"
+"$claude" task_status 010
+
+step "generate_report 010   (docs/reports/010_*.md, from the run just recorded)"
+"$claude" generate_report 010

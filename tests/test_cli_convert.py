@@ -127,13 +127,6 @@ def test_schema_validates_converted_output(workdir: Path) -> None:
     jsonschema.validate(document, schema)
 
 
-@pytest.mark.parametrize("command", ["task_status", "generate_report"])
-def test_later_commands_do_not_pretend(command: str) -> None:
-    result = runner.invoke(app, [command, "003_test_mcp"])
-    assert result.exit_code == 5
-    assert result.stderr.strip() == f"{command}: not implemented yet"
-
-
 def test_version_and_help() -> None:
     assert runner.invoke(app, ["--version"]).stdout.strip() == f"claude-task {__version__}"
     helptext = runner.invoke(app, ["convert_task", "--help"]).stdout

@@ -13,20 +13,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from claude_task_cli.cli.report import generate_report, task_status
+from claude_task_cli.cli.app import app
 from claude_task_cli.cli.status_table import print_status
 from claude_task_cli.completion import completion_of
 from claude_task_cli.convert import convert_file
 from tests.regen_reports import DOCUMENTS, GOLDEN, restore
 
-# The lead registers these in cli/app.py; the tests build the same two commands on their own app.
-app = typer.Typer()
-app.command("generate_report")(generate_report)
-app.command("task_status")(task_status)
 runner = CliRunner()
 DEMO, GREEN = DOCUMENTS
 GREEN_STATE = ".claude-task/green.db"
@@ -260,11 +255,8 @@ def test_the_rich_table_shows_document_text_literally(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_task_status_in_a_real_process(project: Path) -> None:
-    code = (
-        "import typer; from claude_task_cli.cli.report import task_status; typer.run(task_status)"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", code, "020", "--json"],
+        [sys.executable, "-m", "claude_task_cli", "task_status", "020", "--json"],
         capture_output=True, text=True, cwd=project, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, later
+from claude_task_cli.cli import convert, execute, report
 from claude_task_cli.cli.boundary import set_debug
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "
-        "4 environment error, 5 not implemented yet, 70 internal error."
+        "4 environment error, 70 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -61,8 +61,8 @@ _register("convert_task", convert.convert_task)
 app.command("schema")(convert.schema)
 _register("execute_task", execute.execute_task)
 _register("record_step", execute.record_step)
-_register("task_status", later.task_status)
-_register("generate_report", later.generate_report)
+_register("task_status", report.task_status)
+_register("generate_report", report.generate_report)
 
 
 def main() -> None:
