@@ -36,8 +36,11 @@ from claude_task_cli.steps import (
     to_list_item,
 )
 
+# A leading emoji or mark is allowed: the corpus writes `## 🎯 TASK #001: Title`.
 _TASK = re.compile(
-    r"^(?:sub)?task\s+#?0*(\d+[A-Za-z]?(?:\.\d+)*)\s*(?:[:.)\-–—]\s*|\s+|$)(.*)$", re.I
+    r"^(?:[^\w\s]+\s*)?(?:sub)?task\s+#?0*(\d+[A-Za-z]?(?:\.\d+)*)"
+    r"\s*(?:[:.)\-–—]\s*|\s+|$)(.*)$",
+    re.I,
 )
 _DOC_ID = re.compile(r"^task\s+#?(\d+[A-Za-z]?)\s*[:.\-–—]?\s*(.*)$", re.I)
 _LABEL = re.compile(r"^\*\*([^*]+?):?\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*)$")

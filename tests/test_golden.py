@@ -86,3 +86,12 @@ def test_bindings_fixture_reads_tools_commands_and_placeholders() -> None:
     assert steps["2.4"].depends_on == ["2.2", "2.3", "2.4.2"]  # after the group and its sub-steps
     assert steps["2.4.1"].depends_on == ["2.2", "2.3"]  # the first sub-step inherits
     assert doc.waves == [["1"], ["2", "3"], ["4"]]
+
+
+def test_task_headings_with_a_leading_emoji_are_tasks() -> None:
+    from claude_task_cli.convert import convert_bytes
+
+    text = "# Plan\n\n## 🎯 TASK #001: Design\n\n- [ ] Measure\n\n## 🎯 TASK #002: Build\n"
+    doc = convert_bytes(text.encode(), "plan.md")
+    assert [(t.id, t.title) for t in doc.tasks] == [("1", "Design"), ("2", "Build")]
+    assert [(s.id, s.title, s.line) for s in doc.tasks[0].steps] == [("1.1", "Measure", 5)]
