@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError, TaskCliError, TaskSpecError, TaskSpecErrors
@@ -44,8 +44,18 @@ INSTRUCTIONS = (
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+def _as_text(value: object) -> object:
+    """Ids sent as numbers (`3.1`, `10`: clients parse what looks like one) taken as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Text = BeforeValidator(_as_text)
 TaskArg = Annotated[
     str,
+    Text,
     Field(description="A task document (.md), its converted .json, or its id under docs/tasks/."),
 ]
 
@@ -147,10 +157,10 @@ class Tools:
         self,
         task: TaskArg,
         only_task: Annotated[
-            str | None, Field(description="Run only this task (and what it needs).")
+            str | None, Text, Field(description="Run only this task (and what it needs).")
         ] = None,
         only_step: Annotated[
-            str | None, Field(description="Run only this step (and what it needs).")
+            str | None, Text, Field(description="Run only this step (and what it needs).")
         ] = None,
         concurrency: Annotated[int, Field(ge=1, description="Steps running at once.")] = 4,
         no_resume: Annotated[
@@ -187,7 +197,7 @@ class Tools:
     def record_step(
         self,
         task: TaskArg,
-        step: Annotated[str, Field(description="The step id, e.g. 3.1 (task:3 for a task).")],
+        step: Annotated[str, Text, Field(description="The step id, e.g. 3.1 (task:3 for a task).")],
         result: Annotated[
             Any, Field(description="The step's result, any JSON value (or give failure).")
         ] = None,
@@ -225,7 +235,9 @@ class Tools:
         self,
         task: TaskArg,
         subtask: Annotated[
-            str | None, Field(description="One task's report (`1` or `task_1`); default: all.")
+            str | None,
+            Text,
+            Field(description="One task's report (`1` or `task_1`); default: all."),
         ] = None,
         format: Annotated[Literal["md", "json"], Field(description="md or json.")] = "md",
         out: Annotated[

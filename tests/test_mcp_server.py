@@ -203,9 +203,9 @@ async def test_execute_record_status_report_through_the_tools(project: Path) -> 
         assert status == json.loads(printed.stdout)  # the same matrix as the CLI's
         assert status["verdict"] == "INCOMPLETE"
 
-        recorded = data(
+        recorded = data(  # a step id sent as a number, as some clients do, is taken as text
             await client.call_tool(
-                "record_step", {"task": "010", "step": "3.1", "result": {"confirmed": True}}
+                "record_step", {"task": "010", "step": 3.1, "result": {"confirmed": True}}
             )
         )
         assert recorded == {
@@ -331,14 +331,24 @@ def test_the_mcp_inspector_cli_lists_and_calls_tools(project: Path, tmp_path: Pa
     listed = _inspector(project, tmp_path, *env, *target, "--method", "tools/list", timeout=20)
     assert listed.returncode == 0, listed.stderr
     assert {tool["name"] for tool in json.loads(listed.stdout)["tools"]} == TOOLS
-    called = _inspector(
-        project, tmp_path, *env, *target,
-        "--method", "tools/call", "--tool-name", "task_status", "--tool-arg", "task=010",
-        timeout=20,
-    )  # fmt: skip
-    assert called.returncode == 0, called.stderr
-    answer = json.loads(called.stdout)
-    assert answer["isError"] is False
-    assert answer["structuredContent"]["doc_id"] == "010"
-    assert answer["structuredContent"]["verdict"] == "INCOMPLETE"
+
+    def call(tool: str, *pairs: str) -> dict[str, Any]:
+        answer = _inspector(
+            project, tmp_path, *env, *target,
+            "--method", "tools/call", "--tool-name", tool, "--tool-arg", *pairs,
+            timeout=20,
+        )  # fmt: skip
+        assert answer.returncode == 0, answer.stdout + answer.stderr
+        result = json.loads(answer.stdout)
+        assert result["isError"] is False, result
+        content: dict[str, Any] = result["structuredContent"]
+        return content
+
+    run = call("execute_task", "task=010")
+    assert (run["status"], run["pauseReasons"][0]["blockedStep"]) == ("paused", "3.1")
+    # The Inspector sends step=3.1 as a number: the server takes it as the step id.
+    recorded = call("record_step", "task=010", "step=3.1", 'result={"confirmed": true}')
+    assert (recorded["step"], recorded["runStatus"]) == ("3.1", "completed")
+    status = call("task_status", "task=010")
+    assert (status["doc_id"], status["verdict"]) == ("010", "COMPLETE")
     assert time.monotonic() - started < 60
