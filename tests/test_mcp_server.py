@@ -177,6 +177,24 @@ async def test_domain_errors_are_one_line_tool_errors(project: Path) -> None:
         assert "\n" not in text
 
 
+async def test_a_bug_is_one_line_with_the_traceback_in_the_log(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_task_cli import operations
+    from claude_task_cli.cli.boundary import configure_logging, log_dir
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the matrix fell over")
+
+    configure_logging(False)  # what `claude-task serve` does: the log file gets everything
+    monkeypatch.setattr(operations, "status_matrix", broken)
+    async with Client(build_server(project)) as client:
+        text = error_text(await client.call_tool("task_status", {"task": "010"}))
+    log = log_dir() / "claude-task.log"
+    assert text == f"internal error: the matrix fell over (traceback in {log})"
+    assert "Traceback" in log.read_text(encoding="utf-8")
+
+
 async def test_dry_run_returns_the_plan_and_calls_nothing(project: Path) -> None:
     (project / ".mcp.json").write_text(json.dumps(servers(["/bin/false"])))
     async with Client(build_server(project)) as client:
