@@ -21,8 +21,6 @@ import contextlib
 import os
 import shlex
 import signal
-import socket
-import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -142,24 +140,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.transport == "stdio":
         server.run()
     else:
-        asyncio.run(_serve_http(server, args.host, args.port))
+        from claude_task_cli.http_serving import serve_http
 
-
-async def _serve_http(server: MCPServer, host: str, port: int) -> None:
-    import uvicorn
-
-    # Bind first so port 0 resolves to a real port we can announce before serving.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)  # connections made right after the announcement wait in the backlog
-    bound = sock.getsockname()[1]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
-    app = server.streamable_http_app(host=host)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    print(f"listening on http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
-    await uvicorn.Server(config).serve(sockets=[sock])
+        asyncio.run(serve_http(server, args.host, args.port))
 
 
 async def _drain(stream: asyncio.StreamReader | None, buf: bytearray) -> None:

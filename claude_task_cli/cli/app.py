@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, report
+from claude_task_cli.cli import convert, execute, report, serve
 from claude_task_cli.cli.boundary import set_debug
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ _register("execute_task", execute.execute_task)
 _register("record_step", execute.record_step)
 _register("task_status", report.task_status)
 _register("generate_report", report.generate_report)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

@@ -41,6 +41,11 @@ def set_debug(debug: bool) -> None:
     _state["configured"] = False
 
 
+def debug_enabled() -> bool:
+    """Whether --debug was given."""
+    return bool(_state["debug"])
+
+
 def configure_logging(debug: bool) -> None:
     """Warnings and above to stderr, everything to the log file."""
     from loguru import logger

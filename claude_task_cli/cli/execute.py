@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,7 +12,6 @@ from claude_task_cli.cli.boundary import boundary, plain_output
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.model import TaskDocument
     from claude_task_cli.results import RunOutcome
 
 TaskArg = Annotated[
@@ -25,25 +22,6 @@ StateOpt = Annotated[
     Path | None,
     typer.Option("--state", help="State database (default: <project>/.claude-task/state.db)."),
 ]
-PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
-
-
-def load_document(task: str) -> tuple[TaskDocument, Path]:
-    """TASK as the user wrote it → the converted document and its path."""
-    from claude_task_cli.convert import convert_file
-    from claude_task_cli.locate import locate_document
-    from claude_task_cli.model import TaskDocument
-    from claude_task_cli.source import display_path
-
-    path = locate_document(task, Path.cwd())
-    if path.suffix.lower() == ".json":
-        try:
-            return TaskDocument.model_validate_json(path.read_bytes()), path
-        except ValueError as exc:
-            raise InputError(
-                path, f"not a converted task document: {str(exc).splitlines()[0]}"
-            ) from exc
-    return convert_file(path, display_path(path)), path
 
 
 def execute_task(
@@ -90,50 +68,43 @@ def execute_task(
       claude-task execute_task 010 --step 1.2 --json
     """
     with boundary():
+        from claude_task_cli.cli.progress import progress_view
         from claude_task_cli.handoff import handoff
-        from claude_task_cli.runner import run_document
+        from claude_task_cli.operations import (
+            execute_document,
+            load_document,
+            plan_json,
+            run_document_json,
+        )
 
         doc, path = load_document(task)
-        os.environ.setdefault(
-            PYTHON_VARIABLE, sys.executable
-        )  # for "${CLAUDE_TASK_PYTHON}" in .mcp.json
         total = len(doc.all_steps()) or len(doc.tasks)
-        from claude_task_cli.cli.progress import progress_view
-
         with progress_view(total, quiet or dry_run or as_json) as view:
-            outcome = run_document(
+            outcome = execute_document(
                 doc,
-                doc_path=path,
-                mcp_config_path=mcp_config,
-                state_path=state,
-                concurrency=concurrency,
+                path,
                 only_task=only_task,
                 only_step=only_step,
+                concurrency=concurrency,
                 dry_run=dry_run,
                 new_run=no_resume,
+                mcp_config=mcp_config,
+                state=state,
                 on_event=view.on_event,
             )
         if dry_run:
-            _show_plan(outcome, as_json)
+            if as_json:
+                typer.echo(json.dumps(plan_json(outcome), indent=2, ensure_ascii=False))
+            else:
+                _show_plan(outcome)
             return
-        the_handoff = handoff(outcome, doc)
         if as_json:
-            document = {
-                "runId": outcome.run_id,
-                "document": {"id": doc.id, "path": doc.source.path, "sha256": doc.source.sha256},
-                "status": outcome.status,
-                "runStatus": outcome.run_status,
-                "progress": outcome.progress.model_dump(mode="json", by_alias=True),
-                "results": [s.model_dump(mode="json", by_alias=True) for s in outcome.steps],
-                "pauseReasons": [
-                    r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons
-                ],
-                "handoff": the_handoff.model_dump(mode="json", by_alias=True),
-            }
+            document = run_document_json(outcome, doc)
             typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
         else:
             _show_summary(outcome)
             if outcome.status != "completed":
+                the_handoff = handoff(outcome, doc)
                 typer.echo("")
                 typer.echo(the_handoff.narrative(), nl=False)
                 if the_handoff.remaining:
@@ -174,8 +145,7 @@ def record_step(
       claude-task record_step 010 3.1 --fail "Tokyo time was off by an hour"
     """
     with boundary():
-        from claude_task_cli.continuation import record_step_result
-        from claude_task_cli.runner import open_store
+        from claude_task_cli.operations import record_step as record
 
         given = [option for option in (result, result_file, failure) if option is not None]
         if len(given) != 1:
@@ -191,11 +161,7 @@ def record_step(
                 value = json.loads(text)
             except ValueError:
                 value = text
-        doc, path = load_document(task)
-        with open_store(doc, state, path) as store:
-            outcome = record_step_result(
-                store, doc, step, result=value, failure=failure, doc_key=str(path.resolve())
-            )
+        outcome = record(task, step, result=value, failure=failure, state=state)
         what = "failure" if failure is not None else "result"
         typer.echo(
             f"recorded the {what} of step {step}; run {outcome.run_id} is {outcome.run_status}"
@@ -240,14 +206,8 @@ def _show_summary(outcome: RunOutcome) -> None:
     Console().print(table)
 
 
-def _show_plan(outcome: RunOutcome, as_json: bool) -> None:
-    plan = outcome.plan or []
-    if as_json:
-        typer.echo(
-            json.dumps([p.model_dump(mode="json") for p in plan], indent=2, ensure_ascii=False)
-        )
-        return
-    for call in plan:
+def _show_plan(outcome: RunOutcome) -> None:
+    for call in outcome.plan or []:
         if call.commands:
             what = "run: " + " ; ".join(c.strip().replace("\n", " ; ") for c in call.commands)
         elif call.tool:

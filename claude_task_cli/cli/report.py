@@ -13,10 +13,8 @@ from claude_task_cli.cli.boundary import boundary, err, plain_output
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.evidence import RunEvidence
     from claude_task_cli.matrix import Matrix
-    from claude_task_cli.model import TaskDocument
-    from claude_task_cli.report import Rendered, Reports
+    from claude_task_cli.report import Rendered
 
 TaskArg = Annotated[
     str,
@@ -82,43 +80,34 @@ def generate_report(
       claude-task generate_report 010 --junit build/report.xml --github-summary
     """
     with boundary():
-        from claude_task_cli.cli.execute import load_document
-        from claude_task_cli.completion import project_root
-        from claude_task_cli.report import (
-            Reports,
-            environment,
-            find_task,
-            render,
-            render_matrix,
-            template_search,
-            write,
-        )
+        from claude_task_cli.operations import build_reports, report_verdict
+        from claude_task_cli.report import render_matrix, write
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
             raise InputError(subtask, "give either SUBTASK or --all, not both")
-        doc, path = load_document(task)
-        reports = Reports.of(doc, _evidence(doc, path, state))
-        task_id = None if subtask is None else find_task(reports, subtask)
-        root = project_root(path.resolve().parent)
-        env = environment(template_search(root, templates))
-        rendered = render(reports, env, task_id=task_id, fmt=chosen, output_limit=max_output)
+        built = build_reports(
+            task, subtask, fmt=chosen, templates=templates, output_limit=max_output, state=state
+        )
         if stdout:
-            _print(rendered, chosen)
+            _print(built.rendered, chosen)
         else:
-            for written in write(rendered, out or root / "docs" / "reports"):
+            for written in write(built.rendered, out or built.root / "docs" / "reports"):
                 typer.echo(f"wrote {_shown(written)}")
         if junit is not None:
             from claude_task_cli.junit import write_junit
 
-            typer.echo(f"wrote {_shown(write_junit(reports, junit))}", err=stdout)
+            typer.echo(f"wrote {_shown(write_junit(built.reports, junit))}", err=stdout)
         summary = os.environ.get(SUMMARY_VARIABLE)
         if github_summary and summary:
             with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(render_matrix(reports, env) + "\n")
+                handle.write(render_matrix(built.reports, built.env) + "\n")
         elif github_summary:
             err(f"--github-summary: ${SUMMARY_VARIABLE} is not set; nothing appended")
-        if not _verdict(reports, task_id, to_stderr=stdout):
+        verdict = report_verdict(built.reports, built.task_id)
+        for line in verdict.lines:
+            (err if stdout else typer.echo)(line)
+        if not verdict.complete:
             raise typer.Exit(int(ExitCode.FAILED))
 
 
@@ -142,17 +131,9 @@ def task_status(
       claude-task task_status 010 --json
     """
     with boundary(eager_logging=False):
-        from claude_task_cli.completion import completion_of
-        from claude_task_cli.locate import locate_document
+        from claude_task_cli.operations import status_matrix
 
-        path = locate_document(task, Path.cwd())
-
-        def load() -> TaskDocument:
-            from claude_task_cli.cli.execute import load_document
-
-            return load_document(str(path))[0]
-
-        matrix = completion_of(path, load, state_path=state)
+        matrix = status_matrix(task, state=state)
         if as_json:
             typer.echo(json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":")))
         elif plain_output():
@@ -171,18 +152,6 @@ def _format(fmt: str) -> Literal["md", "json"]:
     raise InputError("--format", f"{fmt!r}: choose md or json")
 
 
-def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
-    from claude_task_cli.completion import state_path_for
-    from claude_task_cli.evidence import load_evidence
-    from claude_task_cli.store import Store
-
-    database = state_path_for(path, state)
-    if not database.is_file():
-        return None  # never create a state database only to find it empty
-    with Store(database) as store:
-        return load_evidence(store, doc, doc_key=str(path.resolve()))
-
-
 def _print(rendered: list[Rendered], fmt: str) -> None:
     if fmt == "json":
         items = [json.loads(r.text) for r in rendered]
@@ -199,27 +168,6 @@ def _shown(path: Path) -> str:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def _verdict(reports: Reports, task_id: str | None, *, to_stderr: bool) -> bool:
-    """Say whether what was reported is complete; True when it is."""
-    matrix = reports.matrix
-    echo = err if to_stderr else typer.echo
-    run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
-    if task_id is not None:
-        row = matrix.task(task_id)
-        echo(
-            f"task {row.id}: {row.completion} — {row.steps_complete} of {row.steps_total} steps "
-            f"complete ({row.percent}%); {run}"
-        )
-        return row.completion == "COMPLETE" and not matrix.document_changed and matrix.has_evidence
-    echo(
-        f"{matrix.doc_id}: {matrix.verdict} — {matrix.steps_complete} of {matrix.steps_total} "
-        f"steps complete ({matrix.step_percent}%); {run}"
-    )
-    for reason in matrix.reasons:
-        echo(f"  {reason}")
-    return matrix.verdict == "COMPLETE"
 
 
 def _status_lines(matrix: Matrix) -> list[str]:

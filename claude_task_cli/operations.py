@@ -1,0 +1,220 @@
+"""The operations both doors offer — the CLI (`cli/`) and the MCP server (`mcp_server.py`) — as
+functions that take typed arguments and return data; they never print and never exit.
+
+```python
+doc, path = load_document("010")                          # TASK → converted document
+outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
+run_document_json(outcome, doc)                           # what `execute_task --json` prints
+record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
+status_matrix("010").to_dict()                              # what `task_status --json` prints
+built = build_reports("010", "task_1")                     # reports rendered, not written
+report_verdict(built.reports, built.task_id)               # COMPLETE or not, in words
+```
+
+TASK is resolved from `start` (default: the working directory) as `locate.locate_document` says.
+Heavy imports (pydantic, the engine, jinja2) happen inside the functions: `status_matrix` keeps
+`task_status`'s fast path free of them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from claude_task_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from claude_task_cli.evidence import RunEvidence
+    from claude_task_cli.matrix import Matrix
+    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.report import Rendered, Reports
+    from claude_task_cli.results import RunOutcome
+    from claude_task_cli.store import Event
+
+PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
+
+
+def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
+    """TASK as the user wrote it → the converted document and its path."""
+    from claude_task_cli.convert import convert_file
+    from claude_task_cli.locate import locate_document
+    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.source import display_path
+
+    path = locate_document(task, start or Path.cwd())
+    if path.suffix.lower() == ".json":
+        try:
+            return TaskDocument.model_validate_json(path.read_bytes()), path
+        except ValueError as exc:
+            raise InputError(
+                path, f"not a converted task document: {str(exc).splitlines()[0]}"
+            ) from exc
+    return convert_file(path, display_path(path)), path
+
+
+def execute_document(
+    doc: TaskDocument,
+    path: Path,
+    *,
+    only_task: str | None = None,
+    only_step: str | None = None,
+    concurrency: int = 4,
+    dry_run: bool = False,
+    new_run: bool = False,
+    mcp_config: Path | None = None,
+    state: Path | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunOutcome:
+    """Execute (or resume) a loaded document through its project's servers; blocks until the
+    run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    from claude_task_cli.runner import run_document
+
+    os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
+    return run_document(
+        doc,
+        doc_path=path,
+        mcp_config_path=mcp_config,
+        state_path=state,
+        concurrency=concurrency,
+        only_task=only_task,
+        only_step=only_step,
+        dry_run=dry_run,
+        new_run=new_run,
+        on_event=on_event,
+    )
+
+
+def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
+    """The machine-readable run document: status, progress, results, pause reasons, handoff."""
+    from claude_task_cli.handoff import handoff
+
+    return {
+        "runId": outcome.run_id,
+        "document": {"id": doc.id, "path": doc.source.path, "sha256": doc.source.sha256},
+        "status": outcome.status,
+        "runStatus": outcome.run_status,
+        "progress": outcome.progress.model_dump(mode="json", by_alias=True),
+        "results": [s.model_dump(mode="json", by_alias=True) for s in outcome.steps],
+        "pauseReasons": [r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons],
+        "handoff": handoff(outcome, doc).model_dump(mode="json", by_alias=True),
+    }
+
+
+def plan_json(outcome: RunOutcome) -> list[dict[str, Any]]:
+    """A dry run's plan: every call it would make, wave by wave."""
+    return [p.model_dump(mode="json") for p in outcome.plan or []]
+
+
+def record_step(
+    task: str,
+    step: str,
+    *,
+    result: Any = None,
+    failure: str | None = None,
+    state: Path | None = None,
+    start: Path | None = None,
+) -> RunOutcome:
+    """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
+    from claude_task_cli.continuation import record_step_result
+    from claude_task_cli.runner import open_store
+
+    doc, path = load_document(task, start)
+    with open_store(doc, state, path) as store:
+        return record_step_result(
+            store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
+        )
+
+
+def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
+    """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
+    from claude_task_cli.completion import completion_of
+    from claude_task_cli.locate import locate_document
+
+    path = locate_document(task, start or Path.cwd())
+
+    def load() -> TaskDocument:
+        return load_document(str(path))[0]
+
+    return completion_of(path, load, state_path=state)
+
+
+@dataclass(frozen=True)
+class BuiltReports:
+    """Reports rendered from a document's recorded evidence, not yet written."""
+
+    reports: Reports
+    rendered: list[Rendered]
+    task_id: str | None
+    root: Path  # the document's project root: reports go to <root>/docs/reports by default
+    env: SandboxedEnvironment
+
+
+def build_reports(
+    task: str,
+    subtask: str | None = None,
+    *,
+    fmt: Literal["md", "json"] = "md",
+    templates: Path | None = None,
+    output_limit: int = 4000,
+    state: Path | None = None,
+    start: Path | None = None,
+) -> BuiltReports:
+    """Render one task's report (`subtask`) or every report and the final summary."""
+    from claude_task_cli.completion import project_root
+    from claude_task_cli.report import Reports, environment, find_task, render, template_search
+
+    doc, path = load_document(task, start)
+    reports = Reports.of(doc, _evidence(doc, path, state))
+    task_id = None if subtask is None else find_task(reports, subtask)
+    root = project_root(path.resolve().parent)
+    env = environment(template_search(root, templates))
+    rendered = render(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
+    return BuiltReports(reports, rendered, task_id, root, env)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether what was reported is complete, and why, in words (one line each)."""
+
+    complete: bool
+    lines: list[str]
+
+
+def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
+    """COMPLETE or not for the document (or one task of it), with the reasons."""
+    matrix = reports.matrix
+    run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
+    if task_id is not None:
+        row = matrix.task(task_id)
+        line = (
+            f"task {row.id}: {row.completion} — {row.steps_complete} of {row.steps_total} steps "
+            f"complete ({row.percent}%); {run}"
+        )
+        complete = (
+            row.completion == "COMPLETE" and not matrix.document_changed and matrix.has_evidence
+        )
+        return Verdict(complete, [line])
+    lines = [
+        f"{matrix.doc_id}: {matrix.verdict} — {matrix.steps_complete} of {matrix.steps_total} "
+        f"steps complete ({matrix.step_percent}%); {run}",
+        *(f"  {reason}" for reason in matrix.reasons),
+    ]
+    return Verdict(matrix.verdict == "COMPLETE", lines)
+
+
+def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
+    from claude_task_cli.completion import state_path_for
+    from claude_task_cli.evidence import load_evidence
+    from claude_task_cli.store import Store
+
+    database = state_path_for(path, state)
+    if not database.is_file():
+        return None  # never create a state database only to find it empty
+    with Store(database) as store:
+        return load_evidence(store, doc, doc_key=str(path.resolve()))
