@@ -26,8 +26,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
@@ -44,6 +45,8 @@ __all__ = [
     "default_state_path",
     "project_root",
 ]
+
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 1
 STATE_ENV = "CLAUDE_TASK_STATE"
@@ -68,6 +71,12 @@ CREATE TABLE events (
     step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE INDEX events_run ON events (run_id, id);
 """
+# The next attempt number for the step, from the table itself (the client may have added rows).
+_START_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
+    " VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
+    " WHERE run_id = ?1 AND step_id = ?2), ?3, 'engine', ?4, ?5) RETURNING attempt"
+)
 
 
 def project_root(start: Path) -> Path:
@@ -88,8 +97,23 @@ def default_state_path(start: Path | None = None) -> Path:
     return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
 
 
+# The C encoder made once (`json.dumps` with options builds a new encoder per call). The values
+# are parsed JSON or plain data of our own, never cyclic: no circular-reference markers.
+_ENCODE = (
+    c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _ENCODE is None:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return "".join(_ENCODE(value, 0))
+
+
+def _nothing(_conn: sqlite3.Connection) -> None:
+    return None
 
 
 def _loads(text: str | None) -> Any:
@@ -173,22 +197,30 @@ class Store:
             raise
         self._conn.execute("COMMIT")
 
-    @contextmanager
-    def _writing(self, events: Sequence[Event] = ()) -> Iterator[sqlite3.Connection]:
-        """A write: deferred writes first, then this one, then all their events; one commit.
-        `on_commit` sees the events once they are durable."""
-        with self.transaction() as conn:
-            for op in self._pending:
-                op(conn)
-            yield conn
-            committed = [*self._queued, *events]
-            self._append(conn, committed)
+    def _commit(self, op: Callable[[sqlite3.Connection], _T], events: Sequence[Event] = ()) -> _T:
+        """A write: deferred writes first, then `op`, then all their events; one transaction,
+        whose result is `op`'s. `on_commit` sees the events once they are durable. Plain calls,
+        no context managers: this runs once per executed step."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for pending in self._pending:
+                pending(conn)
+            value = op(conn)
+            committed = [*self._queued, *events] if events else self._queued
+            if committed:
+                self._append(conn, committed)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
         self._pending, self._queued = [], []
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
         if committed and self.on_commit is not None:
             self.on_commit(committed)
+        return value
 
     def _write(
         self, op: Callable[[sqlite3.Connection], object], events: Sequence[Event], defer: bool
@@ -197,16 +229,15 @@ class Store:
             self._pending.append(op)
             self._queued.extend(events)
         else:
-            with self._writing(events) as conn:
-                op(conn)
+            self._commit(op, events)
 
     def flush(self) -> None:
         """Commit deferred writes now. A deferred write (`defer=True`) rides along with the next
-        write, or is committed by `flush`: the engine flushes on the event loop's next turn, so
-        group commit saves a transaction per step without waiting on any I/O."""
+        write, or is committed by `flush`, which the engine calls before it waits on anything:
+        group commit saves a transaction per step without leaving an outcome uncommitted while
+        the run waits."""
         if self._pending or self._queued:
-            with self._writing():
-                pass
+            self._commit(_nothing)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -281,28 +312,34 @@ class Store:
         return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
-        with self._writing() as conn:
-            conn.execute(
-                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?",
-                (self.clock(), run_id, claim.token),
+        row = (self.clock(), run_id, claim.token)
+        self._commit(
+            lambda conn: conn.execute(
+                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?", row
             )
+        )
 
     def finish_run(
         self, run_id: int, claim: Claim, status: RunStatus, events: Sequence[Event] = ()
     ) -> None:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
-        with self._writing(events) as conn:
-            conn.execute(
+        row = (status, ended, run_id, claim.token)
+        self._commit(
+            lambda conn: conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
                 " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?",
-                (status, ended, run_id, claim.token),
-            )
+                row,
+            ),
+            events,
+        )
 
     def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
         """Change an unclaimed run's status (after an outcome recorded by the client)."""
-        with self._writing(events) as conn:
-            conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+        self._commit(
+            lambda conn: conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id)),
+            events,
+        )
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
@@ -338,14 +375,13 @@ class Store:
     ) -> int:
         """Insert a `running` attempt (the next number for the step); return its number.
         Never deferred: an attempt is durable before its call is made."""
-        with self._writing(events) as conn:
-            attempt: int = conn.execute(
-                "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args,"
-                " started_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, 'engine', ?, ?"
-                " FROM step_attempts WHERE run_id = ? AND step_id = ? RETURNING attempt",
-                (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock(), run_id, step_id),
-            ).fetchone()[0]
-        return attempt
+        row = (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock())
+
+        def op(conn: sqlite3.Connection) -> int:
+            attempt: int = conn.execute(_START_ATTEMPT, row).fetchone()[0]
+            return attempt
+
+        return self._commit(op, events)
 
     def finish_attempt(
         self,
