@@ -69,6 +69,8 @@ def resolve_args(
     Unresolved placeholders are listed; in the returned arguments they are left as written, or
     replaced by `placeholder(problem)` when given (the handoff passes `marker`).
     """
+    if not _mentions_step(args):  # the usual case: nothing to resolve, a copy to add to
+        return Resolution(dict(args))
     unresolved: list[Unresolved] = []
 
     def value_of(ref: str, path: str, param: str, text: str) -> Any:
@@ -107,6 +109,21 @@ def resolve_args(
 
     resolved = walk(dict(args), "")
     return Resolution(resolved, unresolved)
+
+
+def _mentions_step(value: Any) -> bool:
+    """Whether a placeholder may hide anywhere in `value` (keys included)."""
+    if isinstance(value, str):
+        return "${step:" in value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _mentions_step(key) or _mentions_step(item):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if _mentions_step(item):
+                return True
+    return False
 
 
 def unresolved_reason(

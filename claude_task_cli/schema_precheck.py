@@ -65,12 +65,14 @@ def compile_precheck(schema: Any) -> Check | None:
     if not isinstance(schema, Mapping) or not set(schema) <= _ANNOTATIONS | _CHECKED:
         return None
     checks: list[Check] = []
+    shaped = bool({"properties", "required", "additionalProperties"} & set(schema))
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not all(name in _TYPES for name in names):
             return None
         tests = [_TYPES[name] for name in names]
-        checks.append(tests[0] if len(tests) == 1 else lambda x: any(t(x) for t in tests))
+        if not (shaped and names == ["object"]):  # else the shape check requires a dict itself
+            checks.append(tests[0] if len(tests) == 1 else lambda x: any(t(x) for t in tests))
     for word in ("enum", "const"):
         if word in schema:
             allowed = schema[word] if word == "enum" else [schema[word]]
@@ -88,7 +90,7 @@ def compile_precheck(schema: Any) -> Check | None:
         if item is None:
             return None
         checks.append(lambda x: isinstance(x, list) and all(item(value) for value in x))
-    if {"properties", "required", "additionalProperties"} & set(schema):
+    if shaped:
         shape = _object_check(schema)
         if shape is None:
             return None
