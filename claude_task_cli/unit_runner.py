@@ -241,7 +241,8 @@ class UnitRunner:
         binding = step.tool
         args: dict[str, Any] | None = None
         if binding is not None:
-            resolution = resolve_args(binding.args, self._results(unit))
+            results = self._results(unit) if binding.references else {}
+            resolution = resolve_args(binding.args, results)
             if resolution.unresolved:
                 statuses = {k: s.status for k, s in self.states.items()}
                 why = unresolved_reason(uid, binding.tool, resolution.unresolved[0], statuses)
@@ -390,7 +391,7 @@ class UnitRunner:
         if done.is_error:
             return self._tool_error(outcome, unit, binding.tool, done)
         outcome.result = _value(done)
-        for checked in verify(binding.expect, outcome.result):
+        for checked in verify(binding.expect, outcome.result) if binding.expect else ():
             outcome.checks.append(checked.model_dump(mode="json"))
             if not checked.passed and outcome.reason is None:
                 outcome.error = f"{checked.description}: {checked.message}"
