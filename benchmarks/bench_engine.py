@@ -1,7 +1,7 @@
 """execute_task benchmarks (issue 3 targets). Run: `.venv/bin/python benchmarks/bench_engine.py`.
 
-Each target is a ratio measured in one run against the same server process kind (the built-in
-command server over stdio, its `echo` and `sleep` tools):
+Each target is a ratio measured in one run against one server process (the built-in command server
+over stdio, its `echo` and `sleep` tools), which both sides call:
 
 1. 1,000 chained steps (each depends on the one before) calling `echo`: executor wall time vs the
    same 1,000 calls made sequentially with the SDK's `ClientSession` on an open session (≤ 1.15×);
@@ -9,8 +9,9 @@ command server over stdio, its `echo` and `sleep` tools):
    10 concurrent calls on one session (≥ 0.85×);
 3. 200 independent 50 ms `sleep` steps at concurrency 20: wall time vs the ideal 0.5 s (≤ 1.2×).
 
-Session start-up is excluded on both sides (the pool is warmed with `tools/list`; the SDK session is
-initialized before timing). The executor's times include everything else: the SQLite store (a fresh
+The SDK side is a bare `ClientSession.call_tool` loop on the pool's own initialized session
+(`ServerPool.session`), the executor goes through `ServerPool.call`; start-up is excluded on both
+sides. The executor's times include everything else: the SQLite store (a fresh
 database per run, every attempt and event committed), argument resolution, schema checks, events.
 
 The sides alternate, and a ratio is the median of the per-repetition ratios (each executor run
@@ -152,20 +153,14 @@ async def median(runs: int, measure: Callable[[], Awaitable[float]]) -> float:
 
 
 async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
-
     chain = document(1000, chained=True, tool="echo", args=lambda i: {"value": i})
     wide = document(1000, chained=False, tool="echo", args=lambda i: {"value": i})
     sleeps = document(200, chained=False, tool="sleep", args=lambda _i: {"seconds": 0.05})
-    params = StdioServerParameters(command=SERVER.command, args=SERVER.args)
     rows = []
-    async with (
-        ServerPool(McpConfig(servers={"cmd": SERVER}), per_server_limit=20) as pool,
-        stdio_client(params) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with ServerPool(McpConfig(servers={"cmd": SERVER}), per_server_limit=20) as pool:
+        # the SDK side calls the pool's own initialized session: the same server process, so
+        # where the kernel happens to run each server does not favour either side
+        session = await pool.session("cmd")
         await session.list_tools()
         await pool.list_tools("cmd")
         for _ in range(2):  # warm both sides (first-call tools/list, code paths, caches)

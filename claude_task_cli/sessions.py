@@ -117,6 +117,13 @@ class ServerPool:
         """The server's tools by name (listed once, when its session opened)."""
         return dict((await self._open(server)).tools)
 
+    async def session(self, server: str) -> ClientSession:
+        """The server's open SDK session itself: bare `call_tool`s on the very server process the
+        pool's calls reach (the executor's benchmark compares the two)."""
+        conn = await self._open(server)
+        assert conn.session is not None
+        return conn.session
+
     async def call(
         self,
         server: str,
