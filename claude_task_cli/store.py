@@ -26,13 +26,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, TypeVar
 
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
-from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord
+from claude_task_cli.run_records import (
+    AttemptRecord,
+    Claim,
+    Event,
+    RunRecord,
+    dumps_json,
+    loads_json,
+    pid_alive,
+)
 
 __all__ = [
     "STATE_DIR",
@@ -97,27 +104,8 @@ def default_state_path(start: Path | None = None) -> Path:
     return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
 
 
-# The C encoder made once (`json.dumps` with options builds a new encoder per call). The values
-# are parsed JSON or plain data of our own, never cyclic: no circular-reference markers.
-_ENCODE = (
-    c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
-
-
-def _dumps(value: Any) -> str:
-    if _ENCODE is None:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return "".join(_ENCODE(value, 0))
-
-
 def _nothing(_conn: sqlite3.Connection) -> None:
     return None
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
 
 
 class Store:
@@ -308,7 +296,7 @@ class Store:
 
     def _claim_live(self, run: RunRecord, now: float) -> bool:
         if run.claim_host == socket.gethostname() and run.claim_pid is not None:
-            return _pid_alive(run.claim_pid)
+            return pid_alive(run.claim_pid)
         return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
@@ -375,7 +363,7 @@ class Store:
     ) -> int:
         """Insert a `running` attempt (the next number for the step); return its number.
         Never deferred: an attempt is durable before its call is made."""
-        row = (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock())
+        row = (run_id, step_id, StepStatus.RUNNING, dumps_json(args), self.clock())
 
         def op(conn: sqlite3.Connection) -> int:
             attempt: int = conn.execute(_START_ATTEMPT, row).fetchone()[0]
@@ -401,10 +389,10 @@ class Store:
         now = self.clock()
         row = (
             status,
-            None if result is None else _dumps(result),
+            None if result is None else dumps_json(result),
             error,
             None if pause_reason is None else _reason_json(pause_reason),
-            None if checks is None else _dumps(checks),
+            None if checks is None else dumps_json(checks),
             now,
             now,
             run_id,
@@ -438,7 +426,7 @@ class Store:
         """Record an outcome reached without a call. The same outcome as the step's latest row
         (a step re-paused on resume) adds no row, only its events."""
         reason = None if pause_reason is None else _reason_json(pause_reason)
-        values = (None if result is None else _dumps(result), error, reason, self.clock())
+        values = (None if result is None else dumps_json(result), error, reason, self.clock())
 
         def op(conn: sqlite3.Connection) -> None:
             latest = conn.execute(
@@ -467,7 +455,7 @@ class Store:
         for row in cursor:
             data = dict(zip(names, row, strict=True))
             for key in ("args", "result", "checks"):
-                data[key] = _loads(data[key])
+                data[key] = loads_json(data[key])
             reason = data.pop("pause_reason")
             out.append(
                 AttemptRecord.model_validate(
@@ -490,7 +478,7 @@ class Store:
         if events:
             conn.executemany(
                 "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                [(e.ts, e.run_id, e.step_id, e.kind, _dumps(e.payload)) for e in events],
+                [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events],
             )
 
     def events(self, run_id: int) -> list[Event]:
@@ -509,17 +497,3 @@ class Store:
 
 def _reason_json(reason: PauseReason) -> str:
     return reason.model_dump_json()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child not yet reaped is a zombie: dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
