@@ -32,6 +32,7 @@ from claude_task_cli.outcomes import (
     UnresolvableParams,
     UnresolvedDependency,
 )
+from claude_task_cli.schema_precheck import Check, compile_precheck
 from claude_task_cli.verify import MISSING, lookup
 
 
@@ -68,6 +69,8 @@ def resolve_args(
     Unresolved placeholders are listed; in the returned arguments they are left as written, or
     replaced by `placeholder(problem)` when given (the handoff passes `marker`).
     """
+    if not _mentions_step(args):  # the usual case: nothing to resolve, a copy to add to
+        return Resolution(dict(args))
     unresolved: list[Unresolved] = []
 
     def value_of(ref: str, path: str, param: str, text: str) -> Any:
@@ -108,6 +111,21 @@ def resolve_args(
     return Resolution(resolved, unresolved)
 
 
+def _mentions_step(value: Any) -> bool:
+    """Whether a placeholder may hide anywhere in `value` (keys included)."""
+    if isinstance(value, str):
+        return "${step:" in value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _mentions_step(key) or _mentions_step(item):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if _mentions_step(item):
+                return True
+    return False
+
+
 def unresolved_reason(
     step_id: str, tool: str, problem: Unresolved, statuses: Mapping[str, StepStatus]
 ) -> PauseReason:
@@ -124,25 +142,34 @@ def unresolved_reason(
     )
 
 
-def make_validator(schema: Mapping[str, Any]) -> Validator | None:
+@dataclass(frozen=True)
+class ArgsValidator:
+    """A tool's `inputSchema`, compiled once per run: `quick` proves most valid arguments valid
+    in ~1 µs (`schema_precheck.py`); `full` decides the rest and words their problems."""
+
+    full: Validator
+    quick: Check | None
+
+
+def make_validator(schema: Mapping[str, Any]) -> ArgsValidator | None:
     """A Draft 2020-12 validator for a tool's `inputSchema`; None when the schema is unusable."""
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError:
         return None
-    validator: Validator = Draft202012Validator(schema)
-    return validator
+    full: Validator = Draft202012Validator(schema)
+    return ArgsValidator(full, compile_precheck(schema))
 
 
 def schema_reason(
-    step_id: str, tool: str, validator: Validator | None, args: Mapping[str, Any]
+    step_id: str, tool: str, validator: ArgsValidator | None, args: Mapping[str, Any]
 ) -> PauseReason | None:
     """`schemaMismatch` for missing required fields, else `invalidParams`, else None."""
-    if validator is None:
+    if validator is None or (validator.quick is not None and validator.quick(args)):
         return None
     missing: list[str] = []
     problems: list[str] = []
-    errors: list[ValidationError] = list(validator.iter_errors(dict(args)))
+    errors: list[ValidationError] = list(validator.full.iter_errors(dict(args)))
     for error in errors:
         prefix = "/".join(str(part) for part in error.absolute_path)
         required = error.validator_value

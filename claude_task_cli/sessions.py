@@ -15,6 +15,7 @@ it); calls from any task share the session, at most `per_server_limit` at a time
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -29,7 +30,8 @@ from claude_task_cli.mcp_config import HttpServer, McpConfig, StdioServer, open_
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-    from mcp import ClientSession
+    from mcp import ClientSession, MCPError
+    from mcp_types import TextContent
 
 ErrorKind = Literal["tool", "protocol", "timeout", "transport"]
 
@@ -115,6 +117,13 @@ class ServerPool:
         """The server's tools by name (listed once, when its session opened)."""
         return dict((await self._open(server)).tools)
 
+    async def session(self, server: str) -> ClientSession:
+        """The server's open SDK session itself: bare `call_tool`s on the very server process the
+        pool's calls reach (the executor's benchmark compares the two)."""
+        conn = await self._open(server)
+        assert conn.session is not None
+        return conn.session
+
     async def call(
         self,
         server: str,
@@ -124,9 +133,7 @@ class ServerPool:
     ) -> CallOutcome:
         """Call `tool` on `server`. `timeout` (seconds; default `default_timeout`) bounds the
         request itself, not the wait for a free slot under `per_server_limit`."""
-        from mcp import MCPError
-        from mcp_types import TextContent
-
+        mcp_error, text_content = _sdk_types()
         conn = self._connections.get(server)
         if conn is None or conn.session is None or self._tg is None:  # else: open, no await
             conn = await self._open(server)
@@ -146,7 +153,7 @@ class ServerPool:
                 if conn.broken is not None:
                     raise _Gone(f"the server is gone: {conn.broken}")
                 result = await session.call_tool(tool, dict(args or {}), limit)
-            except (_Gone, MCPError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            except (_Gone, mcp_error, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
                 kind, error = _classify(exc, limit)
             except OSError as exc:
                 kind, error = "transport", f"{type(exc).__name__}: {exc}"
@@ -162,7 +169,7 @@ class ServerPool:
             return CallOutcome(
                 server=server, tool=tool, is_error=True, kind=kind, duration_ms=ms, error=error
             )
-        text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+        text = "\n".join(b.text for b in result.content if isinstance(b, text_content))
         return CallOutcome(
             server=server,
             tool=tool,
@@ -272,6 +279,15 @@ async def _list_all_tools(session: ClientSession) -> dict[str, ToolInfo]:
         cursor = page.next_cursor
         if not cursor:
             return tools
+
+
+@functools.cache
+def _sdk_types() -> tuple[type[MCPError], type[TextContent]]:
+    """The SDK classes `call` needs, imported once (an import statement costs ~1 µs a call)."""
+    from mcp import MCPError
+    from mcp_types import TextContent
+
+    return MCPError, TextContent
 
 
 class _Gone(Exception):

@@ -27,11 +27,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
-from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord
+from claude_task_cli.run_records import (
+    AttemptRecord,
+    Claim,
+    Event,
+    RunRecord,
+    dumps_json,
+    loads_json,
+    pid_alive,
+)
 
 __all__ = [
     "STATE_DIR",
@@ -44,6 +52,8 @@ __all__ = [
     "default_state_path",
     "project_root",
 ]
+
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 1
 STATE_ENV = "CLAUDE_TASK_STATE"
@@ -68,6 +78,12 @@ CREATE TABLE events (
     step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE INDEX events_run ON events (run_id, id);
 """
+# The next attempt number for the step, from the table itself (the client may have added rows).
+_START_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
+    " VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
+    " WHERE run_id = ?1 AND step_id = ?2), ?3, 'engine', ?4, ?5) RETURNING attempt"
+)
 
 
 def project_root(start: Path) -> Path:
@@ -88,12 +104,8 @@ def default_state_path(start: Path | None = None) -> Path:
     return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def _nothing(_conn: sqlite3.Connection) -> None:
+    return None
 
 
 class Store:
@@ -173,22 +185,30 @@ class Store:
             raise
         self._conn.execute("COMMIT")
 
-    @contextmanager
-    def _writing(self, events: Sequence[Event] = ()) -> Iterator[sqlite3.Connection]:
-        """A write: deferred writes first, then this one, then all their events; one commit.
-        `on_commit` sees the events once they are durable."""
-        with self.transaction() as conn:
-            for op in self._pending:
-                op(conn)
-            yield conn
-            committed = [*self._queued, *events]
-            self._append(conn, committed)
+    def _commit(self, op: Callable[[sqlite3.Connection], _T], events: Sequence[Event] = ()) -> _T:
+        """A write: deferred writes first, then `op`, then all their events; one transaction,
+        whose result is `op`'s. `on_commit` sees the events once they are durable. Plain calls,
+        no context managers: this runs once per executed step."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for pending in self._pending:
+                pending(conn)
+            value = op(conn)
+            committed = [*self._queued, *events] if events else self._queued
+            if committed:
+                self._append(conn, committed)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
         self._pending, self._queued = [], []
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
         if committed and self.on_commit is not None:
             self.on_commit(committed)
+        return value
 
     def _write(
         self, op: Callable[[sqlite3.Connection], object], events: Sequence[Event], defer: bool
@@ -197,16 +217,15 @@ class Store:
             self._pending.append(op)
             self._queued.extend(events)
         else:
-            with self._writing(events) as conn:
-                op(conn)
+            self._commit(op, events)
 
     def flush(self) -> None:
         """Commit deferred writes now. A deferred write (`defer=True`) rides along with the next
-        write, or is committed by `flush`: the engine flushes on the event loop's next turn, so
-        group commit saves a transaction per step without waiting on any I/O."""
+        write, or is committed by `flush`, which the engine calls before it waits on anything:
+        group commit saves a transaction per step without leaving an outcome uncommitted while
+        the run waits."""
         if self._pending or self._queued:
-            with self._writing():
-                pass
+            self._commit(_nothing)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -277,32 +296,38 @@ class Store:
 
     def _claim_live(self, run: RunRecord, now: float) -> bool:
         if run.claim_host == socket.gethostname() and run.claim_pid is not None:
-            return _pid_alive(run.claim_pid)
+            return pid_alive(run.claim_pid)
         return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
-        with self._writing() as conn:
-            conn.execute(
-                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?",
-                (self.clock(), run_id, claim.token),
+        row = (self.clock(), run_id, claim.token)
+        self._commit(
+            lambda conn: conn.execute(
+                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?", row
             )
+        )
 
     def finish_run(
         self, run_id: int, claim: Claim, status: RunStatus, events: Sequence[Event] = ()
     ) -> None:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
-        with self._writing(events) as conn:
-            conn.execute(
+        row = (status, ended, run_id, claim.token)
+        self._commit(
+            lambda conn: conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
                 " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?",
-                (status, ended, run_id, claim.token),
-            )
+                row,
+            ),
+            events,
+        )
 
     def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
         """Change an unclaimed run's status (after an outcome recorded by the client)."""
-        with self._writing(events) as conn:
-            conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id))
+        self._commit(
+            lambda conn: conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id)),
+            events,
+        )
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
@@ -338,14 +363,13 @@ class Store:
     ) -> int:
         """Insert a `running` attempt (the next number for the step); return its number.
         Never deferred: an attempt is durable before its call is made."""
-        with self._writing(events) as conn:
-            attempt: int = conn.execute(
-                "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args,"
-                " started_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, 'engine', ?, ?"
-                " FROM step_attempts WHERE run_id = ? AND step_id = ? RETURNING attempt",
-                (run_id, step_id, StepStatus.RUNNING, _dumps(args), self.clock(), run_id, step_id),
-            ).fetchone()[0]
-        return attempt
+        row = (run_id, step_id, StepStatus.RUNNING, dumps_json(args), self.clock())
+
+        def op(conn: sqlite3.Connection) -> int:
+            attempt: int = conn.execute(_START_ATTEMPT, row).fetchone()[0]
+            return attempt
+
+        return self._commit(op, events)
 
     def finish_attempt(
         self,
@@ -365,10 +389,10 @@ class Store:
         now = self.clock()
         row = (
             status,
-            None if result is None else _dumps(result),
+            None if result is None else dumps_json(result),
             error,
             None if pause_reason is None else _reason_json(pause_reason),
-            None if checks is None else _dumps(checks),
+            None if checks is None else dumps_json(checks),
             now,
             now,
             run_id,
@@ -402,7 +426,7 @@ class Store:
         """Record an outcome reached without a call. The same outcome as the step's latest row
         (a step re-paused on resume) adds no row, only its events."""
         reason = None if pause_reason is None else _reason_json(pause_reason)
-        values = (None if result is None else _dumps(result), error, reason, self.clock())
+        values = (None if result is None else dumps_json(result), error, reason, self.clock())
 
         def op(conn: sqlite3.Connection) -> None:
             latest = conn.execute(
@@ -431,7 +455,7 @@ class Store:
         for row in cursor:
             data = dict(zip(names, row, strict=True))
             for key in ("args", "result", "checks"):
-                data[key] = _loads(data[key])
+                data[key] = loads_json(data[key])
             reason = data.pop("pause_reason")
             out.append(
                 AttemptRecord.model_validate(
@@ -454,7 +478,7 @@ class Store:
         if events:
             conn.executemany(
                 "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                [(e.ts, e.run_id, e.step_id, e.kind, _dumps(e.payload)) for e in events],
+                [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events],
             )
 
     def events(self, run_id: int) -> list[Event]:
@@ -473,17 +497,3 @@ class Store:
 
 def _reason_json(reason: PauseReason) -> str:
     return reason.model_dump_json()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child not yet reaped is a zombie: dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}

@@ -42,6 +42,20 @@ def test_a_whole_placeholder_keeps_the_type() -> None:
     assert resolved.args == {"a": [{"n": 1}, {"n": 2}], "b": True, "c": 2, "d": "plain text"}
 
 
+def test_arguments_without_placeholders_come_back_as_a_copy() -> None:
+    args = {"a": {"b": ["$HOME", 1]}, "c": None, "step:x": "${not a placeholder"}
+    resolved = resolve_args(args, RESULTS)
+    assert resolved.unresolved == []
+    assert resolved.args == args
+    resolved.args["cwd"] = "/tmp"  # the executor adds to it
+    assert "cwd" not in args
+
+
+def test_a_placeholder_deep_inside_is_still_found() -> None:
+    resolved = resolve_args({"a": [{"b": ["x", "${step:1.1/timezone}"]}]}, RESULTS)
+    assert resolved.args == {"a": [{"b": ["x", "UTC"]}]}
+
+
 def test_embedded_placeholders_interpolate_as_text() -> None:
     resolved = resolve_args(
         {

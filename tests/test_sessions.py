@@ -98,6 +98,17 @@ async def test_one_session_serves_many_calls_and_closes_on_exit() -> None:
 
 
 @pytest.mark.slow
+async def test_the_pool_s_own_session_reaches_the_same_server() -> None:
+    with anyio.fail_after(30):
+        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
+            session = await pool.session("cmd")
+            bare = await session.call_tool("run_command", {"command": "echo $PPID"})
+            assert bare.structured_content is not None
+            assert int(bare.structured_content["stdout"]) == await server_pid(pool)
+            assert pool.sessions_opened == 1
+
+
+@pytest.mark.slow
 async def test_concurrent_first_calls_open_one_session() -> None:
     pids: list[int] = []
 
