@@ -154,7 +154,9 @@ def task_status(
 
         matrix = completion_of(path, load, state_path=state)
         if as_json:
-            typer.echo(json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":")))
+            from claude_task_cli.matrix_json import matrix_json
+
+            typer.echo(matrix_json(matrix))
         elif plain_output():
             typer.echo("\n".join(_status_lines(matrix)))
         else:
