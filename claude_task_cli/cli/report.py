@@ -143,6 +143,7 @@ def task_status(
     """
     with boundary(eager_logging=False):
         from claude_task_cli.completion import completion_of
+        from claude_task_cli.gc_pause import gc_paused
         from claude_task_cli.locate import locate_document
 
         path = locate_document(task, Path.cwd())
@@ -152,17 +153,23 @@ def task_status(
 
             return load_document(str(path))[0]
 
-        matrix = completion_of(path, load, state_path=state)
-        if as_json:
-            from claude_task_cli.matrix_json import matrix_json
+        # The collector stays paused until the matrix is printed and freed: resumed any earlier,
+        # its next pass would walk every row made while it was paused (~10 ms on 10,000 steps).
+        with gc_paused():
+            _show_status(completion_of(path, load, state_path=state), as_json)
 
-            typer.echo(matrix_json(matrix))
-        elif plain_output():
-            typer.echo("\n".join(_status_lines(matrix)))
-        else:
-            from claude_task_cli.cli.status_table import print_status
 
-            print_status(matrix)
+def _show_status(matrix: Matrix, as_json: bool) -> None:
+    if as_json:
+        from claude_task_cli.matrix_json import matrix_json
+
+        typer.echo(matrix_json(matrix))
+    elif plain_output():
+        typer.echo("\n".join(_status_lines(matrix)))
+    else:
+        from claude_task_cli.cli.status_table import print_status
+
+        print_status(matrix)
 
 
 def _format(fmt: str) -> Literal["md", "json"]:
