@@ -83,8 +83,8 @@ class Outline:
                 for tid, title, deps, units in data["tasks"]
             ),
             units={
-                row[0]: UnitOutline(row[0], row[1], row[2], row[3], tuple(row[4]), row[5], row[6])
-                for row in data["units"]
+                uid: UnitOutline(uid, task_id, title, kind, tuple(deps), server, tool)
+                for uid, task_id, title, kind, deps, server, tool in data["units"]
             },
         )
 
