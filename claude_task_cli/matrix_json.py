@@ -2,12 +2,12 @@
 
 The text is exactly `json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":"))`;
 `tests/test_matrix_json.py` checks that on real runs and on generated rows. It is built row by row
-because json's C encoder spends most of its time on dictionaries: a 10,000-step matrix is 12,000 of
-them with ~175,000 keys, ~60 ms through `to_dict()` and `json.dumps`, ~3x this. Each row is one
-f-string of constant keys and its values: strings through json's own C string encoder, numbers
-through `repr` (json's text for an `int` and a finite `float`). A row holding anything else (a
-`bool` where an int belongs, a NaN, a value that is not a string where one belongs) is encoded
-by json itself.
+because json's C encoder spends most of its time on dictionaries: a 10,000-step matrix is 12,000
+of them with ~175,000 keys, ~51 ms through `to_dict()` and `json.dumps`, about twice this. Each
+row is one f-string of constant keys and its values: strings through json's own C string encoder,
+numbers through `repr` (json's text for an `int` and a finite `float`). A row holding anything
+else (a `bool` where an int belongs, a NaN, a value that is not a string where one belongs) is
+encoded by json itself.
 """
 
 from __future__ import annotations
