@@ -15,6 +15,8 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,23 +93,21 @@ def read_run_facts(state_path: Path, doc_key: str) -> RunFacts | None:
             raise LookupError(f"{state_path}: {exc}") from exc
     finally:
         conn.close()
-    steps: dict[str, StepFacts] = {}
-    group: list[Any] = []
-    for row in rows:  # ordered by step, then attempt
-        if group and group[0][0] != row[0]:
-            steps[group[0][0]] = _facts(group)
-            group = []
-        group.append(row)
-    if group:
-        steps[group[0][0]] = _facts(group)
+    # ordered by step, then attempt
+    steps = {sid: _facts(list(group)) for sid, group in groupby(rows, itemgetter(0))}
     return RunFacts(run[0], run[1], run[2], run[3], run[4], steps)
 
 
 # Check counts are taken inside SQLite: parsing each check (which holds the whole result it
-# checked) in Python would cost more than the rest of task_status.
+# checked) in Python would cost more than the rest of task_status. Most attempts have one check,
+# read with one json_extract; json_each renders each element as text for json_extract to parse
+# again (on a 10,000-step run: ~8 ms rather than ~40).
+# Both count a check as passed when its `passed` is truthy to SQLite.
 _ATTEMPTS = (
     "SELECT step_id, status, source, error, pause_reason, started_at, ended_at, duration_ms,"
-    " (SELECT count(*) FROM json_each(checks) WHERE json_extract(value, '$.passed')),"
+    " CASE json_array_length(checks) WHEN 0 THEN 0"
+    " WHEN 1 THEN CASE WHEN json_extract(checks, '$[0].passed') THEN 1 ELSE 0 END"
+    " ELSE (SELECT count(*) FROM json_each(checks) WHERE json_extract(value, '$.passed')) END,"
     " json_array_length(checks) FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt"
 )
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -276,10 +276,10 @@ def task_data(reports: Reports, view: TaskView) -> dict[str, Any]:
     return {
         "document": _document(reports),
         "run": _run(reports),
-        "task": asdict(view.row),
+        "task": view.row._asdict(),
         "steps": [
             {
-                **asdict(s.row),
+                **s.row._asdict(),
                 "evidence": None
                 if s.evidence is None
                 else s.evidence.model_dump(mode="json", by_alias=True),
