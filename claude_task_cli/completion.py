@@ -23,24 +23,12 @@ from typing import TYPE_CHECKING, Any
 from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.matrix import Matrix, RunFacts, StepFacts, build_matrix
 from claude_task_cli.outline import CACHE_DIR, Outline, outline_of, read_cached, write_cached
+from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
 
 if TYPE_CHECKING:
     from claude_task_cli.model import TaskDocument
 
 KNOWN_SCHEMA = 1
-# The same rules as store.default_state_path / store.project_root (which import pydantic).
-STATE_ENV = "CLAUDE_TASK_STATE"
-STATE_DIR = ".claude-task"
-
-
-def project_root(start: Path) -> Path:
-    """The nearest ancestor of `start` holding `.mcp.json`, else `.git`, else `start` itself."""
-    here = start.resolve()
-    for marker in (".mcp.json", ".git"):
-        for directory in (here, *here.parents):
-            if (directory / marker).exists():
-                return directory
-    return here
 
 
 def state_path_for(document: Path, explicit: Path | None = None) -> Path:

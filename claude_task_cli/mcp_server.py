@@ -273,7 +273,7 @@ class Tools:
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    from claude_task_cli.completion import project_root
+    from claude_task_cli.project import project_root
 
     tools = Tools(ProjectPaths(project_root(root or Path.cwd())))
     server: MCPServer = MCPServer(

@@ -166,7 +166,7 @@ def build_reports(
     start: Path | None = None,
 ) -> BuiltReports:
     """Render one task's report (`subtask`) or every report and the final summary."""
-    from claude_task_cli.completion import project_root
+    from claude_task_cli.project import project_root
     from claude_task_cli.report import Reports, environment, find_task, render, template_search
 
     doc, path = load_document(task, start)

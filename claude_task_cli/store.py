@@ -19,7 +19,6 @@ hosts). A second executor gets `RunLockedError` and nothing runs. The schema ver
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import threading
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
+from claude_task_cli.project import STATE_DIR, STATE_ENV, default_state_path, project_root
 from claude_task_cli.run_records import (
     AttemptRecord,
     Claim,
@@ -56,8 +56,6 @@ __all__ = [
 _T = TypeVar("_T")
 
 SCHEMA_VERSION = 1
-STATE_ENV = "CLAUDE_TASK_STATE"
-STATE_DIR = ".claude-task"
 STALE_AFTER = 30.0  # seconds without a heartbeat before another host's claim is stale
 CHECKPOINT_EVERY = 500  # commits between background WAL checkpoints
 _AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint: only a safety net (~20 MB of WAL)
@@ -84,24 +82,6 @@ _START_ATTEMPT = (
     " VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
     " WHERE run_id = ?1 AND step_id = ?2), ?3, 'engine', ?4, ?5) RETURNING attempt"
 )
-
-
-def project_root(start: Path) -> Path:
-    """The nearest ancestor of `start` holding `.mcp.json`, else `.git`, else `start` itself."""
-    here = start.resolve()
-    for marker in (".mcp.json", ".git"):
-        for directory in (here, *here.parents):
-            if (directory / marker).exists():
-                return directory
-    return here
-
-
-def default_state_path(start: Path | None = None) -> Path:
-    """`$CLAUDE_TASK_STATE`, else `<project root of start (default cwd)>/.claude-task/state.db`."""
-    explicit = os.environ.get(STATE_ENV)
-    if explicit:
-        return Path(explicit)
-    return project_root(start or Path.cwd()) / STATE_DIR / "state.db"
 
 
 def _nothing(_conn: sqlite3.Connection) -> None:

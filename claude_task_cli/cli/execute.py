@@ -9,19 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from claude_task_cli.cli.boundary import boundary, plain_output
+from claude_task_cli.cli.options import StateOpt, TaskArg
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
     from claude_task_cli.results import RunOutcome
-
-TaskArg = Annotated[
-    str,
-    typer.Argument(help="A task document (.md), its converted .json, or its id under docs/tasks/."),
-]
-StateOpt = Annotated[
-    Path | None,
-    typer.Option("--state", help="State database (default: <project>/.claude-task/state.db)."),
-]
 
 
 def execute_task(

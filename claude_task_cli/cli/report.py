@@ -10,20 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from claude_task_cli.cli.boundary import boundary, err, plain_output
+from claude_task_cli.cli.options import StateOpt, TaskArg
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
     from claude_task_cli.matrix import Matrix
     from claude_task_cli.report import Rendered
 
-TaskArg = Annotated[
-    str,
-    typer.Argument(help="A task document (.md), its converted .json, or its id under docs/tasks/."),
-]
-StateOpt = Annotated[
-    Path | None,
-    typer.Option("--state", help="State database (default: <project>/.claude-task/state.db)."),
-]
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
 
