@@ -286,6 +286,11 @@ class UnitRunner:
                 reason=CommandServerUndeclared(blocked_step=uid, commands=scripts),
             )
             return
+        commands_at = self.command_server
+        if step.commands and commands_at is not None and commands_at not in self._tools:
+            # opened before the attempt starts, so a step's duration is its own, not the spawn's
+            self.store.flush()
+            self._tools[commands_at] = await self.caller.list_tools(commands_at)
         recorded = args if binding is not None else {"commands": [c.script for c in step.commands]}
         budget = 1 + (binding.retries if binding is not None and binding.retryable else 0)
         for number in range(1, budget + 1):

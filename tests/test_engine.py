@@ -31,7 +31,16 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.store import Claim, Store
-from tests.engine_fakes import ANY_OBJECT, FakeCaller, Harness, Result, caller_for, doc_from, mcp
+from tests.engine_fakes import (
+    ANY_OBJECT,
+    FakeCaller,
+    Harness,
+    Info,
+    Result,
+    caller_for,
+    doc_from,
+    mcp,
+)
 
 
 @pytest.fixture
@@ -283,6 +292,34 @@ def test_a_non_zero_exit_code_fails_the_step(h: Harness) -> None:
         )
     ]
     assert outcome.step("1.1").result == {"exit_code": 2, "stderr": "boom"}
+
+
+def test_a_command_steps_duration_leaves_out_the_servers_start(h: Harness) -> None:
+    now, started = [0.0], set[str]()
+
+    class SlowStart(FakeCaller):
+        """Like ServerPool: the first use of a server (listing or call) starts it, in 5 s."""
+
+        def start(self, server: str) -> None:
+            if server not in started:
+                started.add(server)
+                now[0] += 5.0
+
+        async def list_tools(self, server: str) -> dict[str, Info]:
+            self.start(server)
+            return await super().list_tools(server)
+
+        async def call(
+            self, server: str, tool: str, args: Any = None, timeout: float | None = None
+        ) -> Result:
+            self.start(server)
+            return await super().call(server, tool, args, timeout)
+
+    caller = SlowStart(tools={"cmd": {"run_command": ANY_OBJECT}})
+    caller.handlers["run_command"] = lambda _s, _a: Result(structured={"exit_code": 0})
+    outcome = h.run(doc_from(COMMANDS), caller, command_server="cmd", clock=lambda: now[0])
+    assert outcome.status == RunStatus.COMPLETED
+    assert outcome.step("1.1").duration_ms == 0.0
 
 
 def test_commands_without_a_command_server_pause(h: Harness) -> None:
