@@ -4,12 +4,13 @@ Tools (each calls the same core function as the CLI command of the same name, `o
 
 - `convert_task(path)` → the JSON step graph (`convert_task --stdout`).
 - `execute_task(task, only_task, only_step, concurrency, no_resume, dry_run)` → the run document
-  (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`.
+  (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
+  notification each time a step ends, when the client sent a progress token.
 - `record_step(task, step, result | failure)` → what was recorded and where the run stands.
 - `task_status(task)` → the completion matrix (`task_status --json`).
 - `generate_report(task, subtask, format, out)` → the files written and the verdict.
 
-A domain error (`errors.py`) is an `is_error` result: its one-line message (one line per
+A domain error (`errors.py`) is an `is_error` result (`mcp_boundary.py`): its one-line message (one line per
 problem) as text, and `{"errors": [{path, line, message}], "exitCode": N}` as structured
 content. Any other exception is a bug: one line to the client, the traceback to the log file.
 Every path a tool receives must resolve inside the project root (the directory holding
@@ -20,16 +21,17 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from claude_task_cli import __version__
-from claude_task_cli.errors import InputError, TaskCliError, TaskSpecError, TaskSpecErrors
+from claude_task_cli.errors import InputError
+from claude_task_cli.mcp_boundary import StepProgress, tool_boundary
+from claude_task_cli.project import ProjectPaths, project_root
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
@@ -40,9 +42,6 @@ INSTRUCTIONS = (
     "continues; task_status and generate_report report from the recorded evidence. TASK is a "
     "path inside the project or a document id under docs/tasks/ (e.g. 010)."
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def _as_text(value: object) -> object:
@@ -58,81 +57,6 @@ TaskArg = Annotated[
     Text,
     Field(description="A task document (.md), its converted .json, or its id under docs/tasks/."),
 ]
-
-
-class ProjectPaths:
-    """Resolves paths from tool arguments, refusing any that lead outside the project root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def inside(self, value: str) -> Path:
-        """`value` (relative to the root, or absolute) as an absolute path inside the root."""
-        given = Path(value)
-        resolved = (given if given.is_absolute() else self.root / given).resolve()
-        if not resolved.is_relative_to(self.root):
-            raise InputError(value, f"outside the project root {self.root}; refused")
-        return resolved
-
-    def task(self, task: str) -> str:
-        """TASK as a path inside the root, or an id looked up under the root's docs/tasks/."""
-        from claude_task_cli.locate import locate_document
-
-        given = Path(task)
-        looks_like_path = (
-            given.is_absolute()
-            or "/" in task
-            or given.suffix.lower() in (".md", ".json")
-            or (self.root / given).exists()
-        )
-        if looks_like_path:
-            path = self.inside(task)
-            if not path.is_file():
-                raise InputError(task, "is a directory" if path.is_dir() else "no such file")
-            return str(path)
-        found = locate_document(task, self.root)
-        return str(self.inside(str(found.resolve())))
-
-
-def error_result(exc: TaskCliError) -> CallToolResult:
-    """A domain error as an MCP tool error: its lines as text, the problems as data."""
-    specific = exc.errors if isinstance(exc, TaskSpecErrors) else [exc]
-    errors: list[dict[str, Any]] = []
-    for item in specific:
-        if isinstance(item, TaskSpecError):
-            errors.append({"path": item.path, "line": item.line, "message": item.message})
-        else:
-            path = getattr(item, "path", None)
-            message = getattr(item, "message", None) if path is not None else None
-            errors.append({"path": path, "line": None, "message": message or str(item)})
-    return CallToolResult(
-        content=[TextContent(type="text", text="\n".join(exc.lines()))],
-        structured_content={"errors": errors, "exitCode": int(exc.exit_code)},
-        is_error=True,
-    )
-
-
-def _boundary(fn: Callable[P, R]) -> Callable[P, R | CallToolResult]:
-    """The server's one error boundary: domain errors and bugs become tool errors."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | CallToolResult:
-        from loguru import logger
-
-        try:
-            return fn(*args, **kwargs)
-        except TaskCliError as exc:
-            logger.opt(exception=exc).debug(f"{fn.__name__}: domain error")
-            return error_result(exc)
-        except Exception as exc:
-            from claude_task_cli.cli.boundary import log_dir
-
-            logger.opt(exception=exc).debug(f"{fn.__name__}: internal error: {exc!r}")
-            log = log_dir() / "claude-task.log"
-            text = f"internal error: {exc} (traceback in {log})"
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-
-    return wrapper
 
 
 class Tools:
@@ -153,7 +77,7 @@ class Tools:
         graph: dict[str, Any] = json.loads(doc.to_json())
         return graph
 
-    def execute_task(
+    async def execute_task(
         self,
         task: TaskArg,
         only_task: Annotated[
@@ -169,10 +93,15 @@ class Tools:
         dry_run: Annotated[
             bool, Field(description="Return the plan and resolved calls; call nothing.")
         ] = False,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Run a task document through real MCP tool calls on the project's servers (or resume
         its paused run). Returns the run document: status (completed, paused, failed),
-        progress, results, pauseReasons and the handoff saying what remains for you."""
+        progress, results, pauseReasons and the handoff saying what remains for you. A client
+        that sends a progress token gets a notification each time a step ends."""
+        import anyio.from_thread
+        import anyio.to_thread
+
         from claude_task_cli.operations import (
             execute_document,
             load_document,
@@ -181,7 +110,8 @@ class Tools:
         )
 
         doc, path = load_document(self.paths.task(task), self.paths.root)
-        outcome = execute_document(
+        run = functools.partial(
+            execute_document,
             doc,
             path,
             only_task=only_task,
@@ -190,6 +120,13 @@ class Tools:
             dry_run=dry_run,
             new_run=no_resume,
         )
+        # The run has an event loop of its own, on a worker thread; the portal carries its step
+        # ends back to this loop as notifications, and is left only when all of them are sent.
+        async with anyio.from_thread.BlockingPortal() as portal:
+            progress = StepProgress(portal, ctx, total=len(doc.all_steps()))
+            outcome = await anyio.to_thread.run_sync(
+                functools.partial(run, on_event=progress.on_event)
+            )
         if dry_run:
             return {"dryRun": True, "plan": plan_json(outcome)}
         return run_document_json(outcome, doc)
@@ -273,8 +210,6 @@ class Tools:
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    from claude_task_cli.project import project_root
-
     tools = Tools(ProjectPaths(project_root(root or Path.cwd())))
     server: MCPServer = MCPServer(
         SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
@@ -288,5 +223,5 @@ def build_server(root: Path | None = None) -> MCPServer:
         (tools.task_status, reads),
         (tools.generate_report, writes),
     ):
-        server.add_tool(_boundary(method), annotations=hints, structured_output=True)
+        server.add_tool(tool_boundary(method), annotations=hints, structured_output=True)
     return server

@@ -199,3 +199,13 @@ class Progress(_Camel):
     goal: str
     steps: list[ProgressStep]
     schema_version: str = PROGRESS_SCHEMA_VERSION
+
+
+# The events that end a step (for this run), with the word shown for each: what progress counts.
+STEP_END: dict[str, str] = {
+    "step_completed": "completed",
+    "step_failed": "failed",
+    "step_skipped": "skipped",
+    "step_paused": "paused",
+    "step_awaiting_client": "awaiting client",
+}

@@ -209,9 +209,19 @@ async def test_dry_run_returns_the_plan_and_calls_nothing(project: Path) -> None
 
 @pytest.mark.slow
 async def test_execute_record_status_report_through_the_tools(project: Path) -> None:
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append((progress, total, message))
+
     async with Client(build_server(project)) as client:
-        run = data(await client.call_tool("execute_task", {"task": "010"}))
+        run = data(
+            await client.call_tool("execute_task", {"task": "010"}, progress_callback=on_progress)
+        )
         assert (run["status"], run["runStatus"], run["runId"]) == ("paused", "paused", 1)
+        # a notification each time a step ended, all of them before the result
+        assert [(p, t) for p, t, _m in heard] == [(n, 6) for n in range(1, 7)]
+        assert {m for _p, _t, m in heard} >= {"step 1.1 completed", "step 3.1 awaiting client"}
         assert [r["type"] for r in run["pauseReasons"]] == ["awaitingClient"]
         assert run["handoff"]["remaining"][0]["step_id"] == "3.1"
         results = {r["step_id"]: r for r in run["results"]}
@@ -275,9 +285,19 @@ async def test_over_stdio_converts_and_executes(project: Path, tmp_path: Path) -
         ):
             await session.initialize()
             graph = data(await session.call_tool("convert_task", {"path": "010"}))
-            run = data(await session.call_tool("execute_task", {"task": "010", "only_task": "1"}))
+            heard: list[str | None] = []
+
+            async def on_progress(_done: float, _total: float | None, message: str | None) -> None:
+                heard.append(message)
+
+            run = data(
+                await session.call_tool(
+                    "execute_task", {"task": "010", "only_task": "1"}, progress_callback=on_progress
+                )
+            )
     assert graph["id"] == "010"
     assert (run["status"], run["runStatus"]) == ("completed", "paused")  # task 3 still waits
+    assert heard == ["step 1.1 completed", "step 1.2 completed"]  # notifications over stdio
     steps = {s["name"]: s["status"] for s in run["progress"]["steps"]}
     assert (steps["1.1"], steps["1.2"]) == ("completed", "completed")
     results = {r["step_id"]: r for r in run["results"]}

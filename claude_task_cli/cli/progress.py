@@ -11,17 +11,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from claude_task_cli.cli.boundary import plain_output
+from claude_task_cli.outcomes import STEP_END as _STEP_END
 
 if TYPE_CHECKING:
     from claude_task_cli.store import Event
-
-_STEP_END = {
-    "step_completed": "completed",
-    "step_failed": "failed",
-    "step_skipped": "skipped",
-    "step_paused": "paused",
-    "step_awaiting_client": "awaiting client",
-}
 
 
 class PlainProgress:
