@@ -10,10 +10,10 @@ Tools (each calls the same core function as the CLI command of the same name, `o
 - `task_status(task)` → the completion matrix (`task_status --json`).
 - `generate_report(task, subtask, format, out)` → the files written and the verdict.
 
-A domain error (`errors.py`) is an `is_error` result (`mcp_boundary.py`): its one-line message (one line per
-problem) as text, and `{"errors": [{path, line, message}], "exitCode": N}` as structured
-content. Any other exception is a bug: one line to the client, the traceback to the log file.
-Every path a tool receives must resolve inside the project root (the directory holding
+A domain error (`errors.py`) is an `is_error` result (`mcp_boundary.py`): its one-line
+message (one line per problem) as text, and `{"errors": [{path, line, message}], "exitCode": N}`
+as structured content. Any other exception is a bug: one line to the client, the traceback to
+the log file. Every path a tool receives must resolve inside the project root (the directory holding
 `.mcp.json`, else `.git`, else the server's working directory).
 """
 

@@ -169,7 +169,9 @@ class ServerPool:
             return CallOutcome(
                 server=server, tool=tool, is_error=True, kind=kind, duration_ms=ms, error=error
             )
-        text = "\n".join(b.text for b in result.content if isinstance(b, text_content))
+        text = "\n".join(
+            b.text if isinstance(b, text_content) else _not_text(b) for b in result.content
+        )
         return CallOutcome(
             server=server,
             tool=tool,
@@ -288,6 +290,20 @@ def _sdk_types() -> tuple[type[MCPError], type[TextContent]]:
     from mcp_types import TextContent
 
     return MCPError, TextContent
+
+
+def _not_text(block: Any) -> str:
+    """A content block that is not text (image, audio, resource) as one line saying what it was,
+    so the evidence shows it came back; its data itself is not recorded."""
+    kind = str(getattr(block, "type", "content"))
+    details = [str(m) for m in (getattr(block, "mime_type", None),) if m]
+    data = getattr(block, "data", None)
+    if isinstance(data, str):  # base64
+        details.append(f"{len(data) * 3 // 4 - data[-2:].count('='):,} bytes")
+    uri = getattr(block, "uri", None) or getattr(getattr(block, "resource", None), "uri", None)
+    if uri:
+        details.append(str(uri))
+    return f"[{kind}{': ' if details else ''}{', '.join(details)}; data not recorded]"
 
 
 class _Gone(Exception):

@@ -356,6 +356,14 @@ EVERYTHING = """# Task 33: Values through server-everything
   tool: get-structured-content
   args: {location: Paris}
   ```
+- [ ] 1.7 Text around an image
+  - Depends on: none
+  ```mcp
+  server: everything
+  tool: get-tiny-image
+  expect:
+    - contains: "The image above is the MCP logo."
+  ```
 """
 
 
@@ -415,7 +423,13 @@ def test_everything_values_flow_and_real_schemas_pause(
     assert results["1.4"]["result"] == (
         "Echo: The sum of 36 and 1 is 37. (Light rain / drizzle) after: The sum of 2 and 3 is 5."
     )
-    assert all(results[s]["status"] == "completed" for s in ("1.1", "1.2", "1.3", "1.4"))
+    assert all(results[s]["status"] == "completed" for s in ("1.1", "1.2", "1.3", "1.4", "1.7"))
+    # an image between two texts: said in its place, its bytes not kept
+    assert results["1.7"]["result"] == (
+        "Here's the image you requested:\n"
+        "[image: image/png, 4,033 bytes; data not recorded]\n"
+        "The image above is the MCP logo."
+    )
     # checked against the server's real inputSchema (draft-07, from zod), never called
     assert run["status"] == "paused"
     paused = reasons(run)
