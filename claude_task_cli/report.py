@@ -36,6 +36,7 @@ from claude_task_cli.evidence import (
     RunEvidence,
     StepEvidence,
 )
+from claude_task_cli.fork_map import fork_map
 from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.markdown_escape import DEFAULT_OUTPUT_LIMIT, FILTERS
 from claude_task_cli.matrix import Matrix, StepRow, TaskRow, build_matrix
@@ -67,6 +68,7 @@ TASK_TEMPLATE = "task_report.md.j2"
 SUMMARY_TEMPLATE = "final_summary.md.j2"
 MATRIX_TEMPLATE = "matrix.md.j2"
 PROJECT_TEMPLATES = "templates"
+SPLIT_FROM = 200  # tasks: from here on, task reports are rendered in two processes (fork_map)
 Format = Literal["md", "json"]
 _TASK_PREFIX = re.compile(r"^task[\s_-]*", re.I)
 
@@ -195,9 +197,10 @@ def _render_all(
         "output_limit": output_limit,
         "document_links": document_links(reports.doc),
     }
-    out = [
-        Rendered(v.file_name, _render(env, TASK_TEMPLATE, {**common, "task": v})) for v in chosen
-    ]
+    texts = fork_map(
+        lambda v: _render(env, TASK_TEMPLATE, {**common, "task": v}), chosen, min_items=SPLIT_FROM
+    )
+    out = [Rendered(v.file_name, text) for v, text in zip(chosen, texts, strict=True)]
     if task_id is None:
         graph, graph_note = dependency_graph(reports.doc, reports.matrix)
         bars, chart_note = duration_chart(reports.matrix)

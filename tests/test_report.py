@@ -13,11 +13,13 @@ from markdown_it import MarkdownIt
 from claude_task_cli.convert import convert_bytes
 from claude_task_cli.errors import InputError, ReportError
 from claude_task_cli.evidence import CommandEvidence, RunEvidence, StepEvidence
+from claude_task_cli.fork_map import NO_FORK_ENV
 from claude_task_cli.junit import junit_xml
 from claude_task_cli.markdown_escape import cell, code, fence, mermaid_label, timestamp
 from claude_task_cli.model import TaskDocument
 from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.report import (
+    SPLIT_FROM,
     Rendered,
     Reports,
     environment,
@@ -254,6 +256,23 @@ def test_without_a_run_every_report_says_no_evidence_recorded(demo: Reports) -> 
         assert "passed" not in item.text.replace("checks passed", "")
         assert not re.search(r"\d\d:\d\d\.\d{3} UTC", item.text)  # no times were recorded
     assert bare.matrix.reasons == ("no evidence recorded: the document has no recorded run",)
+
+
+def test_many_tasks_render_the_same_bytes_in_two_processes_as_in_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tasks = "".join(
+        f"## Task {n}: Part {n} `{{{{ 7*7 }}}}` |\n\n- [ ] {n}.1 Do {n}\n- [x] {n}.2 Done {n}\n\n"
+        for n in range(1, SPLIT_FROM + 2)
+    )
+    reports = Reports.of(convert_bytes(f"# Task 77: Many\n\n{tasks}".encode(), "77.md"), None)
+    monkeypatch.setenv(NO_FORK_ENV, "1")
+    alone = render(reports, environment())
+    monkeypatch.delenv(NO_FORK_ENV)
+    split = render(reports, environment())
+    assert len(split) == SPLIT_FROM + 2
+    assert [(r.name, r.text) for r in split] == [(r.name, r.text) for r in alone]
+    assert "`{{ 7*7 }}`" in split[-2].text  # the child's half, literal like the rest
 
 
 # -- templates: override, sandbox, strictness ---------------------------------------------------
