@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from claude_task_cli.model import TaskDocument
-from claude_task_cli.outcomes import Interrupted, StepStatus
+from claude_task_cli.errors import DocumentChangedError
+from claude_task_cli.outcomes import Interrupted, RunStatus, StepStatus
 from claude_task_cli.results import (
     PlannedCall,
     RunOutcome,
@@ -124,7 +125,7 @@ async def execute(
     units = build_units(doc)
     key = doc_key or document_key(doc)
     if dry_run:
-        return _dry_run(doc, units, store, key, only_task, only_step)
+        return _dry_run(doc, units, store, key, only_task, only_step, new_run=new_run)
     select(units, only_task, only_step, set())  # an unknown task or step claims nothing
     claim = Claim()
     run, resumed = store.open_run(
@@ -229,14 +230,23 @@ def _dry_run(
     key: str,
     only_task: str | None,
     only_step: str | None,
+    *,
+    new_run: bool,
 ) -> RunOutcome:
+    """The plan of what `execute` with the same options would do: resume the latest unfinished
+    run (refusing a changed document, as `execute` does), or start afresh after a completed run
+    or with `new_run`."""
     from claude_task_cli.params import marker, resolve_args
 
-    run = store.latest_run(key)
-    if run is not None and run.source_sha256 == doc.source.sha256:
+    run = None if new_run else store.latest_run(key)
+    if run is not None and run.status == RunStatus.COMPLETED:
+        run = None
+    if run is not None and run.source_sha256 != doc.source.sha256:
+        raise DocumentChangedError(doc.source.path, run.id, run.source_sha256, doc.source.sha256)
+    if run is not None:
         states = load_states(units, store.attempts(run.id))
     else:
-        run, states = None, {uid: UnitState() for uid in units}
+        states = {uid: UnitState() for uid in units}
     done = {uid for uid, s in states.items() if s.status == StepStatus.COMPLETED}
     scope = select(units, only_task, only_step, done)
     results = {uid: states[uid].result for uid in done}

@@ -84,6 +84,21 @@ def test_plain_output_shows_the_handoff_narrative(project: Path) -> None:
     assert "completed 1.1" in result.stderr  # progress lines go to stderr
 
 
+@pytest.mark.slow
+def test_a_selection_says_the_run_is_still_open_and_the_dry_run_plans_the_rest(
+    project: Path,
+) -> None:
+    result = runner.invoke(app, ["execute_task", "010", "--step", "1.2"])  # 1.1, then 1.2
+    assert result.exit_code == 0, result.output
+    assert "selection completed, run 1 paused: 2 completed, 4 pending" in result.stdout
+    planned = runner.invoke(app, ["execute_task", "010", "--dry-run"])
+    assert planned.exit_code == 0, planned.output
+    steps = [line.split()[2] for line in planned.stdout.splitlines() if line.startswith("wave")]
+    assert sorted(steps) == ["2.1", "2.2", "2.3", "3.1"]  # resumed: 1.1 and 1.2 do not run again
+    fresh = runner.invoke(app, ["execute_task", "010", "--dry-run", "--no-resume"])
+    assert [line.split()[2] for line in fresh.stdout.splitlines()][:2] == ["1.1", "1.2"]
+
+
 def test_dry_run_calls_nothing(project: Path) -> None:
     (project / ".mcp.json").write_text(json.dumps(servers(["/bin/false"])))
     result = runner.invoke(app, ["execute_task", "010", "--dry-run"])

@@ -571,6 +571,29 @@ def test_a_dry_run_plans_and_touches_nothing(h: Harness) -> None:
     assert plan["1.2"].args == {"v": "<result of step 1.1 at /id>"}
 
 
+def test_a_dry_run_plans_what_the_real_run_would_do(h: Harness) -> None:
+    doc = doc_from(CHAIN)
+    caller = caller_for("work")
+    h.run(doc, caller, only_step="1.1")  # paused: 1.1 done, the rest not selected
+
+    def planned(**options: Any) -> list[str]:
+        outcome = h.run(doc, FakeCaller(), dry_run=True, **options)
+        assert outcome.plan is not None
+        return [p.step_id for p in outcome.plan]
+
+    assert planned() == ["1.2", "2.1"]  # resumes the paused run
+    assert planned(new_run=True) == ["1.1", "1.2", "2.1"]  # --no-resume starts afresh
+    h.run(doc, caller)
+    assert h.store.latest_run(h.store.runs()[0].doc_key).status == RunStatus.COMPLETED
+    assert planned() == ["1.1", "1.2", "2.1"]  # after a completed run: a new one
+    h.run(doc, caller, only_step="1.1", new_run=True)  # paused again
+    changed = doc.model_copy(update={"source": doc.source.model_copy(update={"sha256": "f" * 64})})
+    with pytest.raises(DocumentChangedError):
+        h.run(changed, FakeCaller(), dry_run=True)
+    outcome = h.run(changed, FakeCaller(), dry_run=True, new_run=True)
+    assert outcome.plan is not None and len(outcome.plan) == 3
+
+
 def test_a_server_that_cannot_start_stops_the_run_after_recording_it(h: Harness) -> None:
     class Broken(FakeCaller):
         async def list_tools(self, server: str) -> Any:

@@ -180,7 +180,12 @@ def _show_summary(outcome: RunOutcome) -> None:
     for step in outcome.steps:
         counts[str(step.status)] = counts.get(str(step.status), 0) + 1
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    typer.echo(f"run {outcome.run_id} {outcome.status}: {parts}")
+    if outcome.status == outcome.run_status:
+        typer.echo(f"run {outcome.run_id} {outcome.status}: {parts}")
+    else:  # --task/--step: the selection settled, the run as a whole did not
+        typer.echo(
+            f"selection {outcome.status}, run {outcome.run_id} {outcome.run_status}: {parts}"
+        )
     if plain_output():
         for step in outcome.steps:
             took = f" {step.duration_ms:.0f} ms" if step.duration_ms is not None else ""
