@@ -3,7 +3,7 @@
 Tools (each calls the same core function as the CLI command of the same name, `operations.py`):
 
 - `convert_task(path)` → the JSON step graph (`convert_task --stdout`).
-- `execute_task(task, only_task, only_step, concurrency, no_resume, dry_run)` → the run document
+- `execute_task(task, only_task, only_step, concurrency, per_server, no_resume, dry_run)` → the run document
   (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
   notification each time a step ends, when the client sent a progress token.
 - `record_step(task, step, result | failure)` → what was recorded and where the run stands.
@@ -87,6 +87,10 @@ class Tools:
             str | None, Text, Field(description="Run only this step (and what it needs).")
         ] = None,
         concurrency: Annotated[int, Field(ge=1, description="Steps running at once.")] = 4,
+        per_server: Annotated[
+            int | None,
+            Field(ge=1, description="Calls at once to any one server (default: concurrency)."),
+        ] = None,
         no_resume: Annotated[
             bool, Field(description="Start a new run instead of resuming the latest one.")
         ] = False,
@@ -117,6 +121,7 @@ class Tools:
             only_task=only_task,
             only_step=only_step,
             concurrency=concurrency,
+            per_server_limit=per_server,
             dry_run=dry_run,
             new_run=no_resume,
         )

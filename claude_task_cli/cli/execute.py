@@ -27,6 +27,12 @@ def execute_task(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-j", min=1, help="Steps running at once.")
     ] = 4,
+    per_server: Annotated[
+        int | None,
+        typer.Option(
+            "--per-server", min=1, help="Calls at once to any one server (default: --concurrency)."
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan and resolved calls; call nothing.")
     ] = False,
@@ -78,6 +84,7 @@ def execute_task(
                 only_task=only_task,
                 only_step=only_step,
                 concurrency=concurrency,
+                per_server_limit=per_server,
                 dry_run=dry_run,
                 new_run=no_resume,
                 mcp_config=mcp_config,
