@@ -32,8 +32,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from claude_task_cli.model import TaskDocument
 from claude_task_cli.errors import DocumentChangedError
+from claude_task_cli.model import TaskDocument
 from claude_task_cli.outcomes import Interrupted, RunStatus, StepStatus
 from claude_task_cli.results import (
     PlannedCall,

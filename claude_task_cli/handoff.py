@@ -164,7 +164,7 @@ def _advice(
     if isinstance(reason, InvalidParams):
         return "Blocked: the arguments break the tool's schema: " + "; ".join(reason.problems)
     if isinstance(reason, UnresolvableParams):
-        return f"Blocked: the value for {reason.missing_param} is not in the referenced step's result; fix the placeholder, or {record}."  # noqa: E501
+        return f"Blocked: the value for {reason.missing_param} is not in the referenced step's result; fix the placeholder, or do the step yourself and {record}."  # noqa: E501
     if isinstance(reason, UnresolvedDependency):
         return f"Blocked: it uses {reason.missing_output}, but step {reason.producing_step} did not complete."  # noqa: E501
     if isinstance(reason, ToolError):

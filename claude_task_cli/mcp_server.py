@@ -3,8 +3,8 @@
 Tools (each calls the same core function as the CLI command of the same name, `operations.py`):
 
 - `convert_task(path)` → the JSON step graph (`convert_task --stdout`).
-- `execute_task(task, only_task, only_step, concurrency, per_server, no_resume, dry_run)` → the run document
-  (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
+- `execute_task(task, only_task, only_step, concurrency, per_server, no_resume, dry_run)` → the run
+  document (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
   notification each time a step ends, when the client sent a progress token.
 - `record_step(task, step, result | failure)` → what was recorded and where the run stands.
 - `task_status(task)` → the completion matrix (`task_status --json`).
@@ -133,7 +133,7 @@ class Tools:
                 functools.partial(run, on_event=progress.on_event)
             )
         if dry_run:
-            return {"dryRun": True, "plan": plan_json(outcome)}
+            return plan_json(outcome)
         return run_document_json(outcome, doc)
 
     def record_step(

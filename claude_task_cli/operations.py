@@ -108,9 +108,14 @@ def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
     }
 
 
-def plan_json(outcome: RunOutcome) -> list[dict[str, Any]]:
-    """A dry run's plan: every call it would make, wave by wave."""
-    return [p.model_dump(mode="json") for p in outcome.plan or []]
+def plan_json(outcome: RunOutcome) -> dict[str, Any]:
+    """A dry run's plan: every call it would make, wave by wave, and the run it would resume
+    (`runId`, null for a new run). The CLI's `--dry-run --json` and the MCP tool return it."""
+    return {
+        "dryRun": True,
+        "runId": outcome.run_id,
+        "plan": [p.model_dump(mode="json") for p in outcome.plan or []],
+    }
 
 
 def record_step(

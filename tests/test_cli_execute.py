@@ -169,7 +169,8 @@ def test_a_converted_json_document_can_be_executed(project: Path) -> None:
     result = runner.invoke(app, ["execute_task", "graph.json", "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
-    assert [p["step_id"] for p in plan][:2] == ["1.1", "1.2"]
+    assert (plan["dryRun"], plan["runId"]) == (True, None)
+    assert [p["step_id"] for p in plan["plan"]][:2] == ["1.1", "1.2"]
     (project / "bad.json").write_text("{}")
     bad = runner.invoke(app, ["execute_task", "bad.json"])
     assert bad.exit_code == 2

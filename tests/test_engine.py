@@ -591,7 +591,8 @@ def test_a_dry_run_plans_what_the_real_run_would_do(h: Harness) -> None:
     with pytest.raises(DocumentChangedError):
         h.run(changed, FakeCaller(), dry_run=True)
     outcome = h.run(changed, FakeCaller(), dry_run=True, new_run=True)
-    assert outcome.plan is not None and len(outcome.plan) == 3
+    assert outcome.plan is not None
+    assert len(outcome.plan) == 3
 
 
 def test_a_server_that_cannot_start_stops_the_run_after_recording_it(h: Harness) -> None:

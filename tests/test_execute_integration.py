@@ -35,6 +35,7 @@ from claude_task_cli.outcomes import (
     SchemaMismatch,
     StepStatus,
     ToolError,
+    UnresolvableParams,
     UnresolvedDependency,
 )
 from claude_task_cli.results import RunOutcome
@@ -128,6 +129,13 @@ PAUSES = """# Task 20: Pause reasons from real calls
   tool: echo
   args: {value: "read at ${step:1.5/datetime}"}
   ```
+- [ ] 1.7 A path the real result does not have
+  - Depends on: 1.5
+  ```mcp
+  server: cmd
+  tool: echo
+  args: {value: "${step:1.5/no_such_field}"}
+  ```
 """
 
 
@@ -162,11 +170,16 @@ async def test_each_pause_reason_comes_from_a_real_call(pool: ServerPool, tmp_pa
     assert [c["passed"] for c in by_step["1.5"].checks or []] == [True, True]
     datetime = by_step["1.5"].result["datetime"]
     assert by_step["1.6"].result == {"value": f"read at {datetime}"}
+    assert by_step["1.7"].pause_reason == UnresolvableParams(
+        blocked_step="1.7", missing_param="value", suggested_tool="echo"
+    )
+    assert (by_step["1.7"].status, by_step["1.7"].attempts) == (StepStatus.PAUSED, 0)
     assert outcome.status == RunStatus.PAUSED
     assert {type(r).__name__ for r in outcome.pause_reasons} == {
         "SchemaMismatch",
         "ToolError",
         "UnresolvedDependency",
+        "UnresolvableParams",
         "AwaitingClient",
     }
 
@@ -204,6 +217,21 @@ async def test_independent_steps_overlap_in_time(pool: ServerPool, tmp_path: Pat
     assert b[1] - b[0] >= 0.45
     assert max(a[0], b[0]) < min(a[1], b[1])  # the two sleeps overlapped
     assert max(a[1], b[1]) - min(a[0], b[0]) < 0.9  # well under 2 × 0.5 s
+
+
+def test_a_per_server_limit_serialises_calls_to_one_server(tmp_path: Path) -> None:
+    write_mcp_json(tmp_path)
+    doc = write_doc(tmp_path, PARALLEL)  # two independent 0.5 s sleeps on one server
+    outcome = run_document(
+        doc, doc_path=tmp_path / "task.md", state_path=tmp_path / "state.db",
+        concurrency=2, per_server_limit=1,
+    )  # fmt: skip
+    assert outcome.status == RunStatus.COMPLETED
+    with Store(tmp_path / "state.db") as store:
+        spans = sorted((a.started_at, a.ended_at) for a in store.attempts(outcome.run_id or 0))
+    (start_a, end_a), (start_b, end_b) = spans
+    assert start_b < end_a  # both steps started at once (concurrency 2) ...
+    assert end_b - start_a >= 0.95  # ... but the server took one call at a time
 
 
 def flaky_doc(counter: Path) -> str:

@@ -89,7 +89,7 @@ async def test_lists_the_five_tools_with_schemas(project: Path) -> None:
     by_name = {tool.name: tool for tool in listed}
     assert by_name["execute_task"].input_schema["required"] == ["task"]
     assert set(by_name["execute_task"].input_schema["properties"]) == {
-        "task", "only_task", "only_step", "concurrency", "no_resume", "dry_run",
+        "task", "only_task", "only_step", "concurrency", "per_server", "no_resume", "dry_run",
     }  # fmt: skip
     assert by_name["task_status"].annotations is not None
     assert by_name["task_status"].annotations.read_only_hint is True
