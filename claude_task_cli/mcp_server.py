@@ -151,9 +151,13 @@ class Tools:
         outcome = record_step(
             self.paths.task(task), step, result=result, failure=failure, start=self.paths.root
         )
+        recorded = outcome.step(step)
         return {
             "recorded": "failure" if failure is not None else "result",
             "step": step,
+            # a result that fails the step's `expect` is recorded as a failure of the step
+            "stepStatus": recorded.status,
+            "error": recorded.error,
             "runId": outcome.run_id,
             "runStatus": outcome.run_status,
             "pauseReasons": [
