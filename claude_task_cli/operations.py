@@ -205,6 +205,9 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
         f"steps complete ({matrix.step_percent}%); {run}",
         *(f"  {reason}" for reason in matrix.reasons),
     ]
+    note = matrix.without_engine_note()
+    if note:
+        lines.append(f"  {note}")
     return Verdict(matrix.verdict == "COMPLETE", lines)
 
 

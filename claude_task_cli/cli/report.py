@@ -180,6 +180,9 @@ def _status_lines(matrix: Matrix) -> list[str]:
         f"{matrix.tasks_complete}/{matrix.tasks_total} tasks ({matrix.task_percent}%)"
     ]
     lines.extend(f"  {reason}" for reason in matrix.reasons)
+    note = matrix.without_engine_note()
+    if note:
+        lines.append(f"  {note}")
     grouped = matrix.by_task()
     for task in matrix.tasks:
         lines.append(
@@ -191,7 +194,7 @@ def _status_lines(matrix: Matrix) -> list[str]:
             why = f" — {step.failure}" if step.failure else ""
             blocked = f" [blocked by {', '.join(step.blocked_by)}]" if step.blocked_by else ""
             lines.append(
-                f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
+                f"  {step.id:<10} {step.completion_text:<10} {step.state:<15} "
                 f"attempts {step.attempts}{took}  {step.title}{why}{blocked}"
             )
     return lines
