@@ -296,3 +296,34 @@ def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path)
     print_status(matrix, Console(file=buffer, force_terminal=True, width=200, color_system=None))
     assert "COMPLETE (recorded by the client)" in buffer.getvalue()
     assert "4 steps completed without a tool call by the engine" in buffer.getvalue()
+
+
+def test_regenerating_after_a_task_is_renamed_removes_its_old_report(project: Path) -> None:
+    """G3: docs/reports must not keep 020_task_1_commands.md beside the renamed task's report."""
+    reports = project / "docs" / "reports"
+    reports.mkdir(parents=True)
+    for name in ("020_task_9_gone.md", "020_task_1_commands.json", "notes.md", "021_task_1_x.md"):
+        (reports / name).write_text("kept?")
+    assert runner.invoke(app, ["generate_report", "020"]).exit_code == 1
+    assert not (reports / "020_task_9_gone.md").exists()
+    document = project / "docs" / "tasks" / DEMO.name
+    text = document.read_text(encoding="utf-8")
+    document.write_text(text.replace("020_task_1_commands.md", "020_task_1_shell_work.md"))
+    result = runner.invoke(app, ["generate_report", "020"])
+    assert result.exit_code == 1, result.output
+    assert "wrote docs/reports/020_task_1_shell_work.md" in result.stdout
+    assert "removed docs/reports/020_task_1_commands.md (a stale report of this document)" in (
+        result.stdout
+    )
+    names = sorted(p.name for p in reports.iterdir())
+    assert names == [
+        "020_final_summary.md",
+        "020_task_1_commands.json",  # another format: left alone
+        "020_task_1_shell_work.md",
+        "020_task_2_time_server_checks.md",
+        "020_task_3_a_person_reviews.md",
+        "021_task_1_x.md",
+        "notes.md",
+    ]
+    one = runner.invoke(app, ["generate_report", "020", "2"])  # one task: nothing removed
+    assert "removed" not in one.stdout
