@@ -4,6 +4,14 @@ A step done by an agent or a person (an `awaitingClient` step, an `interrupted` 
 client chose to do itself) is recorded with `record_step_result`; the next `execute` continues from
 there and never runs it. A recorded failure stands until a result is recorded for the step. When
 the recorded result is the last thing missing, the run completes here.
+
+A recorded result is checked as the engine checks a tool's (issue 3: "a failed verification fails
+the step with the evidence kept"): against the step's `expect` assertions, and, for a step with
+shell commands whose result carries an `exit_code`, that the code is 0. The checks are stored with
+the outcome; a failing one records the step `failed` with a `verificationFailed` reason and the
+result as its evidence, so a client cannot turn a failed verification into a completion by
+recording the value it would have liked. The step's `source` stays `client` either way: reports
+and the matrix say the result was not produced by a tool call.
 """
 
 from __future__ import annotations
@@ -14,11 +22,14 @@ from typing import Any
 
 from claude_task_cli.engine import document_key
 from claude_task_cli.errors import RunStateError
-from claude_task_cli.model import TaskDocument
-from claude_task_cli.outcomes import RunStatus, StepStatus
+from claude_task_cli.model import Expectation, TaskDocument
+from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
 from claude_task_cli.results import RunOutcome, UnitState, build_outcome, load_states, summarize
 from claude_task_cli.store import Claim, Event, Store
-from claude_task_cli.units import build_units
+from claude_task_cli.units import Unit, build_units
+from claude_task_cli.verify import verify
+
+_EXIT_ZERO = Expectation(exit_code=0)
 
 
 def status_of(doc: TaskDocument, store: Store, *, doc_key: str | None = None) -> RunOutcome:
@@ -43,9 +54,11 @@ def record_step_result(
 ) -> RunOutcome:
     """Record the outcome of `step_id` in the document's latest unfinished run.
 
-    `failure` (a message) records a failure; otherwise the step completed with `result` (any JSON
-    value). Raises `RunStateError` (no run, unknown step, step already completed),
-    `DocumentChangedError` and `RunLockedError` (an executor is running the document).
+    `failure` (a message) records a failure; otherwise `result` (any JSON value) is verified
+    (`verify_recorded`) and the step completed, or failed when a check did not hold: the returned
+    outcome's step says which (`outcome.step(step_id).status`, `.pause_reason`, `.checks`).
+    Raises `RunStateError` (no run, unknown step, step already completed), `DocumentChangedError`
+    and `RunLockedError` (an executor is running the document).
     """
     units = build_units(doc)
     if step_id not in units:
@@ -68,26 +81,44 @@ def record_step_result(
     if states[step_id].status == StepStatus.COMPLETED:
         store.finish_run(run.id, claim, previous)
         raise RunStateError(f"step {step_id} already completed in run {run.id}")
-    status = StepStatus.FAILED if failure is not None else StepStatus.COMPLETED
-    kind = "step_failed" if failure is not None else "step_completed"
+    checks, error, reason = None, failure, None
+    if failure is None:
+        checks, error, reason = verify_recorded(units[step_id], result)
+    failed = error is not None
+    status = StepStatus.FAILED if failed else StepStatus.COMPLETED
+    kept = None if failure is not None else result  # a failed check keeps the result as evidence
     payload: dict[str, Any] = {"source": "client"}
-    if failure is not None:
-        payload["error"] = failure
+    if error is not None:
+        payload["error"] = error
+    if reason is not None:
+        payload["reason"] = reason.model_dump()
     store.record_outcome(
         run.id,
         step_id,
         status,
         source="client",
-        result=None if failure is not None else result,
-        error=failure,
-        events=[Event(kind=kind, ts=clock(), run_id=run.id, step_id=step_id, payload=payload)],
+        result=kept,
+        error=error,
+        pause_reason=reason,
+        checks=checks,
+        events=[
+            Event(
+                kind="step_failed" if failed else "step_completed",
+                ts=clock(),
+                run_id=run.id,
+                step_id=step_id,
+                payload=payload,
+            )
+        ],
     )
     old = states[step_id]
     states[step_id] = UnitState(
         status=status,
-        result=None if failure is not None else result,
-        error=failure,
+        result=kept,
+        error=error,
+        reason=reason,
         args=old.args,
+        checks=checks,
         calls=old.calls,
         source="client",
         attempt=old.attempt + 1,
@@ -98,3 +129,35 @@ def record_step_result(
         events.append(Event(kind="run_completed", ts=clock(), run_id=run.id, payload={}))
     store.finish_run(run.id, claim, after, events)
     return build_outcome(doc, units, states, set(units), run_id=run.id)
+
+
+def verify_recorded(
+    unit: Unit, result: Any
+) -> tuple[list[dict[str, Any]] | None, str | None, VerificationFailed | None]:
+    """Check a result the client recorded for `unit` as the engine checks a call's result.
+
+    Returns the checks (None when the step asks for none), and for the first that failed the
+    error line and the `verificationFailed` reason, as `unit_runner` words them.
+    """
+    step = unit.step
+    if step is None:
+        return None, None, None
+    expectations: list[Expectation] = []
+    if step.commands and isinstance(result, dict) and "exit_code" in result:
+        expectations.append(_EXIT_ZERO)  # a command result: it must have succeeded
+    if step.tool is not None:
+        expectations.extend(step.tool.expect)
+    if not expectations:
+        return None, None, None
+    checks, error, reason = [], None, None
+    for checked in verify(expectations, result):
+        checks.append(checked.model_dump(mode="json"))
+        if not checked.passed and reason is None:
+            error = f"{checked.description}: {checked.message}"
+            reason = VerificationFailed(
+                failed_step=unit.id,
+                expectation=checked.description,
+                actual=checked.actual,
+                suggested_tool=unit.tool_name,
+            )
+    return checks, error, reason

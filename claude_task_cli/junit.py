@@ -4,7 +4,9 @@ One `<testsuite>` per task, one `<testcase>` per step (`classname` = `<doc-id>.t
 the step's time in calls). A COMPLETE step passes; a step skipped because a prerequisite failed is
 `<skipped>`; every other incomplete step (failed, paused, awaiting the client, not run, a failed
 check) is a `<failure>` whose `type` is its state and whose text is the recorded evidence: error,
-pause reason, checks, and the output, trimmed visibly.
+pause reason, checks, and the output, trimmed visibly. A step whose outcome was not produced by a
+tool call of the engine (recorded by the client, ticked in the document) carries a `source`
+property and says so in its `<system-out>` (or its failure text).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from claude_task_cli.matrix import Completion, State, StepRow
 from claude_task_cli.report import Reports
 
 EVIDENCE_LIMIT = 2000  # characters of output kept in a failure's text
+# outcomes no tool call of the engine produced, and how a reader should know them
+_SOURCES = {
+    "client": "recorded by the client with record_step, not by a tool call",
+    "document": "ticked [x] in the document, no tool call",
+}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -50,7 +57,12 @@ def junit_xml(reports: Reports) -> bytes:
                 time=f"{(row.duration_ms or 0.0) / 1000:.3f}",
             )
             seconds += (row.duration_ms or 0.0) / 1000
+            if row.source in _SOURCES:
+                properties = ET.SubElement(case, "properties")
+                ET.SubElement(properties, "property", name="source", value=row.source)
             if row.completion == Completion.COMPLETE:
+                if row.source in _SOURCES:
+                    ET.SubElement(case, "system-out").text = f"COMPLETE: {_SOURCES[row.source]}"
                 continue
             if row.state == State.SKIPPED:
                 ET.SubElement(case, "skipped", message=_xml(row.failure or "skipped"))
@@ -83,6 +95,8 @@ def _evidence_text(row: StepRow, evidence: StepEvidence | None) -> str:
             lines.append("Blocked by: " + ", ".join(row.blocked_by))
         return "\n".join(lines)
     lines = [f"state: {row.state.value}; attempts: {evidence.attempts}"]
+    if evidence.source in _SOURCES:
+        lines.append(f"source: {evidence.source} ({_SOURCES[evidence.source]})")
     if row.blocked_by:
         lines.append("blocked by: " + ", ".join(row.blocked_by))
     if evidence.error:

@@ -10,7 +10,13 @@ no run was recorded). The rules:
 - a task is COMPLETE when every one of its steps is;
 - percentages are floored to one decimal, so 100.0 means all and nothing less;
 - the verdict is COMPLETE only when a run was recorded for this version of the document, it has at
-  least one step, every step is COMPLETE and no check failed.
+  least one step, every step is COMPLETE and no check failed;
+- a step completed by the client (`record_step`, source `client`) or ticked `[x]` in the document
+  (source `document`) is COMPLETE — work for an agent or a person has no tool to call — but its
+  result did not come from a tool call: each row keeps its `source`, and the matrix counts those
+  steps (`complete_by_client`, `complete_by_document`) so no summary claims them as verified by
+  the engine. A client's result is checked against the step's `expect` when it is recorded
+  (`continuation.py`); a failing check makes the step failed, not complete.
 
 Nothing here imports pydantic: `task_status` builds the matrix of a 10,000-step run in a process
 that must finish in 300 ms. For the same reason the per-step records are `NamedTuple`s: a frozen
@@ -86,6 +92,10 @@ class RunFacts:
     steps: Mapping[str, StepFacts]
 
 
+# How a COMPLETE step that no tool call of the engine produced is marked where it says COMPLETE.
+COMPLETED_BY = {"client": "recorded by the client", "document": "ticked in the document"}
+
+
 class StepRow(NamedTuple):
     id: str
     task_id: str
@@ -102,6 +112,13 @@ class StepRow(NamedTuple):
     checks_passed: int
     checks_failed: int
     source: str | None
+    pause_reason: Mapping[str, Any] | None  # the typed reason's JSON ({"type": ..., camelCase})
+
+    @property
+    def completion_text(self) -> str:
+        """`COMPLETE`, `COMPLETE (recorded by the client)`, `INCOMPLETE`, ..."""
+        by = COMPLETED_BY.get(self.source or "") if self.completion is Completion.COMPLETE else None
+        return str(self.completion) if by is None else f"{self.completion} ({by})"
 
 
 class TaskRow(NamedTuple):
@@ -134,12 +151,30 @@ class Matrix:
     task_percent: float
     checks_passed: int
     checks_failed: int
+    complete_by_client: int  # COMPLETE steps whose result the client recorded (no tool call)
+    complete_by_document: int  # COMPLETE steps ticked [x] in the document (no tool call)
     tasks: tuple[TaskRow, ...]
     steps: tuple[StepRow, ...] = field(repr=False)
 
     @property
     def has_evidence(self) -> bool:
         return self.run_id is not None
+
+    @property
+    def complete_without_engine(self) -> int:
+        """COMPLETE steps whose completion no tool call by the engine produced."""
+        return self.complete_by_client + self.complete_by_document
+
+    def without_engine_note(self) -> str | None:
+        """`2 steps completed without a tool call by the engine (...)`, or None when none was."""
+        count = self.complete_without_engine
+        if not count:
+            return None
+        return (
+            f"{count} step{'' if count == 1 else 's'} completed without a tool call by the engine"
+            f" ({self.complete_by_client} recorded by the client,"
+            f" {self.complete_by_document} ticked in the document)"
+        )
 
     def task(self, task_id: str) -> TaskRow:
         return next(t for t in self.tasks if t.id == task_id)
@@ -204,14 +239,18 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
     }
     rows: list[StepRow] = []
     append = rows.append
+    by_client = by_document = 0
     for uid, (_, task_id, title, kind, depends_on, server, tool) in units.items():
         got = facts.get(uid)
         if uid in complete:
             assert got is not None
+            if got.source != "engine":
+                by_client += got.source == "client"
+                by_document += got.source == "document"
             append(
                 StepRow(uid, task_id, title, kind, tool, server, State.COMPLETED,
                         Completion.COMPLETE, None, (), got.attempts, got.duration_ms,
-                        got.checks_passed, 0, got.source)
+                        got.checks_passed, 0, got.source, None)
             )  # fmt: skip
             continue
         state = states.get(uid, State.NOT_RUN)
@@ -219,13 +258,13 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
         if got is None:
             append(
                 StepRow(uid, task_id, title, kind, tool, server, state, Completion.INCOMPLETE,
-                        failure_of(state, None), blocked, 0, None, 0, 0, None)
+                        failure_of(state, None), blocked, 0, None, 0, 0, None, None)
             )  # fmt: skip
             continue
         append(
             StepRow(uid, task_id, title, kind, tool, server, state, Completion.INCOMPLETE,
                     failure_of(state, got), blocked, got.attempts, got.duration_ms,
-                    got.checks_passed, got.checks_failed, got.source)
+                    got.checks_passed, got.checks_failed, got.source, got.reason)
         )  # fmt: skip
     grouped: dict[str, list[StepRow]] = {t.id: [] for t in outline.tasks}
     for row in rows:
@@ -251,6 +290,8 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
         task_percent=percent(len(task_done), len(tasks)),
         checks_passed=passed,
         checks_failed=failed,
+        complete_by_client=by_client,
+        complete_by_document=by_document,
         tasks=tasks,
         steps=tuple(rows),
     )

@@ -7,7 +7,8 @@ of them with ~175,000 keys, ~51 ms through `to_dict()` and `json.dumps`, about t
 row is one f-string of constant keys and its values: strings through json's own C string encoder,
 numbers through `repr` (json's text for an `int` and a finite `float`). A row holding anything
 else (a `bool` where an int belongs, a NaN, a value that is not a string where one belongs) is
-encoded by json itself.
+encoded by json itself. A step's pause reason (a small mapping, on failed and paused rows only) is
+encoded by the same encoder `json.dumps` uses, so its text is the same by construction.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _strings(values: tuple[str, ...]) -> str:
 
 def _step(r: StepRow) -> str:
     (uid, task_id, title, kind, tool, server, state, completion, failure, blocked_by,
-     attempts, duration_ms, passed, failed, source) = r  # fmt: skip
+     attempts, duration_ms, passed, failed, source, reason) = r  # fmt: skip
     took = _number(duration_ms)
     if took is not None and type(attempts) is int and type(passed) is int and type(failed) is int:
         try:
@@ -66,7 +67,8 @@ def _step(r: StepRow) -> str:
                 f'"failure":{"null" if failure is None else _str(failure)},'
                 f'"blocked_by":{_strings(blocked_by)},"attempts":{attempts!r},'
                 f'"duration_ms":{took},"checks_passed":{passed!r},"checks_failed":{failed!r},'
-                f'"source":{"null" if source is None else _str(source)}}}'
+                f'"source":{"null" if source is None else _str(source)},'
+                f'"pause_reason":{"null" if reason is None else _encode(reason)}}}'
             )
         except TypeError:  # a value that is not a string where one belongs
             pass

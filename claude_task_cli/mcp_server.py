@@ -156,9 +156,13 @@ class Tools:
         outcome = record_step(
             self.paths.task(task), step, result=result, failure=failure, start=self.paths.root
         )
+        recorded = outcome.step(step)
         return {
             "recorded": "failure" if failure is not None else "result",
             "step": step,
+            # a result that fails the step's `expect` is recorded as a failure of the step
+            "stepStatus": recorded.status,
+            "error": recorded.error,
             "runId": outcome.run_id,
             "runStatus": outcome.run_status,
             "pauseReasons": [
@@ -190,15 +194,15 @@ class Tools:
         """Write verification reports (one per task and a final summary with the completion
         matrix) from the evidence real runs recorded. Returns the files written and the
         verdict: complete is true only when what was reported is COMPLETE."""
-        from claude_task_cli.operations import build_reports, report_verdict
-        from claude_task_cli.report import write
+        from claude_task_cli.operations import build_reports, report_verdict, write_reports
 
         target = None if out is None else self.paths.inside(out)
         built = build_reports(self.paths.task(task), subtask, fmt=format, start=self.paths.root)
-        written = write(built.rendered, target or built.root / "docs" / "reports")
+        written, removed = write_reports(built, target)
         verdict = report_verdict(built.reports, built.task_id)
         return {
             "written": [self._shown(p) for p in written],
+            "removed": [self._shown(p) for p in removed],
             "complete": verdict.complete,
             "verdict": verdict.lines[0],
             "reasons": [line.strip() for line in verdict.lines[1:]],

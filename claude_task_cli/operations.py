@@ -8,6 +8,7 @@ run_document_json(outcome, doc)                           # what `execute_task -
 record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
 status_matrix("010").to_dict()                              # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
+written, removed = write_reports(built, out_dir)           # written; stale ones removed
 report_verdict(built.reports, built.task_id)               # COMPLETE or not, in words
 ```
 
@@ -160,6 +161,7 @@ class BuiltReports:
     task_id: str | None
     root: Path  # the document's project root: reports go to <root>/docs/reports by default
     env: SandboxedEnvironment
+    fmt: Literal["md", "json"] = "md"
 
 
 def build_reports(
@@ -182,7 +184,24 @@ def build_reports(
     root = project_root(path.resolve().parent)
     env = environment(template_search(root, templates))
     rendered = render(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
-    return BuiltReports(reports, rendered, task_id, root, env)
+    return BuiltReports(reports, rendered, task_id, root, env, fmt)
+
+
+def write_reports(
+    built: BuiltReports, out_dir: Path | None = None
+) -> tuple[list[Path], list[Path]]:
+    """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
+    every report of the document, remove its task reports of the same format that were not
+    written this time (`report_files.py`). Returns (written, removed)."""
+    from claude_task_cli.report import write
+    from claude_task_cli.report_files import remove_stale_reports
+
+    target = out_dir or built.root / "docs" / "reports"
+    written = write(built.rendered, target)
+    if built.task_id is not None:
+        return written, []
+    doc_id = built.reports.doc.id
+    return written, remove_stale_reports(target, doc_id, f".{built.fmt}", written)
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,9 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
         f"steps complete ({matrix.step_percent}%); {run}",
         *(f"  {reason}" for reason in matrix.reasons),
     ]
+    note = matrix.without_engine_note()
+    if note:
+        lines.append(f"  {note}")
     return Verdict(matrix.verdict == "COMPLETE", lines)
 
 

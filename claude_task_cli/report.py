@@ -84,7 +84,8 @@ class _PackageLoader(BaseLoader):
         resource = files("claude_task_cli").joinpath("templates", template)
         if "/" in template or "\\" in template or not resource.is_file():
             raise TemplateNotFound(template)
-        return resource.read_text(encoding="utf-8"), None, lambda: True
+        # its file as the filename: errors and tracebacks then name the template's file and line
+        return resource.read_text(encoding="utf-8"), str(resource), lambda: True
 
 
 def template_search(project_root: Path | None, explicit: Path | None = None) -> list[Path]:
@@ -229,11 +230,28 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> st
     try:
         return env.get_template(name).render(context)
     except TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or name
-        line = getattr(exc, "lineno", None)
+        where, line = _template_location(exc, name)
         raise ReportError(
             f"template {where}{f':{line}' if line else ''}: {type(exc).__name__}: {exc.message}"
         ) from exc
+
+
+def _template_location(exc: TemplateError, name: str) -> tuple[str, int | None]:
+    """The template file and line an error arose at. A syntax error carries them; for a runtime
+    error (`UndefinedError`, `SecurityError`, ...) jinja rewrites the traceback so that each
+    template frame has the template's file as its filename and the template line as its line
+    (and `__jinja_exception__` in its globals): the innermost such frame is where it arose (an
+    included template's, when the error is in one)."""
+    line = getattr(exc, "lineno", None)
+    if line is not None:
+        return getattr(exc, "filename", None) or getattr(exc, "name", None) or name, line
+    found: tuple[str, int | None] = (getattr(exc, "name", None) or name, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def write(rendered: Sequence[Rendered], out_dir: Path) -> list[Path]:

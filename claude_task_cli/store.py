@@ -400,13 +400,21 @@ class Store:
         result: Any = None,
         error: str | None = None,
         pause_reason: PauseReason | None = None,
+        checks: list[dict[str, Any]] | None = None,
         events: Sequence[Event] = (),
         defer: bool = False,
     ) -> None:
         """Record an outcome reached without a call. The same outcome as the step's latest row
-        (a step re-paused on resume) adds no row, only its events."""
+        (a step re-paused on resume) adds no row, only its events; an outcome with `checks` (a
+        result the client recorded, verified) always adds one."""
         reason = None if pause_reason is None else _reason_json(pause_reason)
-        values = (None if result is None else dumps_json(result), error, reason, self.clock())
+        values = (
+            None if result is None else dumps_json(result),
+            error,
+            reason,
+            None if checks is None else dumps_json(checks),
+            self.clock(),
+        )
 
         def op(conn: sqlite3.Connection) -> None:
             latest = conn.execute(
@@ -414,11 +422,16 @@ class Store:
                 " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1",
                 (run_id, step_id),
             ).fetchone()
-            if latest is None or tuple(latest) != (status, source, reason, None):
+            if (
+                latest is None
+                or checks is not None
+                or tuple(latest) != (status, source, reason, None)
+            ):
                 conn.execute(
                     "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result,"
-                    " error, pause_reason, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1,"
-                    " ?, ?, ?, ?, ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?",
+                    " error, pause_reason, checks, ended_at) SELECT ?, ?,"
+                    " COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?, ?, ?"
+                    " FROM step_attempts WHERE run_id = ? AND step_id = ?",
                     (run_id, step_id, status, source, *values, run_id, step_id),
                 )
 

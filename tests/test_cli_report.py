@@ -261,3 +261,69 @@ def test_task_status_in_a_real_process(project: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verdict"] == "INCOMPLETE"
+
+
+def _record(project: Path, step: str, result: object) -> None:
+    from claude_task_cli.operations import record_step
+
+    record_step("020", step, result=result, start=project)
+
+
+def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path) -> None:
+    """The audit's G1: results recorded for every failed step, 2.2's still failing its `expect`."""
+    for step, result in (("1.3", {"exit_code": 0}), ("1.4", "x"), ("2.3", {}), ("3.1", True)):
+        _record(project, step, result)
+    _record(project, "2.2", {"time_difference": "+9.0h"})
+    report = runner.invoke(app, ["generate_report", "020", "--junit", "out/junit.xml"])
+    assert report.exit_code == 1, report.output
+    assert "020: INCOMPLETE — 7 of 8 steps complete (87.5%)" in report.stdout
+    assert "  4 steps completed without a tool call by the engine (4 recorded by the client, " in (
+        report.stdout
+    )
+    assert ET.parse(project / "out" / "junit.xml").getroot().get("failures") == "1"
+    status = json.loads(runner.invoke(app, ["task_status", "020", "--json"]).stdout)
+    rows = {s["id"]: s for s in status["steps"]}
+    assert (rows["2.2"]["state"], rows["2.2"]["source"]) == ("failed", "client")
+    assert rows["2.2"]["pause_reason"]["type"] == "verificationFailed"
+    assert rows["2.2"]["pause_reason"]["actual"] == "+9.0h"
+    assert rows["1.3"]["pause_reason"] is None
+    assert status["complete_by_client"] == 4
+    lines = runner.invoke(app, ["task_status", "020"]).stdout.splitlines()
+    assert any(line.startswith("  1.3        COMPLETE (recorded by the client) ") for line in lines)
+    assert "  4 steps completed without a tool call by the engine" in "\n".join(lines)
+    matrix = completion_of(project / "docs" / "tasks" / DEMO.name, lambda: convert_file(DEMO))
+    buffer = io.StringIO()
+    print_status(matrix, Console(file=buffer, force_terminal=True, width=200, color_system=None))
+    assert "COMPLETE (recorded by the client)" in buffer.getvalue()
+    assert "4 steps completed without a tool call by the engine" in buffer.getvalue()
+
+
+def test_regenerating_after_a_task_is_renamed_removes_its_old_report(project: Path) -> None:
+    """G3: docs/reports must not keep 020_task_1_commands.md beside the renamed task's report."""
+    reports = project / "docs" / "reports"
+    reports.mkdir(parents=True)
+    for name in ("020_task_9_gone.md", "020_task_1_commands.json", "notes.md", "021_task_1_x.md"):
+        (reports / name).write_text("kept?")
+    assert runner.invoke(app, ["generate_report", "020"]).exit_code == 1
+    assert not (reports / "020_task_9_gone.md").exists()
+    document = project / "docs" / "tasks" / DEMO.name
+    text = document.read_text(encoding="utf-8")
+    document.write_text(text.replace("020_task_1_commands.md", "020_task_1_shell_work.md"))
+    result = runner.invoke(app, ["generate_report", "020"])
+    assert result.exit_code == 1, result.output
+    assert "wrote docs/reports/020_task_1_shell_work.md" in result.stdout
+    assert "removed docs/reports/020_task_1_commands.md (a stale report of this document)" in (
+        result.stdout
+    )
+    names = sorted(p.name for p in reports.iterdir())
+    assert names == [
+        "020_final_summary.md",
+        "020_task_1_commands.json",  # another format: left alone
+        "020_task_1_shell_work.md",
+        "020_task_2_time_server_checks.md",
+        "020_task_3_a_person_reviews.md",
+        "021_task_1_x.md",
+        "notes.md",
+    ]
+    one = runner.invoke(app, ["generate_report", "020", "2"])  # one task: nothing removed
+    assert "removed" not in one.stdout

@@ -356,3 +356,30 @@ def test_a_store_of_another_schema_is_read_through_the_typed_api(
     typed = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
     assert typed == fast
     assert typed.run_id == 1
+
+
+def test_completions_without_a_tool_call_are_complete_and_counted_apart() -> None:
+    by_client = StepFacts("completed", source="client", checks_passed=1)
+    ticked = StepFacts("completed", source="document")
+    m = build_matrix(
+        TWO_TASKS, run(**{"1_1": done(), "1_2": by_client, "1_3": ticked, "2_1": done()})
+    )
+    assert m.verdict == Completion.COMPLETE  # work for a person has no tool: it can complete
+    assert (m.complete_by_client, m.complete_by_document, m.complete_without_engine) == (1, 1, 2)
+    rows = {r.id: r for r in m.steps}
+    assert rows["1.1"].completion_text == "COMPLETE"
+    assert rows["1.2"].completion_text == "COMPLETE (recorded by the client)"
+    assert rows["1.3"].completion_text == "COMPLETE (ticked in the document)"
+    assert m.without_engine_note() == (
+        "2 steps completed without a tool call by the engine "
+        "(1 recorded by the client, 1 ticked in the document)"
+    )
+    failed = StepFacts("failed", source="client", reason={"type": "verificationFailed"})
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": failed}))
+    rows = {r.id: r for r in m.steps}
+    assert (rows["1.2"].completion_text, rows["1.2"].pause_reason) == (
+        "INCOMPLETE",
+        {"type": "verificationFailed"},
+    )
+    assert m.complete_without_engine == 0
+    assert m.without_engine_note() is None

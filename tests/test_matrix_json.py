@@ -41,11 +41,17 @@ _INT = st.one_of(st.integers(), _ODD)
 _NUMBER = st.one_of(_FLOAT, st.none(), st.integers(), _ODD)
 _OPTIONAL = st.one_of(st.none(), _STRING, _ODD)
 _STRINGS = st.one_of(st.lists(_STRING, max_size=3).map(tuple), st.lists(_ODD, max_size=2))
+# a pause reason: its JSON object (any JSON values), or none
+_REASON = st.one_of(
+    st.none(),
+    st.dictionaries(_TEXT, st.one_of(_ODD, st.lists(_ODD, max_size=2)), max_size=4),
+    st.fixed_dictionaries({"type": st.just("toolError"), "failedStep": _TEXT, "error": _TEXT}),
+)
 
 _steps = st.builds(
     StepRow,
     *(_STRING, _STRING, _STRING, _STRING, _OPTIONAL, _OPTIONAL, _STRING, _STRING, _OPTIONAL),
-    *(_STRINGS, _INT, _NUMBER, _INT, _INT, _OPTIONAL),
+    *(_STRINGS, _INT, _NUMBER, _INT, _INT, _OPTIONAL, _REASON),
 )
 _tasks = st.builds(
     TaskRow,
@@ -72,6 +78,8 @@ def test_any_rows(steps: list[StepRow], tasks: list[TaskRow], title: str, share:
         task_percent=0.0,
         checks_passed=0,
         checks_failed=0,
+        complete_by_client=0,
+        complete_by_document=0,
         tasks=tuple(tasks),
         steps=tuple(steps),
     )
@@ -83,7 +91,8 @@ def test_values_json_writes_its_own_way() -> None:
     one = Outline("900", "Doc", "doc.md", "a" * 64, (TaskOutline("1", "t", (), ("1.1",)),),
                   {"1.1": unit})  # fmt: skip
     row = StepRow("1.1", "1", "t", "tool", None, None, State.FAILED, Completion.INCOMPLETE, None,
-                  (), True, math.nan, 1, 0, None)  # fmt: skip
+                  (), True, math.nan, 1, 0, None, {"type": "x", "actual": math.inf})  # fmt: skip
     odd = replace(build_matrix(one, None), steps=(row,))
     assert '"attempts":true,"duration_ms":NaN' in matrix_json(odd)
+    assert '"pause_reason":{"type":"x","actual":Infinity}' in matrix_json(odd)
     assert matrix_json(odd) == reference(odd)

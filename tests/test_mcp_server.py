@@ -241,6 +241,8 @@ async def test_execute_record_status_report_through_the_tools(project: Path) -> 
         assert recorded == {
             "recorded": "result",
             "step": "3.1",
+            "stepStatus": "completed",
+            "error": None,
             "runId": 1,
             "runStatus": "completed",
             "pauseReasons": [],

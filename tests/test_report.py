@@ -315,9 +315,33 @@ def test_the_matrix_template_renders_alone_for_the_github_summary(demo: Reports)
 def test_overrides_run_sandboxed_and_strict(
     demo: Reports, tmp_path: Path, template: str, message: str
 ) -> None:
+    """Syntax and runtime errors alike name the template's file and line."""
     (tmp_path / "task_report.md.j2").write_text("line one\n" + template + "\n")
-    with pytest.raises(ReportError, match=rf"template .*task_report\.md\.j2.*({message})"):
+    where = re.escape(str(tmp_path / "task_report.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:2: ({message}): "):
         render(demo, environment([tmp_path]), task_id="1")
+
+
+def test_a_runtime_error_in_an_included_template_names_that_file_and_line(
+    demo: Reports, tmp_path: Path
+) -> None:
+    (tmp_path / "final_summary.md.j2").write_text("one\n{% include 'matrix.md.j2' %}\n")
+    (tmp_path / "matrix.md.j2").write_text("a\nb\n{{ matrix.no_such_field }}\n")
+    where = re.escape(str(tmp_path / "matrix.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:3: UndefinedError: "):
+        render(demo, environment([tmp_path]))
+
+
+def test_a_packaged_templates_runtime_error_names_its_file_and_line(demo: Reports) -> None:
+    from claude_task_cli import report
+
+    packaged = Path(report.__file__).parent / "templates" / "matrix.md.j2"
+    line = next(
+        n for n, text in enumerate(packaged.read_text().splitlines(), 1) if "{{ doc.id }}" in text
+    )
+    with pytest.raises(ReportError) as caught:
+        report._render(environment(), "matrix.md.j2", {})
+    assert str(caught.value) == (f"template {packaged}:{line}: UndefinedError: 'doc' is undefined")
 
 
 def test_a_missing_templates_directory_is_an_error(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def generate_report(
     """Render verification reports from the evidence a real run recorded.
 
     Writes <doc-id>_task_<n>_<slug>.md per task and <doc-id>_final_summary.md (the completion
-    matrix, a dependency graph, step durations), replacing earlier ones. Nothing is invented: a
+    matrix, a dependency graph, step durations), replacing earlier ones; writing every report
+    also removes this document's task reports that were not written again (a task renamed or
+    removed), and says so. Nothing is invented: a
     step with no recorded run says "no evidence recorded". A project's templates/ directory (or
     --templates DIR) overrides the packaged templates file by file. Exit codes: 0 when what was
     reported is COMPLETE; 1 when it is not, or nothing was recorded (the reports are written
@@ -73,8 +75,8 @@ def generate_report(
       claude-task generate_report 010 --junit build/report.xml --github-summary
     """
     with boundary():
-        from claude_task_cli.operations import build_reports, report_verdict
-        from claude_task_cli.report import render_matrix, write
+        from claude_task_cli.operations import build_reports, report_verdict, write_reports
+        from claude_task_cli.report import render_matrix
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
@@ -85,8 +87,11 @@ def generate_report(
         if stdout:
             _print(built.rendered, chosen)
         else:
-            for written in write(built.rendered, out or built.root / "docs" / "reports"):
-                typer.echo(f"wrote {_shown(written)}")
+            written, removed = write_reports(built, out)
+            for path in written:
+                typer.echo(f"wrote {_shown(path)}")
+            for path in removed:
+                typer.echo(f"removed {_shown(path)} (a stale report of this document)")
         if junit is not None:
             from claude_task_cli.junit import write_junit
 
@@ -180,6 +185,9 @@ def _status_lines(matrix: Matrix) -> list[str]:
         f"{matrix.tasks_complete}/{matrix.tasks_total} tasks ({matrix.task_percent}%)"
     ]
     lines.extend(f"  {reason}" for reason in matrix.reasons)
+    note = matrix.without_engine_note()
+    if note:
+        lines.append(f"  {note}")
     grouped = matrix.by_task()
     for task in matrix.tasks:
         lines.append(
@@ -191,7 +199,7 @@ def _status_lines(matrix: Matrix) -> list[str]:
             why = f" — {step.failure}" if step.failure else ""
             blocked = f" [blocked by {', '.join(step.blocked_by)}]" if step.blocked_by else ""
             lines.append(
-                f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
+                f"  {step.id:<10} {step.completion_text:<10} {step.state:<15} "
                 f"attempts {step.attempts}{took}  {step.title}{why}{blocked}"
             )
     return lines

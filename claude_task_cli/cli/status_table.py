@@ -35,6 +35,7 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
         (str(matrix.verdict), verdict_style),
         f" {matrix.steps_complete}/{matrix.steps_total} steps ({matrix.step_percent}%), "
         f"{matrix.tasks_complete}/{matrix.tasks_total} tasks ({matrix.task_percent}%)",
+        f"; {note}" if (note := matrix.without_engine_note()) else "",
     )
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     for column, justify in (
@@ -67,7 +68,7 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
             table.add_row(  # document text as Text: never parsed as rich markup
                 Text(f"  {step.id}"),
                 Text(step.title),
-                Text(str(step.completion), style=STYLE[step.state]),
+                Text(step.completion_text, style=STYLE[step.state]),
                 Text(str(step.state), style=STYLE[step.state]),
                 str(step.attempts),
                 _duration(step.duration_ms),
