@@ -99,6 +99,22 @@ def test_a_selection_says_the_run_is_still_open_and_the_dry_run_plans_the_rest(
     assert [line.split()[2] for line in fresh.stdout.splitlines()][:2] == ["1.1", "1.2"]
 
 
+def test_a_recorded_result_that_fails_its_expect_fails_the_step(project: Path) -> None:
+    (project / ".mcp.json").write_text(json.dumps(servers(["/bin/false"])))
+    assert runner.invoke(app, ["execute_task", "010", "-q"]).exit_code == 4  # no time server
+    wrong = runner.invoke(
+        app, ["record_step", "010", "1.2", "--result", '{"time_difference": "+8.0h"}']
+    )
+    assert wrong.exit_code == 1, wrong.output
+    assert "step 1.2, which fails its verification" in wrong.stdout
+    assert "the step is failed" in wrong.stdout
+    right = runner.invoke(
+        app, ["record_step", "010", "1.2", "--result", '{"time_difference": "+9.0h"}']
+    )
+    assert right.exit_code == 0, right.output
+    assert right.stdout.startswith("recorded the result of step 1.2; run 1 is failed")
+
+
 def test_dry_run_calls_nothing(project: Path) -> None:
     (project / ".mcp.json").write_text(json.dumps(servers(["/bin/false"])))
     result = runner.invoke(app, ["execute_task", "010", "--dry-run"])

@@ -133,7 +133,9 @@ def record_step(
 ) -> None:
     """Record the outcome of a step done outside the executor (by an agent or a person).
 
-    The next execute_task continues from there and never runs the step itself.
+    The next execute_task continues from there and never runs the step itself. A result is
+    checked against the step's expect (a command result's exit_code against 0): if it fails, the
+    step is recorded failed with the result as evidence, and the exit code is 1.
 
     Examples:
 
@@ -162,6 +164,14 @@ def record_step(
                 value = text
         outcome = record(task, step, result=value, failure=failure, state=state)
         what = "failure" if failure is not None else "result"
+        recorded = outcome.step(step)
+        if failure is None and recorded.status == "failed":  # the result failed its expect
+            typer.echo(
+                f"recorded the result of step {step}, which fails its verification "
+                f"({recorded.error}): the step is failed; run {outcome.run_id} is "
+                f"{outcome.run_status}"
+            )
+            raise typer.Exit(int(ExitCode.FAILED))
         typer.echo(
             f"recorded the {what} of step {step}; run {outcome.run_id} is {outcome.run_status}"
         )
