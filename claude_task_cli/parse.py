@@ -34,6 +34,7 @@ from claude_task_cli.steps import (
     free_id,
     parse_depends,
     to_list_item,
+    written_ids,
 )
 
 # A leading emoji or mark is allowed: the corpus writes `## 🎯 TASK #001: Title`.
@@ -101,6 +102,7 @@ class _Builder:
     # -- driving ---------------------------------------------------------------------------
     def run(self, blocks: list[Block]) -> Parsed:
         doc = self.parsed.doc
+        self.parsed.steps.reserved = written_ids(blocks)
         titled = False
         for block in blocks:
             if isinstance(block, Heading):
@@ -205,7 +207,7 @@ class _Builder:
             return
         ctx = self.parsed.steps
         for fence in self.loose_fences:
-            step_id = free_id(task.id, len(task.steps) + 1, ctx.taken)
+            step_id = free_id(task.id, len(task.steps) + 1, ctx.used)
             ctx.taken.add(step_id)
             tool, commands = bind_fences(step_id, [fence], ctx)
             task.steps.append(

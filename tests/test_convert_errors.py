@@ -65,6 +65,25 @@ def test_unreferenced_duplicates_are_renamed_with_a_warning() -> None:
     ]
 
 
+def test_a_renamed_duplicate_never_takes_an_id_the_author_wrote_later() -> None:
+    markdown = (
+        "# T\n\n### Task 1: A\n\n- [ ] 1.1 x\n- [ ] 1.1 again\n- [ ] 1.2 real\n"
+        "- [ ] 1.4 z\n  - Depends on: 1.2\n\n### Task 2: B\n\n- [ ] 2.1 y\n  - [ ] 1.3 far\n"
+    )
+    doc = convert_bytes(markdown.encode(), "doc.md")
+    assert [s.id for _t, s in doc.all_steps()] == ["1.1", "1.5", "1.2", "1.4", "2.1", "1.3"]
+    assert [(w.line, w.message) for w in doc.warnings] == [
+        (6, "duplicate step id 1.1; renamed 1.5")
+    ]
+    assert doc.tasks[0].steps[3].depends_on == ["1.2"]
+
+
+def test_an_unnumbered_step_never_takes_an_id_the_author_wrote_later() -> None:
+    doc = convert_bytes(b"# T\n\n### Task 1: A\n\n- [ ] x\n- [ ] 1.1 real\n", "doc.md")
+    assert [s.id for s in doc.tasks[0].steps] == ["1.2", "1.1"]
+    assert [w.message for w in doc.warnings] == ["step has no number; id 1.2 assigned"]
+
+
 def test_malformed_mcp_block_reports_the_yaml_line() -> None:
     doc = (
         "# T\n\n### Task 1: A\n\n- [ ] 1.1 x\n  ```mcp\n  server: time\n  args: [unclosed\n  ```\n"
