@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,49 @@ def test_unknown_keys_in_a_binding() -> None:
     )
     (line,) = errors_of(doc)
     assert line.startswith("doc.md:9: unknown key in mcp block: retry (allowed:")
+
+
+def _bound(body: str) -> str:
+    return "# T\n\n### Task 1: A\n\n- [ ] 1.1 a\n- [ ] 1.2 x\n  ```mcp\n" + body + "  ```\n"
+
+
+def test_unknown_keys_in_an_expect_entry_point_at_the_key() -> None:
+    allowed = "(allowed: contains, equals, exists, exit_code, matches, path)"
+    block = "  server: s\n  tool: t\n  expect:\n    - path: x\n      equal: 1\n"
+    assert errors_of(_bound(block)) == [
+        f"doc.md:12: unknown key in an mcp block's expect entry: equal {allowed}"
+    ]
+    one_line = '  {"server": "s", "tool": "t", "expect": [{"path": "a", "equal": 1}]}\n'
+    assert errors_of(_bound(one_line)) == [
+        f"doc.md:8: unknown key in an mcp block's expect entry: equal {allowed}"
+    ]
+
+
+def test_yaml_aliases_are_refused_at_their_line_and_fast() -> None:
+    levels = "".join(
+        f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n"
+        for a, b in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    block = "  server: s\n  tool: t\n  args:\n    a: &a [lol, lol]\n" + levels
+    started = time.perf_counter()
+    assert errors_of(_bound(block)) == [
+        "doc.md:11: malformed mcp block: YAML anchors and aliases (&name, *name) are not "
+        "allowed: write the value out"
+    ]
+    assert time.perf_counter() - started < 5
+    alias_only = "  server: s\n  tool: t\n  args: {a: *nowhere}\n"
+    assert errors_of(_bound(alias_only))[0].startswith("doc.md:10: malformed mcp block: YAML")
+
+
+def test_json_bindings_still_work() -> None:
+    block = (
+        '  {"server": "s", "tool": "t", "args": {"a": [1, {"b": "${step:1.1/x}"}], "c": null},\n'
+        '   "retryable": true, "expect": [{"path": "a", "equals": 1}]}\n'
+    )
+    tool = convert_bytes(_bound(block).encode(), "doc.md").tasks[0].steps[1].tool
+    assert tool is not None
+    assert tool.args == {"a": [1, {"b": "${step:1.1/x}"}], "c": None}
+    assert (tool.retryable, tool.references, tool.expect[0].equals) == (True, ["1.1"], 1)
 
 
 def test_binding_needs_server_and_tool() -> None:
