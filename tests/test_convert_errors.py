@@ -9,6 +9,7 @@ import pytest
 
 from claude_task_cli.convert import collect_documents, convert_bytes, convert_file
 from claude_task_cli.errors import CycleError, ExitCode, InputError, TaskSpecErrors
+from claude_task_cli.model import ListItem
 
 
 def errors_of(markdown: str) -> list[str]:
@@ -241,3 +242,30 @@ def test_deep_but_reasonable_nesting_converts() -> None:
     converted = convert_bytes(doc.encode(), "doc.md")
     assert len(converted.all_steps()) == 60
     assert converted.to_json()
+
+
+def test_status_and_dependencies_lines_of_one_paragraph_are_read() -> None:
+    markdown = (
+        "# T\n\n## TASK #001: A\n\n**Status**: 🔄 Not Started  \n**Dependencies**: None  \n"
+        "**Expected Test Duration**: N/A\n\n## TASK #002: B\n\n**Status**: ✅ Done  \n"
+        "**Dependencies**: #001\n\n## TASK #003: C ⛔ Blocked\n\n**Status**: Complete  \n"
+        "**Dependencies**: #001, #002\n\n## TASK #004: D\n\n**Dependencies**: #001-#003  \n"
+        "**Status**: sideways\n"
+    )
+    doc = convert_bytes(markdown.encode(), "doc.md")
+    assert [(t.id, t.status.value, t.status.raw) for t in doc.tasks] == [
+        ("1", "not_started", "🔄 Not Started"),
+        ("2", "complete", "✅ Done"),
+        ("3", "blocked", "⛔ Blocked"),  # the heading's status wins
+        ("4", "unknown", "sideways"),
+    ]
+    assert [(t.depends_on, t.depends_declared) for t in doc.tasks] == [
+        ([], True), (["1"], True), (["1", "2"], True), (["1", "2", "3"], True),
+    ]  # fmt: skip
+    assert doc.tasks[0].lists == {
+        "Expected Test Duration": [ListItem(text="N/A", line=7)],
+    }
+    assert [(w.line, w.message) for w in doc.warnings] == [
+        (21, "dependency range '#001-#003' read as tasks 1 to 3"),
+        (22, "unrecognised status 'sideways'"),
+    ]
