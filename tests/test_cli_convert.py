@@ -61,6 +61,8 @@ def test_stdout_prints_the_same_json_as_the_golden_file(workdir: Path) -> None:
     expected["source"]["path"] = "bindings.md"
     assert json.loads(result.stdout) == expected
     assert not (workdir / "bindings.json").exists()
+    several = runner.invoke(app, ["convert_task", "bindings.md", "plan.md", "--stdout", "-q"])
+    assert [d["source"]["path"] for d in json.loads(several.stdout)] == ["bindings.md", "plan.md"]
 
 
 def test_warnings_go_to_stderr_with_their_line(workdir: Path) -> None:
@@ -122,6 +124,8 @@ def test_preview_writes_nothing(workdir: Path) -> None:
 
 def test_schema_validates_converted_output(workdir: Path) -> None:
     schema = json.loads(runner.invoke(app, ["schema"]).stdout)
+    assert next(iter(schema.items())) == ("$schema", "https://json-schema.org/draft/2020-12/schema")
+    assert jsonschema.validators.validator_for(schema) is jsonschema.Draft202012Validator
     jsonschema.Draft202012Validator.check_schema(schema)
     document = json.loads((GOLDEN / "003_test_mcp.json").read_text())
     jsonschema.validate(document, schema)

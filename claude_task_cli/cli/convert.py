@@ -164,7 +164,9 @@ def schema() -> None:
     with boundary():
         from claude_task_cli.model import TaskDocument
 
-        typer.echo(json.dumps(TaskDocument.model_json_schema(), indent=2, ensure_ascii=False))
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        schema.update(TaskDocument.model_json_schema())
+        typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
 def _write(doc: TaskDocument, target: Path) -> None:
