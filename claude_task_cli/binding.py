@@ -14,11 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from claude_task_cli.model import ToolBinding
+from claude_task_cli.model import Expectation, ToolBinding
 
 PLACEHOLDER = re.compile(r"\$\{step:([^}/\s]+)((?:/[^}]*)?)\}")
 _OPENED = re.compile(r"\$\{step:")
 _ALLOWED = set(ToolBinding.model_fields) - {"line", "references"}
+_EXPECT_ALLOWED = set(Expectation.model_fields)
+_LOADER: list[type] = []
 
 
 class BindingError(Exception):
@@ -35,7 +37,7 @@ def parse_binding(content: str, fence_line: int) -> ToolBinding:
     import yaml  # ~15 ms; only documents that bind tools pay for it
 
     try:
-        data = yaml.safe_load(content)
+        data = yaml.load(content, Loader=_loader())  # a SafeLoader that refuses aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = fence_line + 1 + (mark.line if mark is not None else 0)
@@ -53,6 +55,7 @@ def parse_binding(content: str, fence_line: int) -> ToolBinding:
             f"unknown key{'s' if len(unknown) > 1 else ''} in mcp block: {', '.join(unknown)} "
             f"(allowed: {allowed})",
         )
+    _check_expect_keys(data.get("expect"), content, fence_line)
     for required in ("server", "tool"):
         if not data.get(required):
             raise BindingError(fence_line, f"mcp block needs `{required}`")
@@ -90,6 +93,49 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _key_line(content: str, key: str, fence_line: int) -> int:
-    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*:", re.M)
-    match = pattern.search(content)
+    """The line of `key:` in the block: at the start of a line (also a `- key:` list entry),
+    else anywhere (JSON written on one line); the fence line when it cannot be found."""
+    name = re.escape(key)
+    match = re.compile(rf"^[\s-]*[\"']?{name}[\"']?\s*:", re.M).search(content) or re.compile(
+        rf"[\"']?\b{name}\b[\"']?\s*:"
+    ).search(content)
     return fence_line + 1 + content[: match.start()].count("\n") if match else fence_line
+
+
+def _check_expect_keys(expect: Any, content: str, fence_line: int) -> None:
+    """Unknown keys in an `expect` entry, at the key's own line, with the allowed ones."""
+    if not isinstance(expect, list):
+        return
+    for entry in expect:
+        if not isinstance(entry, dict):
+            continue
+        unknown = sorted(str(key) for key in entry if key not in _EXPECT_ALLOWED)
+        if unknown:
+            raise BindingError(
+                _key_line(content, unknown[0], fence_line),
+                f"unknown key{'s' if len(unknown) > 1 else ''} in an mcp block's expect entry: "
+                f"{', '.join(unknown)} (allowed: {', '.join(sorted(_EXPECT_ALLOWED))})",
+            )
+
+
+def _loader() -> type:
+    """yaml.SafeLoader that refuses anchors and aliases: an alias chain (`&a [*b, *b, ...]`,
+    "billion laughs") expands exponentially, and a tool binding never needs one."""
+    if _LOADER:
+        return _LOADER[0]
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "YAML anchors and aliases (&name, *name) are not allowed: write the value out",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+
+    _LOADER.append(NoAliasLoader)
+    return NoAliasLoader

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from claude_task_cli.blocks import NestingError, parse_blocks
 from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSpecErrors
@@ -69,7 +70,15 @@ def convert_file(path: Path, display: str | None = None) -> TaskDocument:
 
 def collect_documents(paths: list[Path]) -> list[Path]:
     """Expand directories into their `*.md` files (sorted, recursive, hidden ones skipped)."""
-    found: list[Path] = []
+    return [path for path, _relative in collect_inputs(paths)]
+
+
+def collect_inputs(paths: list[Path]) -> list[tuple[Path, PurePath]]:
+    """Each document with its name relative to the directory it was found in (`a/x.md` for
+    `DIR/a/x.md`) or, for a file named directly, its file name. A file named twice (directly or
+    through a directory) is converted once."""
+    found: list[tuple[Path, PurePath]] = []
+    seen: set[str] = set()
     for path in paths:
         if path.is_dir():
             docs = sorted(
@@ -80,9 +89,14 @@ def collect_documents(paths: list[Path]) -> list[Path]:
             )
             if not docs:
                 raise InputError(path, "directory has no *.md task documents")
-            found.extend(docs)
+            entries = [(doc, PurePath(doc.relative_to(path))) for doc in docs]
         else:
-            found.append(path)
+            entries = [(path, PurePath(path.name))]
+        for doc, relative in entries:
+            key = os.path.normcase(os.path.abspath(doc))
+            if key not in seen:
+                seen.add(key)
+                found.append((doc, relative))
     return found
 
 

@@ -173,3 +173,25 @@ class ReportError(TaskCliError):
     path that would leave the output directory, an output directory that cannot be written."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class OptionError(TaskCliError):
+    """Command-line options that contradict each other (e.g. `--stdout` with `-o`)."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class OutputError(TaskCliError):
+    """An output that cannot be written (a missing or read-only directory, a full disk, a file
+    where a directory is needed). Exit code ENVIRONMENT: the input itself is fine."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")

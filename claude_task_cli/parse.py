@@ -24,7 +24,7 @@ from claude_task_cli.model import (
     Warning,
 )
 from claude_task_cli.source import SourceText
-from claude_task_cli.status import split_title
+from claude_task_cli.status import classify, split_title
 from claude_task_cli.steps import (
     SHELL_LANGS,
     StepContext,
@@ -34,6 +34,7 @@ from claude_task_cli.steps import (
     free_id,
     parse_depends,
     to_list_item,
+    written_ids,
 )
 
 # A leading emoji or mark is allowed: the corpus writes `## 🎯 TASK #001: Title`.
@@ -45,6 +46,9 @@ _TASK = re.compile(
 _DOC_ID = re.compile(r"^task\s+#?(\d+[A-Za-z]?)\s*[:.\-–—]?\s*(.*)$", re.I)
 _LABEL = re.compile(r"^\*\*([^*]+?):?\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*)$")
 _META = re.compile(r"\*\*(Priority|Complexity|Impact)\*\*\s*:\s*\**\s*([A-Za-z][\w-]*)", re.I)
+# Where a folded paragraph of `**Label**: value` lines starts its next label.
+_LABEL_SPLIT = re.compile(r"\s+(?=\*\*[^*]+?(?::\*\*|\*\*\s*:))")
+_TASK_RANGE = re.compile(r"(?:tasks?\s*)?#?(\d+)\s*(?:-|–|—|\.\.|to)\s*(?:task\s*)?#?(\d+)", re.I)
 _HEADING_DEPENDS = re.compile(r"\(\s*depends\s+on\s+([^)]*)\)", re.I)
 _STEP_LABELS = {
     "implementation steps", "steps", "implementation", "subtasks", "sub-tasks", "tasks",
@@ -101,6 +105,7 @@ class _Builder:
     # -- driving ---------------------------------------------------------------------------
     def run(self, blocks: list[Block]) -> Parsed:
         doc = self.parsed.doc
+        self.parsed.steps.reserved = written_ids(blocks)
         titled = False
         for block in blocks:
             if isinstance(block, Heading):
@@ -205,7 +210,7 @@ class _Builder:
             return
         ctx = self.parsed.steps
         for fence in self.loose_fences:
-            step_id = free_id(task.id, len(task.steps) + 1, ctx.taken)
+            step_id = free_id(task.id, len(task.steps) + 1, ctx.used)
             ctx.taken.add(step_id)
             tool, commands = bind_fences(step_id, [fence], ctx)
             task.steps.append(
@@ -246,6 +251,13 @@ class _Builder:
             task.notes.extend(block_items([block]))
 
     def _task_paragraph(self, task: Task, block: Paragraph) -> None:
+        pieces = _LABEL_SPLIT.split(block.text) if block.text.startswith("**") else [block.text]
+        if len(pieces) > 1:  # `**Status**: …` / `**Dependencies**: …` on consecutive lines
+            line = block.line
+            for piece in pieces:
+                line = self._line_of(piece, line)
+                self._task_paragraph(task, Paragraph(piece.strip(), line))
+            return
         metas = _META.findall(block.text)
         if metas:
             for key, value in metas:
@@ -262,10 +274,22 @@ class _Builder:
             self.label = None
         elif key == "execution mode":
             task.parallel = rest.lower().startswith("parallel")
+        elif key == "status" and rest and not task.status.raw:
+            task.status = StatusInfo(value=classify(rest), raw=rest)
+            if task.status.value is Status.UNKNOWN:
+                self.warnings.append((block.line, f"unrecognised status {rest!r}"))
         else:
             self.label = label
             if rest:
                 self._labelled(task).append(ListItem(text=rest, line=block.line))
+
+    def _line_of(self, piece: str, start: int) -> int:
+        """The source line (from `start` on) where a piece of a folded paragraph begins."""
+        head = piece.strip()[:20]
+        for number in range(start, min(start + 50, len(self.lines) + 1)):
+            if head and head in self.lines[number - 1]:
+                return number
+        return start
 
     def _task_list(self, task: Task, block: ListBlock) -> None:
         key = (self.label or "").lower()
@@ -297,7 +321,14 @@ class _Builder:
         return kept
 
     def _task_depends(self, text: str, line: int) -> None:
-        refs = parse_depends(text)
+        span = _TASK_RANGE.fullmatch(text.strip())
+        if span and int(span.group(1)) < int(span.group(2)) <= int(span.group(1)) + 1000:
+            refs: list[str] | None = [str(n) for n in range(int(span[1]), int(span[2]) + 1)]
+            first, last = str(int(span[1])), str(int(span[2]))
+            message = f"dependency range {text.strip()!r} read as tasks {first} to {last}"
+            self.warnings.append((line, message))
+        else:
+            refs = parse_depends(text)
         if refs is None:
             self.parsed.errors.append(
                 (line, f"cannot read task dependencies from {text.strip()!r}")

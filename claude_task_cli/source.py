@@ -7,6 +7,7 @@ same JSON) as the clean file.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,22 +59,24 @@ def decode(data: bytes, path: str) -> SourceText:
 def read_source(path: Path, display: str | None = None) -> SourceText:
     """Read one document from disk, mapping OS errors to one-line InputErrors."""
     shown = display or str(path)
-    if not path.exists():
-        raise InputError(shown, "no such file")
-    if path.is_dir():
-        raise InputError(
-            shown, "is a directory (pass the directory itself to convert every *.md in it)"
-        )
     try:
+        if path.is_dir():
+            raise InputError(
+                shown, "is a directory (pass the directory itself to convert every *.md in it)"
+            )
         data = path.read_bytes()
-    except OSError as exc:
+    except FileNotFoundError:
+        dangling = " (a symbolic link to a missing file)" if path.is_symlink() else ""
+        raise InputError(shown, f"no such file{dangling}") from None
+    except OSError as exc:  # a symlink loop, no permission, a device that fails ...
         raise InputError(shown, f"cannot read: {exc.strerror or exc}") from exc
     return decode(data, shown)
 
 
 def display_path(path: Path) -> str:
-    """How a path is shown and recorded: relative to the working directory when inside it."""
+    """How a path is shown and recorded: relative to the working directory when inside it.
+    Symbolic links are not followed: a link is named as the author typed it."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+        return Path(os.path.abspath(path)).relative_to(os.getcwd()).as_posix()
+    except (ValueError, OSError):  # outside the working directory; no working directory
         return path.as_posix()

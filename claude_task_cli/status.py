@@ -29,6 +29,7 @@ _SYMBOLS: dict[str, Status] = {
     "✗": Status.FAILED,
     "🔴": Status.FAILED,
     "⛔": Status.BLOCKED,
+    "⚠": Status.BLOCKED,  # ⚠️ (warning), as in `⚠️ Blocked` or a lone `⚠️`
     "🚫": Status.BLOCKED,
     "\ufffd": Status.UNKNOWN,
 }
@@ -50,9 +51,13 @@ _WORDS: list[tuple[re.Pattern[str], Status]] = [
     ),
 ]
 
-# Where a status may begin at the end of a heading: a known symbol, or a separator before words.
+# Where a status may begin at the end of a heading: a known symbol, or a separator before words
+# (`- Done`, `: Blocked`, `(Blocked)`, `[Not Started]`), or capitals (`COMPLETE`), or a two-word
+# status (`Not Started`, `In Progress`), or `Completed` / `Blocked` as the very last word.
 _TRAIL_WORDS = re.compile(
-    r"(?:\s[-–—:|]\s*|\s\(|\s(?=(?-i:[A-Z]{4,})\b)|\s(?=not[\s_-]*started|in[\s_-]*progress))((?:not[\s_-]*started|in[\s_-]*progress|complete[d]?|done|blocked|"
+    r"(?:\s[-–—:|]\s*|\s[(\[]|\s(?=(?-i:[A-Z]{4,})\b)|\s(?=not[\s_-]*started|in[\s_-]*progress)"
+    r"|\s(?=(?:completed|blocked)\s*$))"
+    r"((?:not[\s_-]*started|in[\s_-]*progress|complete[d]?|done|blocked|"
     r"failed|todo|pending|wip)\b.*)$",
     re.I,
 )
@@ -81,18 +86,22 @@ def classify(raw: str) -> Status:
 
 
 def split_title(heading: str) -> tuple[str, StatusInfo]:
-    """Split `Title ✅ Complete` into the title and its status (raw text kept as written)."""
+    """Split `Title ✅ Complete` into the title and its status (raw text kept as written,
+    brackets included: `Title (Blocked)` → raw `(Blocked)`)."""
     repaired = repair_mojibake(heading)
     cut = _first_symbol(repaired)
     if cut is None:
         match = _TRAIL_WORDS.search(repaired)
         cut = match.start(1) if match else None
-    if cut is None or not repaired[:cut].strip(" -–—:|("):
+    if cut is None or not repaired[:cut].strip(" -–—:|(["):
         return heading.strip(), StatusInfo(value=Status.UNKNOWN, raw="")
-    title = repaired[:cut].rstrip(" -–—:|(").strip()
+    head = repaired[:cut].rstrip()
+    if head.endswith(("(", "[")):  # a bracketed status: the bracket belongs to it
+        cut = len(head) - 1
+    title = repaired[:cut].rstrip(" -–—:|").strip()
     raw = repaired[cut:].strip()
     if repaired != heading and heading.startswith(title):
-        raw = heading[len(title) :].strip(" -–—:|(")  # the author's bytes, not our repair
+        raw = heading[len(title) :].strip(" -–—:|")  # the author's bytes, not our repair
     return title, StatusInfo(value=classify(raw), raw=raw)
 
 

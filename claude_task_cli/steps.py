@@ -8,6 +8,7 @@ dependencies. Fences inside a step: ```mcp is its tool binding, ```bash/sh/shell
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from claude_task_cli.binding import BindingError, parse_binding
@@ -33,6 +34,32 @@ class StepContext:
     errors: list[tuple[int, str]] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
+    reserved: set[str] = field(default_factory=set)  # every id an author wrote, anywhere
+
+    def used(self, step_id: str) -> bool:
+        """Taken already, or written by the author somewhere (maybe further down)."""
+        return step_id in self.taken or step_id in self.reserved
+
+
+def written_ids(blocks: list[Block]) -> set[str]:
+    """Every step id written at the head of a checkbox anywhere in `blocks` (nested too).
+
+    Collected before any step is built, so that an id invented for a duplicate or an
+    unnumbered step is never one the author uses later in the document.
+    """
+    found: set[str] = set()
+    pending = list(blocks)
+    while pending:
+        block = pending.pop()
+        if not isinstance(block, ListBlock):
+            continue
+        for item in block.items:
+            if item.checked is not None:
+                match = _STEP_ID.match(_PARALLEL_MARK.sub(" ", item.text).strip())
+                if match:
+                    found.add(match.group(1))
+            pending.extend(item.children)
+    return found
 
 
 def to_list_item(item: Item) -> ListItem:
@@ -87,10 +114,10 @@ def _build_step(item: Item, prefix: str, index: int, ctx: StepContext) -> Step:
     if match:
         step_id, title = match.group(1), match.group(2).strip()
     else:
-        step_id = free_id(prefix, index, ctx.taken)
+        step_id = free_id(prefix, index, ctx.used)
         ctx.guessed.append((item.line, f"step has no number; id {step_id} assigned"))
     if step_id in ctx.taken:
-        renamed = next_free(step_id, ctx.taken)
+        renamed = next_free(step_id, ctx.used)
         ctx.duplicates.setdefault(step_id, []).append(item.line)
         ctx.guessed.append((item.line, f"duplicate step id {step_id}; renamed {renamed}"))
         step_id = renamed
@@ -178,22 +205,24 @@ def _nested_fences(blocks: list[Block]) -> list[Fence]:
     return found
 
 
-def next_free(taken_id: str, taken: set[str]) -> str:
-    """An unused id for a duplicate: the next number at the same level (`2.6` → `2.7`)."""
+def next_free(taken_id: str, used: Callable[[str], bool]) -> str:
+    """An id for a duplicate that nobody uses: the next free number at the same level
+    (`2.6` → `2.7`, or `2.8` if the author wrote a 2.7 anywhere), else `<id>-2`."""
     head, _, last = taken_id.rpartition(".")
     if head and last.isdigit():
         number = int(last) + 1
-        while f"{head}.{number}" in taken:
+        while used(f"{head}.{number}"):
             number += 1
         return f"{head}.{number}"
     suffix = 2
-    while f"{taken_id}-{suffix}" in taken:
+    while used(f"{taken_id}-{suffix}"):
         suffix += 1
     return f"{taken_id}-{suffix}"
 
 
-def free_id(prefix: str, index: int, taken: set[str]) -> str:
+def free_id(prefix: str, index: int, used: Callable[[str], bool]) -> str:
+    """`<prefix>.<n>` for an unnumbered step: n from its position, skipping used ids."""
     candidate = index
-    while f"{prefix}.{candidate}" in taken:
+    while used(f"{prefix}.{candidate}"):
         candidate += 1
     return f"{prefix}.{candidate}"

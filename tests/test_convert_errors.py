@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from claude_task_cli.convert import collect_documents, convert_bytes, convert_file
 from claude_task_cli.errors import CycleError, ExitCode, InputError, TaskSpecErrors
+from claude_task_cli.model import ListItem
 
 
 def errors_of(markdown: str) -> list[str]:
@@ -65,6 +67,25 @@ def test_unreferenced_duplicates_are_renamed_with_a_warning() -> None:
     ]
 
 
+def test_a_renamed_duplicate_never_takes_an_id_the_author_wrote_later() -> None:
+    markdown = (
+        "# T\n\n### Task 1: A\n\n- [ ] 1.1 x\n- [ ] 1.1 again\n- [ ] 1.2 real\n"
+        "- [ ] 1.4 z\n  - Depends on: 1.2\n\n### Task 2: B\n\n- [ ] 2.1 y\n  - [ ] 1.3 far\n"
+    )
+    doc = convert_bytes(markdown.encode(), "doc.md")
+    assert [s.id for _t, s in doc.all_steps()] == ["1.1", "1.5", "1.2", "1.4", "2.1", "1.3"]
+    assert [(w.line, w.message) for w in doc.warnings] == [
+        (6, "duplicate step id 1.1; renamed 1.5")
+    ]
+    assert doc.tasks[0].steps[3].depends_on == ["1.2"]
+
+
+def test_an_unnumbered_step_never_takes_an_id_the_author_wrote_later() -> None:
+    doc = convert_bytes(b"# T\n\n### Task 1: A\n\n- [ ] x\n- [ ] 1.1 real\n", "doc.md")
+    assert [s.id for s in doc.tasks[0].steps] == ["1.2", "1.1"]
+    assert [w.message for w in doc.warnings] == ["step has no number; id 1.2 assigned"]
+
+
 def test_malformed_mcp_block_reports_the_yaml_line() -> None:
     doc = (
         "# T\n\n### Task 1: A\n\n- [ ] 1.1 x\n  ```mcp\n  server: time\n  args: [unclosed\n  ```\n"
@@ -79,6 +100,49 @@ def test_unknown_keys_in_a_binding() -> None:
     )
     (line,) = errors_of(doc)
     assert line.startswith("doc.md:9: unknown key in mcp block: retry (allowed:")
+
+
+def _bound(body: str) -> str:
+    return "# T\n\n### Task 1: A\n\n- [ ] 1.1 a\n- [ ] 1.2 x\n  ```mcp\n" + body + "  ```\n"
+
+
+def test_unknown_keys_in_an_expect_entry_point_at_the_key() -> None:
+    allowed = "(allowed: contains, equals, exists, exit_code, matches, path)"
+    block = "  server: s\n  tool: t\n  expect:\n    - path: x\n      equal: 1\n"
+    assert errors_of(_bound(block)) == [
+        f"doc.md:12: unknown key in an mcp block's expect entry: equal {allowed}"
+    ]
+    one_line = '  {"server": "s", "tool": "t", "expect": [{"path": "a", "equal": 1}]}\n'
+    assert errors_of(_bound(one_line)) == [
+        f"doc.md:8: unknown key in an mcp block's expect entry: equal {allowed}"
+    ]
+
+
+def test_yaml_aliases_are_refused_at_their_line_and_fast() -> None:
+    levels = "".join(
+        f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n"
+        for a, b in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    block = "  server: s\n  tool: t\n  args:\n    a: &a [lol, lol]\n" + levels
+    started = time.perf_counter()
+    assert errors_of(_bound(block)) == [
+        "doc.md:11: malformed mcp block: YAML anchors and aliases (&name, *name) are not "
+        "allowed: write the value out"
+    ]
+    assert time.perf_counter() - started < 5
+    alias_only = "  server: s\n  tool: t\n  args: {a: *nowhere}\n"
+    assert errors_of(_bound(alias_only))[0].startswith("doc.md:10: malformed mcp block: YAML")
+
+
+def test_json_bindings_still_work() -> None:
+    block = (
+        '  {"server": "s", "tool": "t", "args": {"a": [1, {"b": "${step:1.1/x}"}], "c": null},\n'
+        '   "retryable": true, "expect": [{"path": "a", "equals": 1}]}\n'
+    )
+    tool = convert_bytes(_bound(block).encode(), "doc.md").tasks[0].steps[1].tool
+    assert tool is not None
+    assert tool.args == {"a": [1, {"b": "${step:1.1/x}"}], "c": None}
+    assert (tool.retryable, tool.references, tool.expect[0].equals) == (True, ["1.1"], 1)
 
 
 def test_binding_needs_server_and_tool() -> None:
@@ -178,3 +242,30 @@ def test_deep_but_reasonable_nesting_converts() -> None:
     converted = convert_bytes(doc.encode(), "doc.md")
     assert len(converted.all_steps()) == 60
     assert converted.to_json()
+
+
+def test_status_and_dependencies_lines_of_one_paragraph_are_read() -> None:
+    markdown = (
+        "# T\n\n## TASK #001: A\n\n**Status**: 🔄 Not Started  \n**Dependencies**: None  \n"
+        "**Expected Test Duration**: N/A\n\n## TASK #002: B\n\n**Status**: ✅ Done  \n"
+        "**Dependencies**: #001\n\n## TASK #003: C ⛔ Blocked\n\n**Status**: Complete  \n"
+        "**Dependencies**: #001, #002\n\n## TASK #004: D\n\n**Dependencies**: #001-#003  \n"
+        "**Status**: sideways\n"
+    )
+    doc = convert_bytes(markdown.encode(), "doc.md")
+    assert [(t.id, t.status.value, t.status.raw) for t in doc.tasks] == [
+        ("1", "not_started", "🔄 Not Started"),
+        ("2", "complete", "✅ Done"),
+        ("3", "blocked", "⛔ Blocked"),  # the heading's status wins
+        ("4", "unknown", "sideways"),
+    ]
+    assert [(t.depends_on, t.depends_declared) for t in doc.tasks] == [
+        ([], True), (["1"], True), (["1", "2"], True), (["1", "2", "3"], True),
+    ]  # fmt: skip
+    assert doc.tasks[0].lists == {
+        "Expected Test Duration": [ListItem(text="N/A", line=7)],
+    }
+    assert [(w.line, w.message) for w in doc.warnings] == [
+        (21, "dependency range '#001-#003' read as tasks 1 to 3"),
+        (22, "unrecognised status 'sideways'"),
+    ]

@@ -43,3 +43,11 @@ def test_latin1_corpus_file_converts_with_an_encoding_warning() -> None:
 def test_golden_fixtures_agree_with_the_oracle(document: Path) -> None:
     doc = convert_file(document)
     assert checklist_items(doc) == checklist_lines(read_source(document).text)
+
+
+def test_worker_pool_tasks_read_their_status_and_dependency_lines() -> None:
+    pool = next(f for f in FILES if f.name == "020_CLAUDE_WORKER_POOL_TASKS.md")
+    doc = convert_file(pool)
+    assert {t.status.raw for t in doc.tasks} == {"🔄 Not Started"}
+    assert [t.depends_on for t in doc.tasks][:5] == [[], ["1"], ["1"], ["3"], ["2", "4"]]
+    assert doc.tasks[7].depends_on == ["1", "2", "3", "4", "5", "6", "7"]

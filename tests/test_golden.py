@@ -1,6 +1,6 @@
 """Golden files: each tests/golden/*.md converts to exactly the .json beside it.
 
-Regenerate with `python tests/regen_golden.py` and review the diff.
+Regenerate with `.venv/bin/python tests/regen_golden.py` and review the diff.
 """
 
 from __future__ import annotations
@@ -95,3 +95,30 @@ def test_task_headings_with_a_leading_emoji_are_tasks() -> None:
     doc = convert_bytes(text.encode(), "plan.md")
     assert [(t.id, t.title) for t in doc.tasks] == [("1", "Design"), ("2", "Build")]
     assert [(s.id, s.title, s.line) for s in doc.tasks[0].steps] == [("1.1", "Measure", 5)]
+
+
+@pytest.mark.parametrize(
+    ("heading", "title", "value", "raw"),
+    [
+        ("Doc (Blocked)", "Doc", "blocked", "(Blocked)"),
+        ("Doc (In Progress)", "Doc", "in_progress", "(In Progress)"),
+        ("Doc (Complete)", "Doc", "complete", "(Complete)"),
+        ("Doc (✅ Complete)", "Doc", "complete", "(✅ Complete)"),
+        ("Doc [Not Started]", "Doc", "not_started", "[Not Started]"),
+        ("Doc [BLOCKED]", "Doc", "blocked", "[BLOCKED]"),
+        ("Doc ⚠️ Blocked", "Doc", "blocked", "⚠️ Blocked"),
+        ("Title Completed", "Title", "complete", "Completed"),
+        ("Title Blocked", "Title", "blocked", "Blocked"),
+        ("Title Not Started", "Title", "not_started", "Not Started"),
+        ("Title In Progress", "Title", "in_progress", "In Progress"),
+        ("Get things done", "Get things done", "unknown", ""),
+        ("Blocked requests are retried", "Blocked requests are retried", "unknown", ""),
+        ("Doc (see notes)", "Doc (see notes)", "unknown", ""),
+    ],
+)
+def test_status_forms(heading: str, title: str, value: str, raw: str) -> None:
+    from claude_task_cli.convert import convert_bytes
+
+    doc = convert_bytes(f"# Task 1: {heading}\n\n### Task 1: {heading}\n".encode(), "d.md")
+    for item in (doc, doc.tasks[0]):
+        assert (item.title, item.status.value, item.status.raw) == (title, value, raw)

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from claude_task_cli.errors import ExitCode, TaskCliError
+
+if TYPE_CHECKING:
+    from claude_task_cli.model import TaskDocument
 
 _state = {"debug": False, "configured": False}
 
@@ -58,6 +61,7 @@ def configure_logging(debug: bool) -> None:
         level="DEBUG" if debug else "WARNING",
         colorize=colour,
         format="<level>{level}</level>: {message}",
+        filter=_not_file_only,
         backtrace=False,
         diagnose=False,
     )
@@ -76,6 +80,41 @@ def configure_logging(debug: bool) -> None:
     except OSError as exc:  # a read-only home must not stop the tool
         logger.debug(f"no log file: {exc}")
     _state["configured"] = True
+
+
+def _not_file_only(record: Any) -> bool:
+    """Records bound with `file_only=True` were already shown on stderr in their own words."""
+    return not record["extra"].get("file_only")
+
+
+def log_conversions(
+    docs: list[TaskDocument],
+    failures: list[TaskCliError],
+    written: dict[str, Path],
+    mode: str,
+) -> None:
+    """convert_task's record in the log file: every error and warning, and one line per
+    document of the run — written when the run had an error or a warning (or with --debug).
+
+    A clean run logs nothing: loading loguru and opening the log file costs ~20% of the
+    command's start-up (~80 ms of ~450 ms measured under load), far more than the conversion.
+    """
+    if not (failures or any(doc.warnings for doc in docs) or _state["debug"]):
+        return
+    logger = _logger().bind(file_only=True)
+    for failure in failures:
+        for line in failure.lines():
+            logger.error(f"convert_task: {line}")
+    for doc in docs:
+        for warning in doc.warnings:
+            logger.warning(f"convert_task: {doc.source.path}:{warning.line}: {warning.message}")
+        target = written.get(doc.source.path)
+        outcome = f"-> {target.as_posix()}" if target is not None else f"({mode})"
+        logger.info(
+            f"convert_task: {doc.source.path} {outcome}: {len(doc.tasks)} tasks, "
+            f"{len(doc.all_steps())} steps, {len(doc.warnings)} warnings, "
+            f"sha256 {doc.source.sha256[:12]}"
+        )
 
 
 def err(message: str) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from pathlib import Path
+import os
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from claude_task_cli.cli.boundary import boundary, err, plain_output
-from claude_task_cli.errors import InputError, TaskCliError
+from claude_task_cli.cli.boundary import boundary, err, log_conversions, plain_output
+from claude_task_cli.errors import InputError, OptionError, OutputError, TaskCliError
 
 if TYPE_CHECKING:  # the model imports pydantic: only inside commands at run time
     from claude_task_cli.model import TaskDocument
@@ -29,7 +31,8 @@ def convert_task(
         ),
     ] = None,
     stdout: Annotated[
-        bool, typer.Option("--stdout", help="Print the JSON instead of writing it.")
+        bool,
+        typer.Option("--stdout", help="Print the JSON instead (several inputs: one JSON array)."),
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Validate only: no output, just the exit code.")
@@ -59,16 +62,18 @@ def convert_task(
       claude-task convert_task docs/tasks/003_test_mcp.md --preview
     """
     with boundary(eager_logging=False):
-        from claude_task_cli.convert import collect_documents, convert_file
+        _refuse_conflicts(output, stdout=stdout, check=check, show_preview=show_preview,
+                          as_json=as_json)  # fmt: skip
+        from claude_task_cli.convert import collect_inputs, convert_file
         from claude_task_cli.preview import preview
         from claude_task_cli.source import display_path
 
-        documents = collect_documents(paths)
-        if output is not None and len(documents) > 1 and output.suffix.lower() == ".json":
-            raise InputError(output, "several inputs need -o to name a directory, not a .json file")
+        inputs = collect_inputs(paths)
+        writing = not (check or show_preview or stdout)
+        targets = _targets(inputs, output) if writing else {}
         converted: list[TaskDocument] = []
         failures: list[TaskCliError] = []
-        for path in documents:
+        for path, _relative in inputs:
             try:
                 converted.append(convert_file(path, display_path(path)))
             except TaskCliError as exc:
@@ -79,24 +84,76 @@ def convert_task(
             for doc in converted:
                 for warning in doc.warnings:
                     err(f"{doc.source.path}:{warning.line}: warning: {warning.message}")
-        if check:
-            pass
-        elif show_preview:
-            _show_previews([preview(doc) for doc in converted], as_json)
-        elif stdout:
-            if len(converted) == 1 and len(documents) == 1:
-                typer.echo(converted[0].to_json(), nl=False)
-            else:
-                typer.echo(
-                    json.dumps(
-                        [json.loads(d.to_json()) for d in converted], ensure_ascii=False, indent=2
+        written: list[tuple[TaskDocument, Path]] = []
+        try:
+            if show_preview:
+                _show_previews([preview(doc) for doc in converted], as_json)
+            elif stdout:
+                if len(converted) == 1 and len(inputs) == 1:
+                    typer.echo(converted[0].to_json(), nl=False)
+                else:
+                    typer.echo(
+                        json.dumps(
+                            [json.loads(d.to_json()) for d in converted],
+                            ensure_ascii=False,
+                            indent=2,
+                        )
                     )
-                )
-        else:
-            written = [(doc, _write(doc, documents, output)) for doc in converted]
-            _report_written(written, as_json)
+            elif writing:
+                sources = {display_path(path): path for path, _relative in inputs}
+                for doc in converted:
+                    target = targets[sources[doc.source.path]]
+                    _write(doc, target)
+                    written.append((doc, target))
+                _report_written(written, as_json)
+        finally:
+            mode = "checked" if check else "previewed" if show_preview else "printed"
+            log_conversions(converted, failures, {d.source.path: t for d, t in written}, mode)
         if failures:
             raise typer.Exit(int(max(f.exit_code for f in failures)))
+
+
+def _refuse_conflicts(
+    output: Path | None, *, stdout: bool, check: bool, show_preview: bool, as_json: bool
+) -> None:
+    """Options that would silently override each other are refused (exit code 2)."""
+    modes = [name for name, on in (("--stdout", stdout), ("--check", check),
+                                   ("--preview", show_preview)) if on]  # fmt: skip
+    if len(modes) > 1:
+        raise OptionError(f"{' and '.join(modes)} cannot be combined: choose one")
+    if output is not None and modes:
+        raise OptionError(f"{modes[0]} writes no file: it cannot be combined with -o/--output")
+    if as_json and (stdout or check):
+        raise OptionError(f"--json is for the summary or --preview: not with {modes[0]}")
+
+
+def _targets(inputs: list[tuple[Path, PurePath]], output: Path | None) -> dict[Path, Path]:
+    """Where each input's JSON goes; refused (before anything is written) when two inputs would
+    write the same file or the output cannot be a directory."""
+    if output is None:
+        targets = {path: path.with_suffix(".json") for path, _relative in inputs}
+    elif output.suffix.lower() == ".json" and not output.is_dir():
+        if len(inputs) > 1:
+            raise InputError(output, "several inputs need -o to name a directory, not a .json file")
+        targets = {inputs[0][0]: output}
+    else:
+        if output.exists() and not output.is_dir():
+            raise OutputError(
+                output, "exists and is not a directory (-o names a directory, or a .json file)"
+            )
+        targets = {path: output / relative.with_suffix(".json") for path, relative in inputs}
+    by_target: dict[str, list[Path]] = {}
+    for path, target in targets.items():
+        by_target.setdefault(os.path.normcase(os.path.abspath(target)), []).append(path)
+    for target in targets.values():
+        clash = by_target[os.path.normcase(os.path.abspath(target))]
+        if len(clash) > 1:
+            names = " and ".join(p.as_posix() for p in clash)
+            raise InputError(
+                target, f"{names} would both be written here; nothing written "
+                "(convert them separately or pass their directory)",
+            )  # fmt: skip
+    return targets
 
 
 def schema() -> None:
@@ -107,22 +164,27 @@ def schema() -> None:
     with boundary():
         from claude_task_cli.model import TaskDocument
 
-        typer.echo(json.dumps(TaskDocument.model_json_schema(), indent=2, ensure_ascii=False))
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        schema.update(TaskDocument.model_json_schema())
+        typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
-def _write(doc: TaskDocument, documents: list[Path], output: Path | None) -> Path:
-    source = Path(doc.source.path)
-    if output is None:
-        target = source.with_suffix(".json")
-    elif len(documents) > 1 or output.is_dir() or output.suffix.lower() != ".json":
-        target = output / f"{source.stem}.json"
-    else:
-        target = output
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _write(doc: TaskDocument, target: Path) -> None:
+    """Write atomically (a temporary file beside the target, then a rename)."""
     temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(doc.to_json(), encoding="utf-8")
-    temporary.replace(target)
-    return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a directory is needed
+        raise OutputError(target, "cannot write: a parent is not a directory") from None
+    except OSError as exc:
+        raise OutputError(target, f"cannot write: {exc.strerror or exc}") from exc
+    try:
+        temporary.write_text(doc.to_json(), encoding="utf-8")
+        temporary.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise OutputError(target, f"cannot write: {exc.strerror or exc}") from exc
 
 
 def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> None:
