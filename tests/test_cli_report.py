@@ -289,7 +289,8 @@ def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path)
     assert rows["1.3"]["pause_reason"] is None
     assert status["complete_by_client"] == 4
     lines = runner.invoke(app, ["task_status", "020"]).stdout.splitlines()
-    assert any(line.startswith("  1.3        COMPLETE (recorded by the client) ") for line in lines)
+    row = next(line for line in lines if line.startswith("  1.3        COMPLETE   completed "))
+    assert row.endswith(" (recorded by the client)")
     assert "  4 steps completed without a tool call by the engine" in "\n".join(lines)
     matrix = completion_of(project / "docs" / "tasks" / DEMO.name, lambda: convert_file(DEMO))
     buffer = io.StringIO()

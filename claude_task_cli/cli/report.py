@@ -198,8 +198,9 @@ def _status_lines(matrix: Matrix) -> list[str]:
             took = "" if step.duration_ms is None else f" {step.duration_ms:.1f} ms"
             why = f" — {step.failure}" if step.failure else ""
             blocked = f" [blocked by {', '.join(step.blocked_by)}]" if step.blocked_by else ""
+            by = step.completion_text[len(step.completion) :]  # " (recorded by the client)"
             lines.append(
-                f"  {step.id:<10} {step.completion_text:<10} {step.state:<15} "
-                f"attempts {step.attempts}{took}  {step.title}{why}{blocked}"
+                f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
+                f"attempts {step.attempts}{took}  {step.title}{by}{why}{blocked}"
             )
     return lines
