@@ -406,7 +406,13 @@ def test_the_graph_draws_steps_then_tasks_then_gives_up_plainly() -> None:
 def test_the_duration_chart_shows_the_slowest_steps(demo: Reports) -> None:
     bars, note = duration_chart(demo.matrix)
     assert note == "All 6 timed steps, slowest first."
-    assert bars[0].startswith("1.1 " + "█" * 40)
+    timed = sorted(
+        (s for s in demo.matrix.steps if s.duration_ms is not None),
+        key=lambda s: -(s.duration_ms or 0),
+    )
+    assert [bar.split()[0] for bar in bars] == [s.id for s in timed]  # slowest first
+    assert bars[0].startswith(f"{timed[0].id} " + "█" * 40)  # the slowest: the full width
+    assert len(bars[-1].split()[1]) < 40
     assert duration_chart(Reports.of(demo.doc, None).matrix) == (
         [],
         "No step durations were recorded.",
