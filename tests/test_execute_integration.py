@@ -219,6 +219,44 @@ async def test_independent_steps_overlap_in_time(pool: ServerPool, tmp_path: Pat
     assert max(a[1], b[1]) - min(a[0], b[0]) < 0.9  # well under 2 × 0.5 s
 
 
+def test_each_server_is_listed_once_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp import ClientSession
+
+    listed: list[int] = []
+    real_list_tools = ClientSession.list_tools
+
+    async def counting(self: ClientSession, **kwargs: Any) -> Any:
+        listed.append(id(self))
+        return await real_list_tools(self, **kwargs)
+
+    monkeypatch.setattr(ClientSession, "list_tools", counting)
+    write_mcp_json(tmp_path)
+    body = "# Task 24: Listed once\n\n## Task 1: Calls\n\n" + "".join(
+        f"- [ ] 1.{n} call {n}\n  ```mcp\n  server: {server}\n  tool: {tool}\n"
+        f"  args: {args}\n  ```\n"
+        for n, (server, tool, args) in enumerate(
+            [
+                ("cmd", "echo", "{value: 1}"),
+                ("time", "get_current_time", "{timezone: UTC}"),
+                ("cmd", "sleep", "{seconds: 0}"),
+                ("time", "convert_time", '{source_timezone: UTC, time: "12:00", '
+                 "target_timezone: Asia/Tokyo}"),
+                ("cmd", "echo", "{value: 2}"),
+            ],
+            start=1,
+        )
+    )  # fmt: skip
+    outcome = run_document(
+        write_doc(tmp_path, body), doc_path=tmp_path / "task.md", state_path=tmp_path / "s.db"
+    )
+    assert outcome.status == RunStatus.COMPLETED, outcome.pause_reasons
+    # two servers, five calls of four tools: one tools/list per server's session, none per call
+    assert len(listed) == 2
+    assert len(set(listed)) == 2
+
+
 def test_a_per_server_limit_serialises_calls_to_one_server(tmp_path: Path) -> None:
     write_mcp_json(tmp_path)
     doc = write_doc(tmp_path, PARALLEL)  # two independent 0.5 s sleeps on one server
