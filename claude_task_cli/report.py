@@ -197,6 +197,7 @@ def _render_all(
         "matrix": reports.matrix,
         "output_limit": output_limit,
         "document_links": document_links(reports.doc),
+        "report_dir": None,  # the matrix links each report beside it
     }
     texts = fork_map(
         lambda v: _render(env, TASK_TEMPLATE, {**common, "task": v}), chosen, min_items=SPLIT_FROM
@@ -219,10 +220,18 @@ def _render_all(
     return out
 
 
-def render_matrix(reports: Reports, env: SandboxedEnvironment) -> str:
-    """The completion matrix alone (for `$GITHUB_STEP_SUMMARY`)."""
+def render_matrix(reports: Reports, env: SandboxedEnvironment, report_dir: str) -> str:
+    """The completion matrix alone (for `$GITHUB_STEP_SUMMARY`), naming each task's report by
+    its path in the repository (`report_dir`): a link relative to the summary page would not
+    resolve there."""
     views = task_views(reports.doc, reports.matrix, reports.run)
-    context = {"doc": reports.doc, "run": reports.run, "matrix": reports.matrix, "tasks": views}
+    context = {
+        "doc": reports.doc,
+        "run": reports.run,
+        "matrix": reports.matrix,
+        "tasks": views,
+        "report_dir": report_dir,
+    }
     return _render(env, MATRIX_TEMPLATE, context)
 
 

@@ -298,9 +298,13 @@ def test_a_project_template_overrides_one_file_and_the_rest_stay_packaged(
 
 
 def test_the_matrix_template_renders_alone_for_the_github_summary(demo: Reports) -> None:
-    text = render_matrix(demo, environment())
+    text = render_matrix(demo, environment(), "docs/reports")
     assert text.startswith("## Completion Matrix — 020")
     assert "| 3 | A person reviews | INCOMPLETE | awaiting_client |" in text
+    # on the Actions summary page a relative link would not resolve: the report's path instead
+    assert "| `docs/reports/020_task_3_a_person_reviews.md` |" in text
+    summary = next(r.text for r in render(demo, environment()) if "final_summary" in r.name)
+    assert "[020_task_3_a_person_reviews.md](020_task_3_a_person_reviews.md)" in summary
 
 
 @pytest.mark.parametrize(

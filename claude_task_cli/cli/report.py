@@ -99,7 +99,8 @@ def generate_report(
         summary = os.environ.get(SUMMARY_VARIABLE)
         if github_summary and summary:
             with Path(summary).open("a", encoding="utf-8") as handle:
-                handle.write(render_matrix(built.reports, built.env) + "\n")
+                reports_at = _shown(out or built.root / "docs" / "reports")
+                handle.write(render_matrix(built.reports, built.env, reports_at) + "\n")
         elif github_summary:
             err(f"--github-summary: ${SUMMARY_VARIABLE} is not set; nothing appended")
         verdict = report_verdict(built.reports, built.task_id)
