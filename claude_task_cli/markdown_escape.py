@@ -3,7 +3,8 @@
 Reports are rendered with Jinja, but what they show (titles, arguments, outputs, errors) is never
 treated as a template or as markup that could break the page: table cells escape pipes and HTML
 and keep to one line; code spans and fences are longer than any backtick run inside them; long
-text is trimmed with a visible note of how much was left out; mermaid labels use entity codes.
+text is trimmed with a visible note of how much was left out; mermaid labels use entity codes;
+what a tool or a run said (`data`, `data_cell`) has every inline markup character escaped.
 These are the Jinja filters of `report.py`.
 """
 
@@ -24,6 +25,8 @@ _SPACES = re.compile(r"\s+")
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _encode_str = json.encoder.encode_basestring  # a str as JSON, in C
 _CELL_SPECIAL = re.compile(r"[|&<>\\]|[^\S ]|^ | $|  ")  # what `cell` would change
+_INLINE_MARKUP = re.compile(r"[\\`*_~\[\]<>&|]")  # what `data` escapes
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MERMAID_ENTITIES = (
     ("#", "#35;"),  # first: the entities below contain it
     ('"', "#quot;"),
@@ -88,6 +91,27 @@ def cell(value: Any, limit: int = CELL_LIMIT) -> str:
     return text + (f" ({trim_note(omitted)})" if omitted else "")
 
 
+def data(value: Any) -> str:
+    """What a tool or a run said, inline (a sentence, a list item): one line, with every character
+    that markdown would read as formatting (emphasis, code, links, HTML, entities) escaped, so it
+    reads exactly as it was said. The author's own text, whose markup is meant: `oneline`."""
+    text = oneline(value)
+    return _INLINE_MARKUP.sub(_escape_markup, text) if _INLINE_MARKUP.search(text) else text
+
+
+def data_cell(value: Any, limit: int = CELL_LIMIT) -> str:
+    """`cell` for what a tool or a run said: also emphasis, code spans and links escaped."""
+    if value is None or value == "":
+        return "—"
+    text, omitted = trimmed(oneline(value), limit)
+    return data(text) + (f" ({trim_note(omitted)})" if omitted else "")
+
+
+def _escape_markup(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ENTITIES.get(char) or "\\" + char
+
+
 def _longest_run(text: str) -> int:
     return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
 
@@ -150,6 +174,8 @@ def json_text(value: Any) -> str:
 
 FILTERS = {
     "cell": cell,
+    "data": data,
+    "data_cell": data_cell,
     "code": code,
     "fence": fence,
     "oneline": oneline,

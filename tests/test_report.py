@@ -3,6 +3,7 @@ markdown that stays intact, safe file names, template overrides, the sandbox, JU
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,7 +16,15 @@ from claude_task_cli.errors import InputError, ReportError
 from claude_task_cli.evidence import CommandEvidence, RunEvidence, StepEvidence
 from claude_task_cli.fork_map import NO_FORK_ENV
 from claude_task_cli.junit import junit_xml
-from claude_task_cli.markdown_escape import cell, code, fence, mermaid_label, timestamp
+from claude_task_cli.markdown_escape import (
+    cell,
+    code,
+    data,
+    data_cell,
+    fence,
+    mermaid_label,
+    timestamp,
+)
 from claude_task_cli.model import TaskDocument
 from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.report import (
@@ -178,6 +187,28 @@ def test_cells_escape_html_pipes_and_trim_visibly() -> None:
     assert cell("line\nbreak") == "line break"
     assert cell(None) == cell("") == "—"
     assert cell("x" * 200, 10) == "xxxxxxxxxx (… 190 more characters trimmed)"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Invalid timezone: *Mars*/_Olympus_ ~~gone~~",
+        'echo "boom" >&2 && exit 3',
+        "see [the docs](http://x) or <b>bold</b> &amp; `code` | pipe \\ back",
+        "plain words, nothing to escape",
+    ],
+)
+def test_what_a_tool_said_renders_as_it_said_it(said: str) -> None:
+    """`data` (list items, sentences) and `data_cell` (table cells) escape every character
+    markdown would read as formatting: rendered, the text is exactly what the tool said."""
+    inline = MarkdownIt("commonmark").renderInline(data(said))
+    assert inline == html.escape(said, quote=False).replace('"', "&quot;")
+    table = (
+        MarkdownIt("commonmark").enable("table").render(f"| a |\n|---|\n| {data_cell(said)} |\n")
+    )
+    assert f"<td>{html.escape(said, quote=False).replace(chr(34), '&quot;')}</td>" in table
+    assert data_cell(None) == "—"
+    assert data_cell("x" * 200, 10) == "xxxxxxxxxx (… 190 more characters trimmed)"
 
 
 def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
