@@ -27,7 +27,7 @@ from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
 from claude_task_cli.results import RunOutcome, UnitState, build_outcome, load_states, summarize
 from claude_task_cli.store import Claim, Event, Store
 from claude_task_cli.units import Unit, build_units
-from claude_task_cli.verify import verify
+from claude_task_cli.verify import verdict
 
 _EXIT_ZERO = Expectation(exit_code=0)
 
@@ -149,15 +149,4 @@ def verify_recorded(
         expectations.extend(step.tool.expect)
     if not expectations:
         return None, None, None
-    checks, error, reason = [], None, None
-    for checked in verify(expectations, result):
-        checks.append(checked.model_dump(mode="json"))
-        if not checked.passed and reason is None:
-            error = f"{checked.description}: {checked.message}"
-            reason = VerificationFailed(
-                failed_step=unit.id,
-                expectation=checked.description,
-                actual=checked.actual,
-                suggested_tool=unit.tool_name,
-            )
-    return checks, error, reason
+    return verdict(unit.id, unit.tool_name, expectations, result)

@@ -35,7 +35,7 @@ from claude_task_cli.params import (
 from claude_task_cli.results import UnitState
 from claude_task_cli.store import Claim, Event, Store
 from claude_task_cli.units import COMMAND_TOOL, Unit
-from claude_task_cli.verify import check, verify
+from claude_task_cli.verify import check, verdict
 
 if TYPE_CHECKING:
     from claude_task_cli.engine import CallResult, ToolCaller, ToolSpec
@@ -396,16 +396,11 @@ class UnitRunner:
         if done.is_error:
             return self._tool_error(outcome, unit, binding.tool, done)
         outcome.result = _value(done)
-        for checked in verify(binding.expect, outcome.result) if binding.expect else ():
-            outcome.checks.append(checked.model_dump(mode="json"))
-            if not checked.passed and outcome.reason is None:
-                outcome.error = f"{checked.description}: {checked.message}"
-                outcome.reason = VerificationFailed(
-                    failed_step=uid,
-                    expectation=checked.description,
-                    actual=checked.actual,
-                    suggested_tool=binding.tool,
-                )
+        if binding.expect:
+            checks, error, reason = verdict(uid, binding.tool, binding.expect, outcome.result)
+            outcome.checks.extend(checks)
+            if reason is not None:
+                outcome.error, outcome.reason = error, reason
         return outcome
 
     @staticmethod

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.model import Expectation
+from claude_task_cli.outcomes import VerificationFailed
 
 MISSING: Any = object()
 _SHOWN = 200  # characters of a value shown in a message
@@ -110,6 +111,36 @@ def check(exp: Expectation, result: Any) -> CheckResult:
 def verify(expectations: list[Expectation], result: Any) -> list[CheckResult]:
     """Every expectation checked against `result`, in order."""
     return [check(exp, result) for exp in expectations]
+
+
+class Verdict(NamedTuple):
+    """A step's result checked: every check as evidence (JSON), and for the first that failed
+    its error line and `verificationFailed` reason (None when all held)."""
+
+    checks: list[dict[str, Any]]
+    error: str | None
+    reason: VerificationFailed | None
+
+
+def verdict(
+    step_id: str, tool: str | None, expectations: list[Expectation], result: Any
+) -> Verdict:
+    """The checks of a step's result, worded one way for the engine's calls and for results a
+    client records."""
+    checks: list[dict[str, Any]] = []
+    error: str | None = None
+    reason: VerificationFailed | None = None
+    for checked in verify(expectations, result):
+        checks.append(checked.model_dump(mode="json"))
+        if not checked.passed and reason is None:
+            error = f"{checked.description}: {checked.message}"
+            reason = VerificationFailed(
+                failed_step=step_id,
+                expectation=checked.description,
+                actual=checked.actual,
+                suggested_tool=tool,
+            )
+    return Verdict(checks, error, reason)
 
 
 def _value_failures(exp: Expectation, value: Any) -> list[str]:
