@@ -10,9 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"  # history in docs/json-contract.md "Versioning"
 
 
 class _Model(BaseModel):
@@ -59,11 +59,21 @@ class Expectation(_Model):
     """One assertion on a tool result. `path` is a `/`-separated path into the result value."""
 
     path: str = ""
-    equals: Any = None
+    equals: Any = Field(
+        default=None, description="written only when the author gave it (null is then a value)"
+    )
     contains: str | None = None
     matches: str | None = None
     exists: bool | None = None
     exit_code: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _equals_only_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `equals: null` is an assertion of its own; an unset `equals` must not read back as one
+        data: dict[str, Any] = handler(self)
+        if "equals" not in self.model_fields_set:
+            data.pop("equals", None)
+        return data
 
 
 class ToolBinding(_Model):

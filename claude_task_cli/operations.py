@@ -45,17 +45,24 @@ def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, P
     """TASK as the user wrote it → the converted document and its path."""
     from claude_task_cli.convert import convert_file
     from claude_task_cli.locate import locate_document
-    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.model import SCHEMA_VERSION, TaskDocument
     from claude_task_cli.source import display_path
 
     path = locate_document(task, start or Path.cwd())
     if path.suffix.lower() == ".json":
         try:
-            return TaskDocument.model_validate_json(path.read_bytes()), path
+            doc = TaskDocument.model_validate_json(path.read_bytes())
         except ValueError as exc:
             raise InputError(
                 path, f"not a converted task document: {str(exc).splitlines()[0]}"
             ) from exc
+        if doc.schema_version != SCHEMA_VERSION:
+            raise InputError(
+                path,
+                f"converted with schema_version {doc.schema_version}, this release reads "
+                f"{SCHEMA_VERSION}: convert the document again (or run the markdown file)",
+            )
+        return doc, path
     return convert_file(path, display_path(path)), path
 
 

@@ -202,3 +202,47 @@ def test_console_script_runs_a_document_in_a_real_process(project: Path) -> None
     )  # fmt: skip
     assert done.returncode == 3, done.stderr
     assert json.loads(done.stdout)["pauseReasons"][0]["type"] == "awaitingClient"
+
+
+ECHO_CONTAINS = """# Task 011: Round trip
+
+### Task 1: Echo
+
+**Implementation Steps**:
+
+- [ ] 1.1 Echo a greeting
+  ```mcp
+  server: commands
+  tool: echo
+  args:
+    value: hello world
+  expect:
+    - path: value
+      contains: world
+  ```
+"""
+
+
+def test_an_expectation_without_equals_holds_after_the_json_round_trip(project: Path) -> None:
+    # schema 1.0 wrote `"equals": null` for every expectation, which read back as "equals null":
+    # this `contains` check failed when the run came from the converted .json file
+    (project / "docs" / "tasks" / "011_round_trip.md").write_text(ECHO_CONTAINS)
+    converted = runner.invoke(
+        app, ["convert_task", "docs/tasks/011_round_trip.md", "-o", "rt.json"]
+    )
+    assert converted.exit_code == 0, converted.output
+    written = json.loads((project / "rt.json").read_text())
+    assert written["tasks"][0]["steps"][0]["tool"]["expect"] == [
+        {"path": "value", "contains": "world", "matches": None, "exists": None, "exit_code": None}
+    ]
+    result = runner.invoke(app, ["execute_task", "rt.json", "--json"])
+    assert result.exit_code == 0, result.output
+    (step,) = json.loads(result.stdout)["results"]
+    assert (step["status"], step["checks"][0]["passed"]) == ("completed", True)
+    written["schema_version"] = "1.0"
+    (project / "old.json").write_text(json.dumps(written))
+    old = runner.invoke(app, ["execute_task", "old.json"])
+    assert old.exit_code == 2
+    assert old.stderr.startswith(
+        "old.json: converted with schema_version 1.0, this release reads 2.0"
+    )
