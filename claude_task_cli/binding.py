@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import Any
-
-from pydantic import ValidationError
 
 from claude_task_cli.model import Expectation, ToolBinding
 
 PLACEHOLDER = re.compile(r"\$\{step:([^}/\s]+)((?:/[^}]*)?)\}")
 _OPENED = re.compile(r"\$\{step:")
-_ALLOWED = set(ToolBinding.model_fields) - {"line", "references"}
-_EXPECT_ALLOWED = set(Expectation.model_fields)
+_ALLOWED = {f.name for f in fields(ToolBinding)} - {"line", "references"}
+_EXPECT_ALLOWED = {f.name for f in fields(Expectation)}
 _LOADER: list[type] = []
 
 
@@ -59,8 +58,12 @@ def parse_binding(content: str, fence_line: int) -> ToolBinding:
     for required in ("server", "tool"):
         if not data.get(required):
             raise BindingError(fence_line, f"mcp block needs `{required}`")
+    from pydantic import ValidationError
+
+    from claude_task_cli.contract import validate_binding
+
     try:
-        binding = ToolBinding.model_validate({**data, "line": fence_line})
+        binding = validate_binding({**data, "line": fence_line})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -70,7 +73,8 @@ def parse_binding(content: str, fence_line: int) -> ToolBinding:
     for text in _strings(binding.args):
         if _OPENED.search(text) and not PLACEHOLDER.search(text):
             raise BindingError(fence_line, f"malformed placeholder in {text!r}: use ${{step:ID}}")
-    return binding.model_copy(update={"references": refs})
+    binding.references = refs
+    return binding
 
 
 def iter_placeholders(value: Any) -> Iterator[tuple[str, str]]:

@@ -3,20 +3,44 @@
 Everything downstream (executor, reports, MCP server) consumes these models. `claude-task schema`
 prints their JSON Schema; `docs/json-contract.md` documents them. Bump `SCHEMA_VERSION` on any
 change a consumer could notice.
+
+They are plain dataclasses, so converting a document imports no pydantic (its import and the
+models' schemas cost ~130 ms of a ~300 ms `convert_task`, see docs/benchmarks.md). pydantic
+validates what users and files give (`contract.py`: bindings, converted `.json`, the JSON Schema)
+through the same classes: `field` metadata carries descriptions and bounds,
+`__pydantic_config__` forbids unknown keys. `document_json.py` writes them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from typing import Any, ClassVar, Final
 
 SCHEMA_VERSION = "2.0"  # history in docs/json-contract.md "Versioning"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_FORBID: Final = {"extra": "forbid"}  # pydantic's ConfigDict, as the plain dict it is
+
+
+class _NotGiven:
+    """The value of an `equals` the author did not write (`equals: null` is an assertion)."""
+
+    _instance: ClassVar[_NotGiven | None] = None
+
+    def __new__(cls) -> _NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = _NotGiven()
 
 
 class Status(StrEnum):
@@ -30,93 +54,123 @@ class Status(StrEnum):
     UNKNOWN = "unknown"  # nothing written, or nothing recognisable
 
 
-class StatusInfo(_Model):
+@dataclass(slots=True, kw_only=True)
+class StatusInfo:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     value: Status
-    raw: str = Field(description="the status text exactly as written (empty when none)")
+    raw: str = field(
+        metadata={"description": "the status text exactly as written (empty when none)"}
+    )
 
 
-class Warning(_Model):
+@dataclass(slots=True, kw_only=True)
+class Warning:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     line: int
     message: str
 
 
-class Source(_Model):
+@dataclass(slots=True, kw_only=True)
+class Source:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     path: str
     sha256: str
-    encoding: str = Field(description="encoding the bytes were decoded with (utf-8 unless guessed)")
+    encoding: str = field(
+        metadata={"description": "encoding the bytes were decoded with (utf-8 unless guessed)"}
+    )
 
 
-class ListItem(_Model):
+@dataclass(slots=True, kw_only=True)
+class ListItem:
     """A bullet or numbered item. `checked` is null for a plain item, a bool for a checkbox."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
 
     text: str
     line: int
     checked: bool | None = None
-    children: list[ListItem] = Field(default_factory=list)
+    children: list[ListItem] = field(default_factory=list)
 
 
-class Expectation(_Model):
+@dataclass(slots=True, kw_only=True)
+class Expectation:
     """One assertion on a tool result. `path` is a `/`-separated path into the result value."""
 
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     path: str = ""
-    equals: Any = Field(
-        default=None, description="written only when the author gave it (null is then a value)"
+    equals: Any = field(
+        default=NOT_GIVEN,
+        metadata={"description": "written only when the author gave it (null is then a value)"},
     )
     contains: str | None = None
     matches: str | None = None
     exists: bool | None = None
     exit_code: int | None = None
 
-    @model_serializer(mode="wrap")
-    def _equals_only_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # `equals: null` is an assertion of its own; an unset `equals` must not read back as one
-        data: dict[str, Any] = handler(self)
-        if "equals" not in self.model_fields_set:
-            data.pop("equals", None)
-        return data
 
-
-class ToolBinding(_Model):
+@dataclass(slots=True, kw_only=True)
+class ToolBinding:
     """An MCP tool call bound to a step (a fenced block with info string `mcp`)."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
 
     server: str
     tool: str
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
     retryable: bool = False
-    retries: int = Field(default=0, ge=0, le=20, description="extra attempts when retryable")
-    timeout: float | None = Field(default=None, gt=0, description="seconds per attempt")
-    expect: list[Expectation] = Field(default_factory=list)
-    line: int = Field(description="line of the opening fence")
-    references: list[str] = Field(
-        default_factory=list, description="step ids referenced by ${step:ID...} placeholders"
+    retries: int = field(
+        default=0, metadata={"ge": 0, "le": 20, "description": "extra attempts when retryable"}
+    )
+    timeout: float | None = field(
+        default=None, metadata={"gt": 0, "description": "seconds per attempt"}
+    )
+    expect: list[Expectation] = field(default_factory=list)
+    line: int = field(metadata={"description": "line of the opening fence"})
+    references: list[str] = field(
+        default_factory=list,
+        metadata={"description": "step ids referenced by ${step:ID...} placeholders"},
     )
 
 
-class Command(_Model):
+@dataclass(slots=True, kw_only=True)
+class Command:
     """A fenced shell block inside a step, run later through the MCP command server."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
 
     lang: str
     script: str
     line: int
 
 
-class Step(_Model):
+@dataclass(slots=True, kw_only=True)
+class Step:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     id: str
     title: str
     checked: bool
     line: int
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
     parallel: bool = False
-    details: list[ListItem] = Field(default_factory=list)
-    substeps: list[Step] = Field(default_factory=list)
+    details: list[ListItem] = field(default_factory=list)
+    substeps: list[Step] = field(default_factory=list)
     tool: ToolBinding | None = None
-    commands: list[Command] = Field(default_factory=list)
-    implicit: bool = Field(
-        default=False, description="made by the converter from a fence outside any checklist"
+    commands: list[Command] = field(default_factory=list)
+    implicit: bool = field(
+        default=False,
+        metadata={"description": "made by the converter from a fence outside any checklist"},
     )
 
 
-class Task(_Model):
+@dataclass(slots=True, kw_only=True)
+class Task:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     id: str
     title: str
     status: StatusInfo
@@ -124,37 +178,44 @@ class Task(_Model):
     priority: str | None = None
     complexity: str | None = None
     impact: str | None = None
-    depends_on: list[str] = Field(default_factory=list)
-    depends_declared: bool = Field(
-        default=False, description="false when depends_on is the documented default"
+    depends_on: list[str] = field(default_factory=list)
+    depends_declared: bool = field(
+        default=False, metadata={"description": "false when depends_on is the documented default"}
     )
     parallel: bool = False
     description: str = ""
-    steps: list[Step] = Field(default_factory=list)
-    research: list[ListItem] = Field(default_factory=list)
-    specifications: list[ListItem] = Field(default_factory=list)
-    verification: list[ListItem] = Field(default_factory=list)
-    cli_testing: list[ListItem] = Field(default_factory=list)
-    acceptance_criteria: list[ListItem] = Field(default_factory=list)
-    lists: dict[str, list[ListItem]] = Field(
-        default_factory=dict, description="every other bold-labelled list, by label"
+    steps: list[Step] = field(default_factory=list)
+    research: list[ListItem] = field(default_factory=list)
+    specifications: list[ListItem] = field(default_factory=list)
+    verification: list[ListItem] = field(default_factory=list)
+    cli_testing: list[ListItem] = field(default_factory=list)
+    acceptance_criteria: list[ListItem] = field(default_factory=list)
+    lists: dict[str, list[ListItem]] = field(
+        default_factory=dict, metadata={"description": "every other bold-labelled list, by label"}
     )
-    notes: list[ListItem] = Field(
-        default_factory=list, description="unlabelled plain bullets under the task heading"
+    notes: list[ListItem] = field(
+        default_factory=list,
+        metadata={"description": "unlabelled plain bullets under the task heading"},
     )
 
 
-class Section(_Model):
+@dataclass(slots=True, kw_only=True)
+class Section:
     """A heading that is not a task, with its text and any list items that belong to it."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
 
     title: str
     level: int
     line: int
     text: str
-    items: list[ListItem] = Field(default_factory=list)
+    items: list[ListItem] = field(default_factory=list)
 
 
-class UsageRow(_Model):
+@dataclass(slots=True, kw_only=True)
+class UsageRow:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     command: str
     description: str
     example: str
@@ -162,30 +223,38 @@ class UsageRow(_Model):
     line: int
 
 
-class ReportRequirements(_Model):
-    sections: list[str] = Field(default_factory=list)
+@dataclass(slots=True, kw_only=True)
+class ReportRequirements:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
+    sections: list[str] = field(default_factory=list)
     naming: str | None = None
     line: int
 
 
-class TaskDocument(_Model):
+@dataclass(slots=True, kw_only=True)
+class TaskDocument:
+    __pydantic_config__: ClassVar[dict[str, str]] = _FORBID
+
     schema_version: str = SCHEMA_VERSION
     source: Source
     id: str
     title: str
     status: StatusInfo
     objective: str | None = None
-    requirements: list[ListItem] = Field(default_factory=list)
-    sections: list[Section] = Field(default_factory=list)
-    tasks: list[Task] = Field(default_factory=list)
-    waves: list[list[str]] = Field(default_factory=list)
-    usage: list[UsageRow] = Field(default_factory=list)
+    requirements: list[ListItem] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    waves: list[list[str]] = field(default_factory=list)
+    usage: list[UsageRow] = field(default_factory=list)
     report_requirements: ReportRequirements | None = None
-    warnings: list[Warning] = Field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Deterministic JSON: field order fixed by the model, UTF-8, trailing newline."""
-        return self.model_dump_json(indent=2) + "\n"
+        from claude_task_cli.document_json import dumps
+
+        return dumps(self)
 
     def all_steps(self) -> list[tuple[Task, Step]]:
         """Every step and sub-step in document order, with its task."""

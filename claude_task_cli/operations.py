@@ -43,15 +43,16 @@ PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
     """TASK as the user wrote it → the converted document and its path."""
+    from claude_task_cli import contract
     from claude_task_cli.convert import convert_file
     from claude_task_cli.locate import locate_document
-    from claude_task_cli.model import SCHEMA_VERSION, TaskDocument
+    from claude_task_cli.model import SCHEMA_VERSION
     from claude_task_cli.source import display_path
 
     path = locate_document(task, start or Path.cwd())
     if path.suffix.lower() == ".json":
         try:
-            doc = TaskDocument.model_validate_json(path.read_bytes())
+            doc = contract.load_document(path.read_bytes())
         except ValueError as exc:
             raise InputError(
                 path, f"not a converted task document: {str(exc).splitlines()[0]}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from dataclasses import dataclass
 
 from claude_task_cli.model import ListItem, Status, TaskDocument
 
 
-class Counts(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Counts:
     tasks: int
     steps: int
     checklist_items: int
@@ -17,7 +18,8 @@ class Counts(BaseModel):
     warnings: int
 
 
-class Preview(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Preview:
     path: str
     id: str
     title: str

@@ -64,8 +64,7 @@ def written_ids(blocks: list[Block]) -> set[str]:
 
 def to_list_item(item: Item) -> ListItem:
     """A list item and everything under it, kept verbatim as a ListItem tree."""
-    # model_construct: the values are already typed here; validation is for what users write
-    return ListItem.model_construct(
+    return ListItem(
         text=item.text, line=item.line, checked=item.checked, children=block_items(item.children)
     )
 
@@ -148,7 +147,7 @@ def _build_step(item: Item, prefix: str, index: int, ctx: StepContext) -> Step:
 
     tool, commands = bind_fences(step_id, fences, ctx)
     substeps = build_steps(substep_items, step_id, ctx)
-    return Step.model_construct(
+    return Step(
         id=step_id,
         title=title,
         checked=bool(item.checked),

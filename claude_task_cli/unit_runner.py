@@ -377,7 +377,7 @@ class UnitRunner:
                 return self._tool_error(outcome, unit, COMMAND_TOOL, done)
             outcome.result = _value(done)
             ran = check(_EXIT_ZERO, outcome.result)
-            outcome.checks.append(ran.model_dump(mode="json"))
+            outcome.checks.append(ran.to_json())
             if not ran.passed:
                 code = outcome.result.get("exit_code") if isinstance(outcome.result, dict) else None
                 first = command.script.strip().splitlines()[0] if command.script.strip() else ""

@@ -20,25 +20,33 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
-
-from claude_task_cli.model import Expectation
+from claude_task_cli.model import NOT_GIVEN, Expectation
 from claude_task_cli.outcomes import VerificationFailed
 
 MISSING: Any = object()
 _SHOWN = 200  # characters of a value shown in a message
 
 
-class CheckResult(BaseModel):
+class CheckResult(NamedTuple):
     """One expectation checked: `actual` is the value found at its path (None when absent)."""
-
-    model_config = ConfigDict(frozen=True)
 
     passed: bool
     expectation: Expectation
     description: str
     actual: Any = None
     message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The check as evidence: these keys, the expectation as its JSON object."""
+        from claude_task_cli.document_json import to_data
+
+        return {
+            "passed": self.passed,
+            "expectation": to_data(self.expectation),
+            "description": self.description,
+            "actual": self.actual,
+            "message": self.message,
+        }
 
 
 def lookup(value: Any, path: str) -> Any:
@@ -69,7 +77,7 @@ def describe(exp: Expectation) -> str:
     parts = []
     if exp.exists is not None:
         parts.append("exists" if exp.exists else "is absent")
-    if "equals" in exp.model_fields_set:
+    if exp.equals is not NOT_GIVEN:
         parts.append(f"equals {_show(exp.equals)}")
     if exp.contains is not None:
         parts.append(f"contains {exp.contains!r}")
@@ -89,7 +97,7 @@ def check(exp: Expectation, result: Any) -> CheckResult:
     if exp.exists is not None and exp.exists != present:
         failures.append("is present" if present else "is absent")
     needs_value = (
-        "equals" in exp.model_fields_set
+        exp.equals is not NOT_GIVEN
         or exp.contains is not None
         or exp.matches is not None
         or exp.exit_code is not None
@@ -131,7 +139,7 @@ def verdict(
     error: str | None = None
     reason: VerificationFailed | None = None
     for checked in verify(expectations, result):
-        checks.append(checked.model_dump(mode="json"))
+        checks.append(checked.to_json())
         if not checked.passed and reason is None:
             error = f"{checked.description}: {checked.message}"
             reason = VerificationFailed(
@@ -145,7 +153,7 @@ def verdict(
 
 def _value_failures(exp: Expectation, value: Any) -> list[str]:
     failures = []
-    if "equals" in exp.model_fields_set and not _equal(value, exp.equals):
+    if exp.equals is not NOT_GIVEN and not _equal(value, exp.equals):
         failures.append(f"is {_show(value)}")
     if exp.contains is not None and not _contains(value, exp.contains):
         failures.append(f"{_show(value)} does not contain {exp.contains!r}")

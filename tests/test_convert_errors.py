@@ -202,9 +202,9 @@ def test_missing_path_and_empty_directory(tmp_path: Path) -> None:
 def test_crlf_and_bom_give_the_same_json_as_the_clean_file() -> None:
     clean = (Path(__file__).parent / "golden" / "bindings.md").read_bytes()
     dirty = b"\xef\xbb\xbf" + clean.replace(b"\n", b"\r\n")
-    a = convert_bytes(clean, "doc.md").model_dump(exclude={"source"})
-    b = convert_bytes(dirty, "doc.md").model_dump(exclude={"source"})
-    assert a == b
+    a, b = convert_bytes(clean, "doc.md"), convert_bytes(dirty, "doc.md")
+    a.source = b.source
+    assert a.to_json() == b.to_json()
 
 
 def test_non_utf8_text_converts_with_a_warning() -> None:

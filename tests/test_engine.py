@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -587,7 +588,7 @@ def test_a_dry_run_plans_what_the_real_run_would_do(h: Harness) -> None:
     assert h.store.latest_run(h.store.runs()[0].doc_key).status == RunStatus.COMPLETED
     assert planned() == ["1.1", "1.2", "2.1"]  # after a completed run: a new one
     h.run(doc, caller, only_step="1.1", new_run=True)  # paused again
-    changed = doc.model_copy(update={"source": doc.source.model_copy(update={"sha256": "f" * 64})})
+    changed = replace(doc, source=replace(doc.source, sha256="f" * 64))
     with pytest.raises(DocumentChangedError):
         h.run(changed, FakeCaller(), dry_run=True)
     outcome = h.run(changed, FakeCaller(), dry_run=True, new_run=True)

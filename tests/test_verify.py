@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from claude_task_cli.contract import expectation
 from claude_task_cli.model import Expectation
 from claude_task_cli.verify import MISSING, check, describe, lookup, verify
 
@@ -18,7 +19,7 @@ RESULT = {
 
 
 def exp(**fields: Any) -> Expectation:
-    return Expectation.model_validate(fields)
+    return expectation(fields)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_failures_keep_the_evidence() -> None:
     first = checks[0]
     assert (first.actual, first.message) == ("UTC", "is 'UTC'")
     assert first.description == "timezone equals 'CET'"
-    assert first.model_dump()["expectation"]["equals"] == "CET"
+    assert first.to_json()["expectation"]["equals"] == "CET"
     missing = check(exp(path="a/b", equals=1), RESULT)
     assert (missing.actual, missing.message) == (None, "path not found")
 

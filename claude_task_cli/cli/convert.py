@@ -162,10 +162,10 @@ def schema() -> None:
     Example: claude-task schema > task-document.schema.json
     """
     with boundary():
-        from claude_task_cli.model import TaskDocument
+        from claude_task_cli.contract import json_schema
 
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
-        schema.update(TaskDocument.model_json_schema())
+        schema.update(json_schema())
         typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
@@ -224,7 +224,9 @@ def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> 
 
 def _show_previews(items: list[Preview], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps([p.model_dump() for p in items], indent=2, ensure_ascii=False))
+        from claude_task_cli.document_json import to_data
+
+        typer.echo(json.dumps(to_data(items), indent=2, ensure_ascii=False))
         return
     for p in items:
         c = p.counts
