@@ -45,9 +45,14 @@ def validate_binding(data: dict[str, Any]) -> ToolBinding:
     return binding
 
 
+@cache
+def _expectation() -> TypeAdapter[Expectation]:
+    return TypeAdapter(Expectation)
+
+
 def expectation(data: dict[str, Any]) -> Expectation:
     """One expectation from its fields (as in a binding's `expect` list)."""
-    return TypeAdapter(Expectation).validate_python(data)
+    return _expectation().validate_python(data)
 
 
 def json_schema() -> dict[str, Any]:
