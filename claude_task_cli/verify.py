@@ -20,6 +20,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from claude_task_cli.document_json import to_data
 from claude_task_cli.model import NOT_GIVEN, Expectation
 from claude_task_cli.outcomes import VerificationFailed
 
@@ -38,8 +39,6 @@ class CheckResult(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """The check as evidence: these keys, the expectation as its JSON object."""
-        from claude_task_cli.document_json import to_data
-
         return {
             "passed": self.passed,
             "expectation": to_data(self.expectation),
