@@ -26,11 +26,20 @@ T = TypeVar("T")
 NO_FORK_ENV = "CLAUDE_TASK_NO_FORK"
 
 
-def fork_map(fn: Callable[[T], str], items: Sequence[T], *, min_items: int) -> list[str]:
-    """`[fn(item) for item in items]`, the second half computed in a forked child when worth it."""
+def fork_map(
+    fn: Callable[[T], str],
+    items: Sequence[T],
+    *,
+    min_items: int,
+    weights: Sequence[float] | None = None,
+) -> list[str]:
+    """`[fn(item) for item in items]`, the second half computed in a forked child when worth it.
+
+    `weights` (one per item, the work each is expected to take) moves the split so that both
+    processes get half the work rather than half the items; the parent takes the first part."""
     if not _can_split(len(items), min_items):
         return [fn(item) for item in items]
-    half = len(items) // 2
+    half = split_point(weights) if weights is not None else len(items) // 2
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
@@ -54,6 +63,17 @@ def fork_map(fn: Callable[[T], str], items: Sequence[T], *, min_items: int) -> l
     if second is None:
         second = [fn(item) for item in items[half:]]
     return first + second
+
+
+def split_point(weights: Sequence[float]) -> int:
+    """The index that splits `weights` into two parts of (nearly) equal sum, each non-empty."""
+    total = sum(weights)
+    done = 0.0
+    for index, weight in enumerate(weights):
+        if done + weight / 2 >= total / 2:
+            return min(max(index, 1), len(weights) - 1)
+        done += weight
+    return len(weights) - 1
 
 
 def _can_split(count: int, min_items: int) -> bool:

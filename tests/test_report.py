@@ -4,11 +4,14 @@ markdown that stays intact, safe file names, template overrides, the sandbox, JU
 from __future__ import annotations
 
 import html
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from claude_task_cli.convert import convert_bytes
@@ -17,6 +20,7 @@ from claude_task_cli.evidence import CommandEvidence, RunEvidence, StepEvidence
 from claude_task_cli.fork_map import NO_FORK_ENV
 from claude_task_cli.junit import junit_xml
 from claude_task_cli.markdown_escape import (
+    as_text,
     cell,
     code,
     data,
@@ -344,6 +348,11 @@ def test_the_matrix_template_renders_alone_for_the_github_summary(demo: Reports)
         ("{{ doc.__class__.__mro__ }}", "SecurityError|UndefinedError"),
         ("{{ doc.__pydantic_config__.__class__.__subclasses__() }}", "SecurityError|Undefined"),
         ("{{ no_such_name }}", "UndefinedError"),
+        # the report's own types are read inline, but never a name starting with `_`
+        ("{{ (task.steps | first).row._asdict() }}", "SecurityError|UndefinedError"),
+        ("{{ task.row.__class__ }}", "SecurityError|UndefinedError"),
+        ("{{ task.no_such_field }}", "UndefinedError"),
+        ("{{ task.task.title.format.__globals__ }}", "SecurityError|UndefinedError"),
         ("{% for %}", "TemplateSyntaxError"),
     ],
 )
@@ -602,3 +611,46 @@ def test_a_wheel_install_renders_with_its_packaged_templates(tmp_path: Path) -> 
     for name, text in result["files"].items():
         assert text == (GOLDEN / name).read_text(encoding="utf-8"), name
     assert len(result["files"]) == 4
+
+
+def _reference_as_text(value: object, indent: str = "") -> str:
+    """as_text's rule, spelled with json.dumps: one line when it fits, else a member per line."""
+    if isinstance(value, str) and not indent:
+        return value
+    line = json.dumps(value, ensure_ascii=False, default=str)
+    if len(line) + len(indent) <= 80 or not isinstance(value, dict | list) or not value:
+        return line
+    inner = indent + "  "
+    if isinstance(value, dict):
+        members = [
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_reference_as_text(v, inner)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(members) + f"\n{indent}}}"
+    items = [inner + _reference_as_text(v, inner) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{indent}]"
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+
+@given(_JSON_VALUES)
+def test_values_are_shown_as_json_that_fits_the_line_or_breaks_it(value: object) -> None:
+    assert as_text(value) == _reference_as_text(value)
+
+
+@given(st.text(alphabet="`a\n ", max_size=80))
+def test_a_fence_is_one_backtick_longer_than_any_run_inside(text: str) -> None:
+    opening = fence(text, "text", 0).split("\n", 1)[0].removesuffix("text")
+    longest = max(map(len, re.findall("`+", text)), default=0)
+    assert opening == "`" * max(3, longest + 1)
