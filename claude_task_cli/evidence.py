@@ -105,14 +105,16 @@ class RunEvidence(_Evidence):
 
 def _step_facts(step: StepEvidence) -> StepFacts:
     reason = step.pause_reason
+    checks = step.checks
+    passed = sum(1 for c in checks if c.passed) if checks else 0
     return StepFacts(
         status=str(step.status),
         attempts=step.attempts,
         duration_ms=step.duration_ms,
         error=step.error,
         reason=None if reason is None else reason.model_dump(mode="json", by_alias=True),
-        checks_passed=sum(1 for c in step.checks if c.passed),
-        checks_failed=sum(1 for c in step.checks if not c.passed),
+        checks_passed=passed,
+        checks_failed=len(checks) - passed,
         source=step.source,
         started_at=step.started_at,
         ended_at=step.ended_at,

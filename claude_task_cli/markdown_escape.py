@@ -10,8 +10,8 @@ These are the Jinja filters of `report.py`.
 
 from __future__ import annotations
 
-import functools
 import json
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -188,11 +188,30 @@ def duration(ms: float | None) -> str:
     return f"{int(minutes)} min {rest:.1f} s"
 
 
-@functools.lru_cache(maxsize=4096)  # a report shows each recorded time more than once
 def timestamp(epoch: float | None) -> str:
-    """A recorded time in UTC with milliseconds; `—` when not recorded. Never the clock's now."""
+    """A recorded time in UTC with milliseconds; `—` when not recorded. Never the clock's now.
+
+    What `datetime.fromtimestamp(epoch, UTC).isoformat(" ", "milliseconds")` writes (microseconds
+    rounded half-even, then cut to milliseconds), with the date and time of each whole second
+    made once: a report shows thousands of times within the same few seconds."""
     if epoch is None:
         return "—"
+    fraction, whole = math.modf(epoch)
+    micro = round(fraction * 1e6)
+    if fraction < 0 or micro >= 1_000_000:  # before 1970, or rounded up into the next second
+        return _iso(epoch)
+    prefix = _SECONDS.get(whole)
+    if prefix is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        prefix = _SECONDS[whole] = _iso(whole)[:19]
+    return f"{prefix}.{micro // 1000:03d} UTC"
+
+
+_SECONDS: dict[float, str] = {}
+
+
+def _iso(epoch: float) -> str:
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.isoformat(" ", "milliseconds").replace("+00:00", " UTC")
 

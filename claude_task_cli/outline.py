@@ -92,7 +92,7 @@ class Outline:
 def outline_of(doc: TaskDocument) -> Outline:
     """The outline of a converted document: the engine's units (`units.py`: a step, or
     `task:<id>` for a task without steps) with the engine's own notion of their kind and tool."""
-    from claude_task_cli.units import Unit
+    from claude_task_cli.units import kind_of, tool_of
 
     units: dict[str, UnitOutline] = {}
     tasks = []
@@ -100,21 +100,20 @@ def outline_of(doc: TaskDocument) -> Outline:
     for task, step in doc.all_steps():
         steps_of[id(task)].append(step)
     for task in doc.tasks:
-        own = [Unit(s.id, task, s, (), 0) for s in steps_of[id(task)]]
-        own = own or [Unit(f"task:{task.id}", task, None, (), 0)]  # what build_units makes
-        for unit in own:
-            units[unit.id] = UnitOutline(
-                id=unit.id,
-                task_id=task.id,
-                title=unit.title,
-                kind=unit.kind,
-                depends_on=tuple(unit.step.depends_on) if unit.step is not None else (),
-                server=unit.server,
-                tool=unit.tool_name,
-            )
-        tasks.append(
-            TaskOutline(task.id, task.title, tuple(task.depends_on), tuple(u.id for u in own))
-        )
+        own = []
+        for step in steps_of[id(task)]:
+            binding = step.tool
+            server = binding.server if binding is not None else None
+            units[step.id] = UnitOutline(
+                step.id, task.id, step.title, kind_of(step), tuple(step.depends_on), server,
+                tool_of(step),
+            )  # fmt: skip
+            own.append(step.id)
+        if not own:  # what build_units makes of a task without steps
+            uid = f"task:{task.id}"
+            units[uid] = UnitOutline(uid, task.id, task.title, kind_of(None), (), None, None)
+            own.append(uid)
+        tasks.append(TaskOutline(task.id, task.title, tuple(task.depends_on), tuple(own)))
     return Outline(doc.id, doc.title, doc.source.path, doc.source.sha256, tuple(tasks), units)
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from claude_task_cli.evidence import RunEvidence, StepEvidence
+from claude_task_cli.evidence import CommandEvidence, RunEvidence, StepEvidence
 from claude_task_cli.failure_text import describe_reason
 from claude_task_cli.markdown_escape import duration, mermaid_label
 from claude_task_cli.matrix import Completion, Matrix, State, StepRow, TaskRow
@@ -64,6 +64,7 @@ class StepView:
     result_lang: str  # how its output is fenced: json, or text
     reason: dict[str, Any] | None  # the pause reason's JSON contract (camelCase, `type`)
     reason_text: str
+    commands: list[tuple[int, CommandEvidence]]  # the evidence's commands, numbered from 1
 
 
 def step_view(row: StepRow, step: Step | None, evidence: StepEvidence | None) -> StepView:
@@ -78,6 +79,7 @@ def step_view(row: StepRow, step: Step | None, evidence: StepEvidence | None) ->
         "text" if isinstance(result, str) else "json",
         reason,
         describe_reason(reason) if reason else "",
+        list(enumerate(evidence.commands, 1)) if evidence is not None and evidence.commands else [],
     )
 
 
@@ -114,6 +116,8 @@ def links_in(texts: list[str]) -> list[Link]:
     """Markdown links and bare URLs in `texts`, first occurrence of each URL, in order."""
     seen: dict[str, Link] = {}
     for text in texts:
+        if "://" not in text:
+            continue
         for match in _LINK.finditer(text):
             label, url, bare = match.groups()
             target = (url or bare or "").rstrip(".,;:")
@@ -142,6 +146,8 @@ def task_file_name(
     report (`…/003_task_1_converter.md`, as the seed writes), else its title."""
     feature = None
     for text in texts if texts is not None else _task_texts(task):
+        if "_task_" not in text:
+            continue
         for found in _REPORT_NAME.finditer(text):
             if (found.group(1), found.group(2)) == (doc.id, task.id):
                 feature = found.group(3)
@@ -160,14 +166,23 @@ def _task_texts(task: Task) -> list[str]:
     lists = [task.research, task.specifications, task.verification, task.cli_testing]
     lists += [task.acceptance_criteria, task.notes, *task.lists.values()]
     for items in lists:
-        texts.extend(i.text for i in flatten(items))
+        if items:
+            _item_texts(items, texts)
     stack = list(task.steps)
     while stack:
         step = stack.pop(0)
         texts.append(step.title)
-        texts.extend(i.text for i in flatten(step.details))
+        if step.details:
+            _item_texts(step.details, texts)
         stack[0:0] = step.substeps
     return texts
+
+
+def _item_texts(items: list[ListItem], out: list[str]) -> None:
+    for item in items:
+        out.append(item.text)
+        if item.children:
+            _item_texts(item.children, out)
 
 
 def task_views(
@@ -179,7 +194,8 @@ def task_views(
     warnings = _warnings_by_task(doc)
     out = []
     for task, row in zip(doc.tasks, matrix.tasks, strict=True):
-        texts = _task_texts(task)
+        # one text to scan: no link or report name spans a line, so the matches are the same
+        texts = ["\n".join(_task_texts(task))]
         views = [step_view(r, steps.get(r.id), recorded.get(r.id)) for r in grouped[task.id]]
         out.append(
             TaskView(

@@ -28,6 +28,26 @@ _DEFAULT_RANK = 2  # no priority written ranks with medium
 _LOW_RANK = 3
 
 
+def kind_of(step: Step | None) -> UnitKind:
+    """What a unit of this step (None: a task without steps) is done by."""
+    if step is None:
+        return "client"
+    if step.tool is not None:
+        return "both" if step.commands else "tool"
+    if step.commands:
+        return "commands"
+    return "group" if step.substeps else "client"
+
+
+def tool_of(step: Step | None) -> str | None:
+    """The tool a client would call to do this step: the bound tool, else `run_command`."""
+    if step is None:
+        return None
+    if step.tool is not None:
+        return step.tool.tool
+    return COMMAND_TOOL if step.commands else None
+
+
 @dataclass(frozen=True, eq=False)
 class Unit:
     id: str
@@ -44,14 +64,7 @@ class Unit:
 
     @property
     def kind(self) -> UnitKind:
-        step = self.step
-        if step is None:
-            return "client"
-        if step.tool is not None:
-            return "both" if step.commands else "tool"
-        if step.commands:
-            return "commands"
-        return "group" if step.substeps else "client"
+        return kind_of(self.step)
 
     @property
     def server(self) -> str | None:
@@ -60,11 +73,7 @@ class Unit:
     @property
     def tool_name(self) -> str | None:
         """The tool a client would call to do this unit: the bound tool, else `run_command`."""
-        if self.step is None:
-            return None
-        if self.step.tool is not None:
-            return self.step.tool.tool
-        return COMMAND_TOOL if self.step.commands else None
+        return tool_of(self.step)
 
     @property
     def retryable(self) -> bool:

@@ -74,3 +74,23 @@ def test_when_the_split_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_the_split_point_halves_the_work_not_the_items() -> None:
+    assert module.split_point([1, 1, 1, 1]) == 2
+    assert module.split_point([6, 1, 1, 1, 1, 1, 1]) == 1  # a heavy first item is a half alone
+    assert module.split_point([1, 1, 1, 1, 1, 1, 6]) == 6
+    assert module.split_point([100, 1]) == 1  # each part keeps one item
+    assert module.split_point([1, 100]) == 1
+    assert module.split_point([3, 1, 1, 1]) == 1
+
+
+@needs_fork
+def test_weighted_items_are_split_by_weight_and_come_back_in_order() -> None:
+    parent = os.getpid()
+    weights = [8.0] + [1.0] * 8  # the first item weighs half of all
+    texts = fork_map(
+        lambda n: f"{n}:{os.getpid() == parent}", range(9), min_items=2, weights=weights
+    )
+    assert [t.split(":")[0] for t in texts] == [str(n) for n in range(9)]
+    assert [t.split(":")[1] for t in texts] == ["True"] + ["False"] * 8

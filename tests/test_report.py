@@ -7,6 +7,7 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,13 @@ def test_times_are_the_recorded_ones_in_utc() -> None:
     assert timestamp(0.0) == "1970-01-01 00:00:00.000 UTC"
     assert timestamp(1795316221.17085) == "2026-11-22 02:57:01.170 UTC"
     assert timestamp(None) == "—"
+    assert timestamp(1795316221.9999996) == "2026-11-22 02:57:02.000 UTC"  # rounds into the next
+
+
+@given(st.floats(min_value=-2e9, max_value=4e9) | st.integers(0, 4 * 10**9).map(lambda n: n / 2000))
+def test_times_are_written_as_datetime_writes_them(epoch: float) -> None:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    assert timestamp(epoch) == moment.isoformat(" ", "milliseconds").replace("+00:00", " UTC")
 
 
 # -- file names ---------------------------------------------------------------------------------
