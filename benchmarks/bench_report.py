@@ -199,8 +199,9 @@ def report_rows(
     """Rendering every report, in memory and written; generate_report whole process."""
     from claude_task_cli.convert import convert_file
     from claude_task_cli.evidence import load_evidence
-    from claude_task_cli.report import Rendered, Reports, environment, render, write
+    from claude_task_cli.report import Rendered, Reports, render, write
     from claude_task_cli.store import Store
+    from claude_task_cli.templating import environment
 
     rows: list[tuple[str, str, str, str]] = []
     doc = convert_file(document, "docs/tasks/900_generated.md")

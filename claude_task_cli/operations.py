@@ -184,7 +184,8 @@ def build_reports(
 ) -> BuiltReports:
     """Render one task's report (`subtask`) or every report and the final summary."""
     from claude_task_cli.project import project_root
-    from claude_task_cli.report import Reports, environment, find_task, render, template_search
+    from claude_task_cli.report import Reports, find_task, render
+    from claude_task_cli.templating import environment, template_search
 
     doc, path = load_document(task, start)
     reports = Reports.of(doc, _evidence(doc, path, state))

@@ -1,11 +1,9 @@
 """generate_report's core: verification reports rendered from a recorded run with Jinja.
 
-Templates are package data (`claude_task_cli/templates/*.j2`, read with `importlib.resources`, so
-a wheel install works); a project's top-level `templates/` directory, and before it an explicit
-`--templates DIR`, override them file by file. Jinja runs sandboxed with undefined names as
-errors, and whatever a document or a tool said is passed as data and escaped by the filters of
-`markdown_escape` — never compiled as a template. Output is deterministic: the same document and
-run give the same bytes (times come from the run, never the clock).
+The environment (sandboxed, strict, packaged templates with project overrides) is
+`templating.py`'s; what the templates are given is `report_view.py`'s. Output is deterministic:
+the same document and run give the same bytes (times come from the run, never the clock). From
+`SPLIT_FROM` tasks on, the reports are rendered in two processes (`fork_map`), split by steps.
 
 Files, as the seed names them: `<doc-id>_task_<n>_<slug>.md` per task and
 `<doc-id>_final_summary.md` (`.json` with `fmt="json"`), written atomically inside `out_dir`.
@@ -19,35 +17,23 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, nodes
-from jinja2 import Environment as _Environment
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from jinja2.utils import Namespace
 
-from claude_task_cli import model
 from claude_task_cli.errors import InputError, ReportError
 from claude_task_cli.evidence import (
-    AttemptEvidence,
-    CheckEvidence,
-    CommandEvidence,
     RunEvidence,
-    StepEvidence,
 )
 from claude_task_cli.fork_map import fork_map
 from claude_task_cli.gc_pause import gc_paused
-from claude_task_cli.markdown_escape import DEFAULT_OUTPUT_LIMIT, FILTERS
-from claude_task_cli.matrix import Matrix, StepRow, TaskRow, build_matrix
+from claude_task_cli.markdown_escape import DEFAULT_OUTPUT_LIMIT
+from claude_task_cli.matrix import Matrix, build_matrix
 from claude_task_cli.model import TaskDocument
 from claude_task_cli.outline import outline_of
 from claude_task_cli.report_view import (
-    Item,
-    Link,
-    StepView,
     TaskView,
     dependency_graph,
     document_links,
@@ -56,105 +42,14 @@ from claude_task_cli.report_view import (
     task_views,
 )
 
-_TRUSTED = frozenset(
-    {
-        *(StepView, TaskView, Item, Link, Matrix, StepRow, TaskRow),
-        *(RunEvidence, StepEvidence, CheckEvidence, CommandEvidence, AttemptEvidence),
-        *(model.TaskDocument, model.Task, model.Step, model.ListItem, model.StatusInfo),
-        *(model.Source, model.Section, model.UsageRow, model.Warning, model.Command),
-        *(model.ToolBinding, model.Expectation, model.ReportRequirements),
-        Namespace,  # jinja2's own `namespace()`, which guards its internals itself
-    }
-)
 TASK_TEMPLATE = "task_report.md.j2"
 SUMMARY_TEMPLATE = "final_summary.md.j2"
 MATRIX_TEMPLATE = "matrix.md.j2"
-PROJECT_TEMPLATES = "templates"
 SPLIT_FROM = 200  # tasks: from here on, task reports are rendered in two processes (fork_map)
 # What the summary costs to render, against one step's share of a task report (measured: ~0.25).
 SUMMARY_WEIGHT = 0.25
 Format = Literal["md", "json"]
 _TASK_PREFIX = re.compile(r"^task[\s_-]*", re.I)
-
-
-class _PackageLoader(BaseLoader):
-    """The templates shipped in the package, through importlib.resources."""
-
-    def get_source(
-        self, environment: _Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        from jinja2 import TemplateNotFound
-
-        resource = files("claude_task_cli").joinpath("templates", template)
-        if "/" in template or "\\" in template or not resource.is_file():
-            raise TemplateNotFound(template)
-        # its file as the filename: errors and tracebacks then name the template's file and line
-        return resource.read_text(encoding="utf-8"), str(resource), lambda: True
-
-
-def template_search(project_root: Path | None, explicit: Path | None = None) -> list[Path]:
-    """Directories that override the packaged templates, first match wins."""
-    dirs = []
-    if explicit is not None:
-        if not explicit.is_dir():
-            raise ReportError(f"{explicit}: no such templates directory")
-        dirs.append(explicit)
-    if project_root is not None and (project_root / PROJECT_TEMPLATES).is_dir():
-        dirs.append(project_root / PROJECT_TEMPLATES)
-    return dirs
-
-
-class _TrustedAttributes(CodeGenerator):
-    """Compiles `obj.name` to an inline attribute read when `obj` is one of the report's own
-    types (`_TRUSTED`), and to jinja2's sandboxed `environment.getattr` otherwise.
-
-    For an instance of those exact types jinja2's sandbox checks come down to refusing names
-    that start with `_`: `is_internal_attribute` only looks further into functions, methods,
-    types, code objects, frames and generators, and `wrap_str_format` only into `str.format`.
-    A name starting with `_` is compiled to the sandboxed path, whatever the object; any other
-    is read inline only after `type(obj) in environment.trusted_types` (exact types, no
-    subclasses), else it takes the sandboxed path too, as does a name the object lacks (for
-    the strict undefined error). A 10,000-step report reads ~700,000 attributes: through
-    `environment.getattr`, a Python call each, that was a third of its rendering.
-    """
-
-    @optimizeconst
-    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
-        if self.environment.is_async or node.attr.startswith("_"):
-            super().visit_Getattr(node, frame)
-            return
-        obj, value, name = self.temporary_identifier(), self.temporary_identifier(), node.attr
-        # (v if (v := (getattr(o, n, missing) if type(o := OBJ) in trusted else missing))
-        #  is not missing else environment.getattr(o, n))
-        self.write(f"({value} if ({value} := (getattr({obj}, {name!r}, missing) if type({obj} := ")
-        self.visit(node.node, frame)
-        self.write(
-            f") in environment.trusted_types else missing)) is not missing"
-            f" else environment.getattr({obj}, {name!r}))"
-        )
-
-
-class _Sandbox(SandboxedEnvironment):
-    """jinja2's sandbox, with attribute reads of the report's own data types compiled inline
-    (`_TrustedAttributes`); everything else takes jinja2's full path."""
-
-    code_generator_class = _TrustedAttributes
-    trusted_types = _TRUSTED
-
-
-def environment(overrides: Sequence[Path] = ()) -> SandboxedEnvironment:
-    """The sandboxed Jinja environment: overrides first, then the package's templates."""
-    loaders: list[BaseLoader] = [FileSystemLoader([str(d) for d in overrides])] if overrides else []
-    env = _Sandbox(
-        loader=ChoiceLoader([*loaders, _PackageLoader()]),
-        undefined=StrictUndefined,
-        autoescape=False,  # markdown, not HTML: the filters escape what needs escaping
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(FILTERS)
-    return env
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from claude_task_cli.convert import convert_file
 from claude_task_cli.evidence import RunEvidence, load_evidence
 from claude_task_cli.junit import junit_xml
 from claude_task_cli.model import TaskDocument
-from claude_task_cli.report import Reports, environment, render
+from claude_task_cli.report import Reports, render
 from claude_task_cli.store import Store
+from claude_task_cli.templating import environment
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reports"
 GOLDEN = FIXTURES / "golden"

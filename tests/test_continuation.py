@@ -21,9 +21,10 @@ from claude_task_cli.matrix_json import matrix_json
 from claude_task_cli.model import TaskDocument
 from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
 from claude_task_cli.outline import outline_of
-from claude_task_cli.report import Reports, environment, render
+from claude_task_cli.report import Reports, render
 from claude_task_cli.results import RunOutcome
 from claude_task_cli.store import Store
+from claude_task_cli.templating import environment
 from tests.regen_reports import DOCUMENTS, fixture_document, restore
 
 DEMO = DOCUMENTS[0]

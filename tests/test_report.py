@@ -36,14 +36,13 @@ from claude_task_cli.report import (
     SPLIT_FROM,
     Rendered,
     Reports,
-    environment,
     find_task,
     render,
     render_matrix,
-    template_search,
     write,
 )
 from claude_task_cli.report_view import dependency_graph, duration_chart, slug, task_file_name
+from claude_task_cli.templating import environment, template_search
 from tests.regen_reports import DOCUMENTS, GOLDEN, fixture_evidence, rendered_files
 
 GFM = MarkdownIt("commonmark").enable("table")
@@ -384,6 +383,16 @@ def test_a_runtime_error_in_an_included_template_names_that_file_and_line(
         render(demo, environment([tmp_path]))
 
 
+def test_an_error_inside_a_long_output_names_its_own_line(demo: Reports, tmp_path: Path) -> None:
+    """Each output node is yielded joined (one `yield` for many pieces): the line an error is
+    reported at is still the line of the piece that failed."""
+    body = "| {{ task.row.id }} |\n| {{ task.row.title }} |\n| {{ task.row.no_such_field }} |\n"
+    (tmp_path / "task_report.md.j2").write_text(body)
+    where = re.escape(str(tmp_path / "task_report.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:3: UndefinedError: "):
+        render(demo, environment([tmp_path]), task_id="1")
+
+
 def test_a_packaged_templates_runtime_error_names_its_file_and_line(demo: Reports) -> None:
     from claude_task_cli import report
 
@@ -538,7 +547,8 @@ from pathlib import Path
 import claude_task_cli
 from claude_task_cli.convert import convert_file
 from claude_task_cli.evidence import load_evidence
-from claude_task_cli.report import Reports, environment, render
+from claude_task_cli.report import Reports, render
+from claude_task_cli.templating import environment
 from claude_task_cli.store import Store
 document, dump = Path(sys.argv[1]), Path(sys.argv[2])
 conn = sqlite3.connect("state.db")
