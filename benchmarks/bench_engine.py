@@ -108,14 +108,14 @@ async def contract_run(session: Any, n: int) -> float:
             sid = f"1.{i}"
             attempt = store.start_attempt(
                 run.id, sid, {"value": i},
-                events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid)],
+                events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
             result = await session.call_tool("echo", {"value": i})
             assert not result.is_error
             store.finish_attempt(
                 run.id, sid, attempt, StepStatus.COMPLETED, result=result.structured_content,
                 defer=True,
-                events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid)],
+                events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
         store.flush()
         return time.perf_counter() - start
@@ -138,11 +138,11 @@ def store_cost(steps: int = 1000, *, grouped: bool) -> float:
             sid = f"1.{i}"
             attempt = store.start_attempt(
                 run.id, sid, {"value": i},
-                events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid)],
+                events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
             store.finish_attempt(
                 run.id, sid, attempt, StepStatus.COMPLETED, result={"value": i}, defer=grouped,
-                events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid)],
+                events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
         store.flush()
         return (time.perf_counter() - start) / steps * 1e6
