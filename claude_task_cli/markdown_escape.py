@@ -5,7 +5,7 @@ treated as a template or as markup that could break the page: table cells escape
 and keep to one line; code spans and fences are longer than any backtick run inside them; long
 text is trimmed with a visible note of how much was left out; mermaid labels use entity codes;
 what a tool or a run said (`data`, `data_cell`) has every inline markup character escaped.
-These are the Jinja filters of `report.py`.
+These are the Jinja filters of the report environment (`templating.py`).
 """
 
 from __future__ import annotations

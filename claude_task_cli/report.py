@@ -24,9 +24,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from claude_task_cli.errors import InputError, ReportError
-from claude_task_cli.evidence import (
-    RunEvidence,
-)
+from claude_task_cli.evidence import RunEvidence
 from claude_task_cli.fork_map import fork_map
 from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.markdown_escape import DEFAULT_OUTPUT_LIMIT
