@@ -92,7 +92,7 @@ class Outline:
 def outline_of(doc: TaskDocument) -> Outline:
     """The outline of a converted document: the engine's units (`units.py`: a step, or
     `task:<id>` for a task without steps) with the engine's own notion of their kind and tool."""
-    from claude_task_cli.units import kind_of, tool_of
+    from claude_task_cli.units import kind_of, server_of, tool_of
 
     units: dict[str, UnitOutline] = {}
     tasks = []
@@ -102,11 +102,9 @@ def outline_of(doc: TaskDocument) -> Outline:
     for task in doc.tasks:
         own = []
         for step in steps_of[id(task)]:
-            binding = step.tool
-            server = binding.server if binding is not None else None
             units[step.id] = UnitOutline(
-                step.id, task.id, step.title, kind_of(step), tuple(step.depends_on), server,
-                tool_of(step),
+                step.id, task.id, step.title, kind_of(step), tuple(step.depends_on),
+                server_of(step), tool_of(step),
             )  # fmt: skip
             own.append(step.id)
         if not own:  # what build_units makes of a task without steps

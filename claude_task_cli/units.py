@@ -39,6 +39,11 @@ def kind_of(step: Step | None) -> UnitKind:
     return "group" if step.substeps else "client"
 
 
+def server_of(step: Step | None) -> str | None:
+    """The server of the step's bound tool, if it has one."""
+    return step.tool.server if step is not None and step.tool is not None else None
+
+
 def tool_of(step: Step | None) -> str | None:
     """The tool a client would call to do this step: the bound tool, else `run_command`."""
     if step is None:
@@ -68,7 +73,7 @@ class Unit:
 
     @property
     def server(self) -> str | None:
-        return self.step.tool.server if self.step is not None and self.step.tool else None
+        return server_of(self.step)
 
     @property
     def tool_name(self) -> str | None:
