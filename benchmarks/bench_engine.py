@@ -40,6 +40,9 @@ from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.sessions import ServerPool
 from claude_task_cli.store import Claim, Event, Store
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.machine import conditions
+
 SERVER = StdioServer(
     name="cmd", command=sys.executable, args=["-m", "claude_task_cli.command_server"]
 )
@@ -216,3 +219,4 @@ if __name__ == "__main__":
     print("|---|---|---|---|---|---|")
     for name, base, ours, ratio, target in table:
         print(f"| {name} | {base} | {ours} | {ratio} | {target} | {verdict(ratio, target)} |")
+    print(f"\n{conditions()}")

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
-import platform
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -33,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_convert import generated_document  # noqa: E402
+from benchmarks.machine import conditions  # noqa: E402
 
 # `claude-task COMMAND`, with this module's command registered if cli/app.py does not yet.
 LAUNCHER = (
@@ -186,11 +184,7 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
     import typer  # the version the CLI runs on
 
-    print(
-        f"\nPython {platform.python_version()}, typer {typer.__version__}, SQLite "
-        f"{sqlite3.sqlite_version}, {os.cpu_count()} cores, load average "
-        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+    print(f"\ntyper {typer.__version__}; {conditions()}")
 
 
 def report_rows(
