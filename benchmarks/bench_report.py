@@ -1,7 +1,8 @@
 """generate_report / task_status benchmarks (issue 4). Run: `.venv/bin/python benchmarks/bench_report.py`.
 
 Targets: every report of a recorded 10,000-step run rendered in ≤ 1 s; `task_status --json` of
-that run ≤ 300 ms, whole process. Prints a markdown table: measurement, result, target, verdict,
+that run ≤ 300 ms, whole process (measured served from the matrix cache; the call that rebuilds
+it, after a change to the run, and the very first call are measured beside it). Prints a markdown table: measurement, result, target, verdict,
 then the conditions (versions, load average). `--only status` measures task_status alone.
 
 The package's bytecode is compiled first, as installing it does: with PYTHONDONTWRITEBYTECODE set
@@ -19,11 +20,13 @@ from __future__ import annotations
 import argparse
 import compileall
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,6 +130,14 @@ def synthesise_run(document: Path, database: Path) -> None:
         store.finish_run(run.id, claim, RunStatus.PAUSED)
 
 
+def forget_matrix(database: Path) -> None:
+    """Drop the cached matrices, as any change to the run makes them stale."""
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute("DELETE FROM matrix_cache")
+    conn.close()
+
+
 def median_ms(fn: object, runs: int) -> float:
     assert callable(fn)
     times = []
@@ -138,11 +149,16 @@ def median_ms(fn: object, runs: int) -> float:
 
 
 def process_ms(
-    args: list[str], cwd: Path, runs: int, ok: tuple[int, ...] = (0,)
+    args: list[str],
+    cwd: Path,
+    runs: int,
+    ok: tuple[int, ...] = (0,),
+    before: Callable[[], object] = lambda: None,
 ) -> tuple[float, float]:
-    """(median, minimum) whole-process time in ms."""
+    """(median, minimum) whole-process time in ms; `before` runs, untimed, before each."""
     times = []
     for _ in range(runs):
+        before()
         start = time.perf_counter()
         done = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
         assert done.returncode in ok, args
@@ -234,22 +250,37 @@ def report_rows(
 
 
 def status_rows(project: Path, database: Path, runs: int) -> list[tuple[str, str, str, str]]:
-    """`task_status 900 --json` whole process: warm (outline cached) and cold; start-up alone."""
+    """`task_status 900 --json` whole process: the matrix served from its cache, recomputed (the
+    run changed since the last call), and the very first call; start-up alone."""
     rows: list[tuple[str, str, str, str]] = []
     launcher = [sys.executable, "-c", STATUS_LAUNCHER, "task_status", "900", "--json"]
     shutil.rmtree(database.parent / "outlines", ignore_errors=True)
-    cold, _ = process_ms(launcher, project, 1)
+    cold, _ = process_ms(launcher, project, 1, before=lambda: forget_matrix(database))
     warm, fastest = process_ms(launcher, project, max(runs, 10))
+    changed, _ = process_ms(launcher, project, runs, before=lambda: forget_matrix(database))
     rows.append(
         (
-            "`task_status 900 --json` of that run, whole process (median; outline cached)",
+            "`task_status 900 --json` of that run, whole process (median; matrix cached)",
             f"{warm:.0f} ms (min {fastest:.0f})",
             "≤ 300 ms",
             "met" if warm <= 300 else "NOT met",
         )
     )
     rows.append(
-        ("  first call: converts the document and caches its outline", f"{cold:.0f} ms", "", "")
+        (
+            "  after the run changed: matrix recomputed and cached (outline cached)",
+            f"{changed:.0f} ms",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "  first call: converts the document, caches its outline and matrix",
+            f"{cold:.0f} ms",
+            "",
+            "",
+        )
     )
     helped, _ = process_ms([sys.executable, "-m", "claude_task_cli", "--help"], project, 10)
     rows.append(("  for reference: `claude-task --help`", f"{helped:.0f} ms", "", ""))

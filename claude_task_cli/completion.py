@@ -3,18 +3,26 @@
 The report path reads the store through its typed API (`evidence.load_evidence`, pydantic models
 for every attempt). That costs ~0.35 s of imports and validation on a 10,000-step run, more than
 `task_status` may take in all, so this path reads the same facts with plain `sqlite3` (read-only
-queries of the store's schema, version `KNOWN_SCHEMA`) and the document's cached `Outline`, and
-imports neither pydantic nor the converter when the cache is warm. A database of another schema
-version falls back to the typed path. `tests/test_matrix.py` checks both paths agree.
+queries of the store's schema, versions 1 and 2, `store_schema.py`) and the document's cached
+`Outline`, and imports neither pydantic nor the converter when the cache is warm. A database of
+another schema version falls back to the typed path. `tests/test_matrix.py` checks both paths agree.
+
+`task_status --json` goes further (`completion_json`): the matrix's JSON of a run that is not
+running is cached in the database (`matrix_cache`) under the run's revision, the document's
+SHA-256 and this release's fingerprint. The revision is raised by triggers in the transaction of
+every change to the run, and read in the same read transaction as the rows the matrix is built
+from, so a cached text is served only for exactly the facts it was built from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -22,13 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.matrix import Matrix, RunFacts, StepFacts, build_matrix
-from claude_task_cli.outline import CACHE_DIR, Outline, outline_of, read_cached, write_cached
+from claude_task_cli.outline import (
+    CACHE_DIR,
+    Outline,
+    fingerprint,
+    outline_of,
+    read_cached,
+    write_cached,
+)
 from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
 
 if TYPE_CHECKING:
     from claude_task_cli.model import TaskDocument
-
-KNOWN_SCHEMA = 1
 
 
 def state_path_for(document: Path, explicit: Path | None = None) -> Path:
@@ -42,10 +55,13 @@ def state_path_for(document: Path, explicit: Path | None = None) -> Path:
     return project_root(document.resolve().parent) / STATE_DIR / "state.db"
 
 
-def document_outline(document: Path, state_path: Path, load: Callable[[], TaskDocument]) -> Outline:
-    """The outline of `document`: from the cache beside the state database when current, else
-    `load()`ed, converted and cached (only where a state directory already exists)."""
-    digest = hashlib.sha256(document.read_bytes()).hexdigest()
+def document_outline(
+    document: Path, state_path: Path, load: Callable[[], TaskDocument], digest: str | None = None
+) -> Outline:
+    """The outline of `document` (whose SHA-256 is `digest`, when known): from the cache beside the
+    state database when current, else `load()`ed, converted and cached (only where a state
+    directory already exists)."""
+    digest = digest or _digest(document)
     cache = state_path.parent / CACHE_DIR
     found = read_cached(cache, digest)
     if found is not None:
@@ -61,29 +77,58 @@ def read_run_facts(state_path: Path, doc_key: str) -> RunFacts | None:
 
     Raises `LookupError` for a database of a schema this reader does not know.
     """
+    return _snapshot(state_path, doc_key, None).facts
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one read transaction saw of a document's latest run."""
+
+    facts: RunFacts | None
+    cached: str | None = None  # the matrix's JSON cached for exactly this revision
+    run_id: int = 0
+    revision: int | None = None  # None: nothing to cache (schema 1, no run, a run still running)
+
+
+_RUN = (
+    "SELECT id, status, started_at, ended_at, source_sha256, {} FROM runs"
+    " WHERE doc_key = ? ORDER BY id DESC LIMIT 1"
+)
+_RUN_OF = {1: _RUN.format("NULL"), 2: _RUN.format("revision")}
+_CACHED = "SELECT json FROM matrix_cache WHERE run_id = ? AND revision = ? AND key = ?"
+
+
+def _snapshot(state_path: Path, doc_key: str, cache_key: str | None) -> _Snapshot:
+    """The latest run's facts, or its cached matrix when `cache_key` and the revision match."""
     if not state_path.is_file():
-        return None
-    conn = sqlite3.connect(f"{state_path.resolve().as_uri()}?mode=ro", uri=True)
+        return _Snapshot(None)
+    uri = f"{state_path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA mmap_size = 268435456")  # read pages by mapping, not read(2)
-        if conn.execute("PRAGMA user_version").fetchone()[0] != KNOWN_SCHEMA:
-            raise LookupError(f"{state_path}: not schema {KNOWN_SCHEMA}")
-        run = conn.execute(
-            "SELECT id, status, started_at, ended_at, source_sha256 FROM runs"
-            " WHERE doc_key = ? ORDER BY id DESC LIMIT 1",
-            (doc_key,),
-        ).fetchone()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in _RUN_OF:
+            raise LookupError(f"{state_path}: not schema {' or '.join(map(str, _RUN_OF))}")
+        conn.execute("BEGIN")  # one snapshot: the revision read is that of the rows read
+        run = conn.execute(_RUN_OF[version], (doc_key,)).fetchone()
         if run is None:
-            return None
+            return _Snapshot(None)
+        run_id, status, started, ended, sha256, revision = run
+        if cache_key is not None and revision is not None:
+            hit = conn.execute(_CACHED, (run_id, revision, cache_key)).fetchone()
+            if hit is not None:
+                return _Snapshot(None, hit[0])
         try:
-            rows = conn.execute(_ATTEMPTS, (run[0],)).fetchall()
+            rows = conn.execute(_ATTEMPTS, (run_id,)).fetchall()
         except sqlite3.OperationalError as exc:  # an SQLite without its JSON functions
             raise LookupError(f"{state_path}: {exc}") from exc
     finally:
         conn.close()
     # ordered by step, then attempt
     steps = {sid: _facts(list(group)) for sid, group in groupby(rows, itemgetter(0))}
-    return RunFacts(run[0], run[1], run[2], run[3], run[4], steps)
+    facts = RunFacts(run_id, status, started, ended, sha256, steps)
+    # a running run changes with every step: caching its matrix would only cost the executor
+    return _Snapshot(facts, None, run_id, None if status == "running" else revision)
 
 
 # Check counts are taken inside SQLite: parsing each check (which holds the whole result it
@@ -125,6 +170,57 @@ def _facts(rows: list[Any]) -> StepFacts:
         first,
         ended,
     )
+
+
+def completion_json(
+    document: Path,
+    load: Callable[[], TaskDocument],
+    *,
+    state_path: Path | None = None,
+    doc_key: str | None = None,
+) -> str:
+    """`matrix_json(completion_of(...))`, served from the run's cached matrix while neither the run
+    (its revision) nor the document nor this release changed; else computed, and cached when the
+    run is not running."""
+    from claude_task_cli.matrix_json import matrix_json
+
+    state = state_path_for(document, state_path)
+    key = doc_key or str(document.resolve())
+    digest = _digest(document)
+    cache_key = f"{digest}:{fingerprint()}"
+    with gc_paused():
+        try:
+            seen = _snapshot(state, key, cache_key)
+        except LookupError:
+            outline = document_outline(document, state, load, digest)
+            return matrix_json(build_matrix(outline, _typed_facts(state, load(), key)))
+        if seen.cached is not None:
+            return seen.cached
+        text = matrix_json(
+            build_matrix(document_outline(document, state, load, digest), seen.facts)
+        )
+        if seen.revision is not None:
+            _cache(state, seen.run_id, seen.revision, cache_key, text)
+        return text
+
+
+def _cache(state_path: Path, run_id: int, revision: int, cache_key: str, text: str) -> None:
+    """Cache a run's matrix as of `revision`, unless the run changed since. A database that is
+    busy or read-only only makes the next call slower."""
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(state_path, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO matrix_cache (run_id, revision, key, json)"
+                " SELECT id, revision, ?, ? FROM runs WHERE id = ? AND revision = ?",
+                (cache_key, text, run_id, revision),
+            )
+        finally:
+            conn.close()
+
+
+def _digest(document: Path) -> str:
+    return hashlib.sha256(document.read_bytes()).hexdigest()
 
 
 def completion_of(

@@ -160,6 +160,19 @@ def status_matrix(task: str, *, state: Path | None = None, start: Path | None = 
     return completion_of(path, load, state_path=state)
 
 
+def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
+    """`status_matrix(...)` as compact JSON; a finished run's is served from its cached text."""
+    from claude_task_cli.completion import completion_json
+    from claude_task_cli.locate import locate_document
+
+    path = locate_document(task, start or Path.cwd())
+
+    def load() -> TaskDocument:
+        return load_document(str(path))[0]
+
+    return completion_json(path, load, state_path=state)
+
+
 @dataclass(frozen=True)
 class BuiltReports:
     """Reports rendered from a document's recorded evidence, not yet written."""

@@ -46,6 +46,7 @@ class RunRecord(_Record):
     claim_host: str | None
     claim_token: str | None
     claim_heartbeat: float | None
+    revision: int = 0  # raised by every change to the run or its attempts (`store_schema.py`)
 
 
 class AttemptRecord(_Record):

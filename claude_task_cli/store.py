@@ -12,8 +12,8 @@ with the next write or by `flush`, which the engine calls before it waits on any
 
 Claims: a run is executed by at most one executor. `open_run` claims it atomically; a claim is live
 while its process is alive (same host) or its heartbeat is younger than `stale_after` seconds (other
-hosts). A second executor gets `RunLockedError` and nothing runs. The schema version is
-`PRAGMA user_version`.
+hosts). A second executor gets `RunLockedError` and nothing runs. The schema, its version and
+the migration of an older database are in `store_schema.py`.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ from claude_task_cli.run_records import (
     loads_json,
     pid_alive,
 )
+from claude_task_cli.store_schema import SCHEMA_VERSION, migrate
 
 __all__ = [
+    "SCHEMA_VERSION",
     "STATE_DIR",
     "STATE_ENV",
     "AttemptRecord",
@@ -55,27 +57,10 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-SCHEMA_VERSION = 1
 STALE_AFTER = 30.0  # seconds without a heartbeat before another host's claim is stale
 CHECKPOINT_EVERY = 500  # commits between background WAL checkpoints
 _AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint: only a safety net (~20 MB of WAL)
 
-_SCHEMA = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,
-    source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,
-    claim_pid INTEGER, claim_host TEXT, claim_token TEXT, claim_heartbeat REAL);
-CREATE INDEX runs_doc ON runs (doc_key, id);
-CREATE TABLE step_attempts (
-    run_id INTEGER NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
-    status TEXT NOT NULL, source TEXT NOT NULL, args TEXT, result TEXT, error TEXT,
-    pause_reason TEXT, checks TEXT, started_at REAL, ended_at REAL, duration_ms REAL,
-    PRIMARY KEY (run_id, step_id, attempt)) WITHOUT ROWID;
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id INTEGER NOT NULL REFERENCES runs (id),
-    step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL);
-CREATE INDEX events_run ON events (run_id, id);
-"""
 # The next attempt number for the step, from the table itself (the client may have added rows).
 _START_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
@@ -213,12 +198,9 @@ class Store:
             raise StoreError(
                 self.path, f"schema {version} is newer than this release knows ({SCHEMA_VERSION})"
             )
-        if version == 0:
+        if version < SCHEMA_VERSION:
             with self.transaction() as conn:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                migrate(conn, version)
 
     # runs -------------------------------------------------------------------------------------
 

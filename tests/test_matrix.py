@@ -352,7 +352,7 @@ def test_a_store_of_another_schema_is_read_through_the_typed_api(
     document = tmp_path / DEMO.name
     document.write_bytes(DEMO.read_bytes())
     fast = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
-    monkeypatch.setattr(completion, "KNOWN_SCHEMA", 0)
+    monkeypatch.setattr(completion, "_RUN_OF", {})  # no schema known: the typed path
     typed = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
     assert typed == fast
     assert typed.run_id == 1

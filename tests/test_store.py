@@ -245,3 +245,58 @@ def test_a_failed_unit_of_work_leaves_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError):
         half_way()
     assert store.events(run_id) == []
+
+
+def test_every_change_to_a_run_raises_its_revision_and_a_heartbeat_does_not(store: Store) -> None:
+    claim = Claim()
+    run_id, _ = open_doc(store, claim)
+
+    def revision() -> int:
+        run = store.run(run_id)
+        assert run is not None
+        return run.revision
+
+    seen = [revision()]
+    attempt = store.start_attempt(run_id, "1.1", {})
+    seen.append(revision())
+    store.finish_attempt(run_id, "1.1", attempt, StepStatus.COMPLETED, result={})
+    seen.append(revision())
+    store.record_outcome(run_id, "1.2", StepStatus.SKIPPED)
+    seen.append(revision())
+    store.heartbeat(run_id, claim)
+    assert revision() == seen[-1]
+    store.finish_run(run_id, claim, RunStatus.PAUSED)
+    seen.append(revision())
+    store.set_run_status(run_id, RunStatus.FAILED)
+    seen.append(revision())
+    assert seen == sorted(set(seen)), seen  # strictly increasing
+
+
+def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path) -> None:
+    from tests.regen_reports import DOCUMENTS, restore
+
+    database = restore(DOCUMENTS[0].with_suffix(".run.sql"), tmp_path / "v1.db")
+
+    def counts() -> list[int]:
+        conn = sqlite3.connect(database)
+        try:
+            tables = ("runs", "step_attempts", "events")
+            return [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
+        finally:
+            conn.close()
+
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    before = counts()
+    with Store(database) as store:
+        (run,) = store.runs()
+        assert run.revision == 0
+        store.record_outcome(run.id, "x", StepStatus.SKIPPED)
+        changed = store.run(run.id)
+        assert changed is not None
+        assert changed.revision == 1
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
+    assert counts() == [before[0], before[1] + 1, before[2]]

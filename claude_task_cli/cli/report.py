@@ -131,20 +131,19 @@ def task_status(
     """
     with boundary(eager_logging=False):
         from claude_task_cli.gc_pause import gc_paused
-        from claude_task_cli.operations import status_matrix
+        from claude_task_cli.operations import status_json, status_matrix
 
         # The collector stays paused until the matrix is printed and freed: resumed any earlier,
         # its next pass would walk every row made while it was paused (~10 ms on 10,000 steps).
         with gc_paused():
-            _show_status(status_matrix(task, state=state), as_json)
+            if as_json:
+                typer.echo(status_json(task, state=state))
+            else:
+                _show_status(status_matrix(task, state=state))
 
 
-def _show_status(matrix: Matrix, as_json: bool) -> None:
-    if as_json:
-        from claude_task_cli.matrix_json import matrix_json
-
-        typer.echo(matrix_json(matrix))
-    elif plain_output():
+def _show_status(matrix: Matrix) -> None:
+    if plain_output():
         typer.echo("\n".join(_status_lines(matrix)))
     else:
         from claude_task_cli.cli.status_table import print_status

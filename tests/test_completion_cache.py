@@ -1,0 +1,161 @@
+"""`completion_json`: a finished run's matrix JSON cached under its revision, never served stale.
+
+Every test compares with the matrix computed afresh (`matrix_json(completion_of(...))`) from a run
+recorded by a real execution (`tests/fixtures/reports`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from claude_task_cli import completion
+from claude_task_cli.matrix_json import matrix_json
+from claude_task_cli.model import TaskDocument
+from claude_task_cli.outcomes import RunStatus, StepStatus
+from claude_task_cli.store import Claim, Store
+from tests.regen_reports import DOCUMENTS, fixture_document, restore
+
+DEMO = DOCUMENTS[0]
+
+
+class Recorded:
+    """The demo fixture's recorded run, in a scratch database beside a copy of its document."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.doc = fixture_document(DEMO)
+        self.database = restore(DEMO.with_suffix(".run.sql"), tmp_path / "state.db")
+        with Store(self.database) as store:  # migrated to this release's schema
+            self.run = store.runs()[0]
+        self.document = tmp_path / DEMO.name
+        self.document.write_bytes(DEMO.read_bytes())
+
+    def load(self) -> TaskDocument:
+        return self.doc
+
+    def cached_json(self) -> str:
+        return completion.completion_json(
+            self.document, self.load, state_path=self.database, doc_key=self.run.doc_key
+        )
+
+    def fresh_json(self) -> str:
+        matrix = completion.completion_of(
+            self.document, self.load, state_path=self.database, doc_key=self.run.doc_key
+        )
+        return matrix_json(matrix)
+
+    def cache_rows(self) -> list[tuple[int, int]]:
+        conn = sqlite3.connect(self.database)
+        try:
+            return conn.execute("SELECT run_id, revision FROM matrix_cache").fetchall()
+        finally:
+            conn.close()
+
+    def revision(self) -> int:
+        with Store(self.database) as store:
+            run = store.run(self.run.id)
+        assert run is not None
+        return run.revision
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Recorded:
+    return Recorded(tmp_path)
+
+
+def no_build(*_args: object) -> None:
+    raise AssertionError("the matrix was built again")
+
+
+def test_the_second_call_is_served_from_the_cache_and_is_the_same_text(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert recorded.run.status != RunStatus.RUNNING
+    first = recorded.cached_json()
+    assert first == recorded.fresh_json()
+    assert recorded.cache_rows() == [(recorded.run.id, recorded.revision())]
+    monkeypatch.setattr(completion, "build_matrix", no_build)
+    assert recorded.cached_json() == first
+
+
+def test_any_change_to_the_run_is_seen_at_once(recorded: Recorded) -> None:
+    before = recorded.cached_json()
+    step = json.loads(before)["steps"][0]["id"]
+    with Store(recorded.database) as store:
+        store.record_outcome(recorded.run.id, step, StepStatus.FAILED, error="broken since")
+    after = recorded.cached_json()
+    assert after != before
+    assert after == recorded.fresh_json()
+    assert json.loads(after)["steps"][0]["failure"] == "broken since"
+    with Store(recorded.database) as store:
+        store.set_run_status(recorded.run.id, RunStatus.COMPLETED)
+    assert json.loads(recorded.cached_json())["run_status"] == RunStatus.COMPLETED
+
+
+def test_an_edited_document_or_another_release_is_built_again(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded.cached_json()
+    built: list[object] = []
+    build = completion.build_matrix
+
+    def counted(*args: object) -> object:
+        built.append(args)
+        return build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(completion, "build_matrix", counted)
+    recorded.document.write_bytes(DEMO.read_bytes() + b"\n")
+    recorded.cached_json()
+    assert len(built) == 1
+    recorded.cached_json()
+    assert len(built) == 1  # cached again, for the edited document
+    monkeypatch.setattr(completion, "fingerprint", lambda: "another release")
+    recorded.cached_json()
+    assert len(built) == 2
+
+
+def test_a_cached_text_of_another_revision_or_key_is_never_served(recorded: Recorded) -> None:
+    fresh = recorded.cached_json()
+    revision = recorded.revision()
+    conn = sqlite3.connect(recorded.database)
+    with conn:
+        conn.execute("UPDATE matrix_cache SET json = 'stale', revision = ?", (revision - 1,))
+    assert recorded.cached_json() == fresh
+    with conn:
+        conn.execute("UPDATE matrix_cache SET json = 'stale', key = 'another document'")
+    assert recorded.cached_json() == fresh
+    conn.close()
+
+
+def test_a_running_run_is_not_cached(recorded: Recorded) -> None:
+    with Store(recorded.database) as store:
+        store.open_run(
+            doc_key=recorded.run.doc_key,
+            doc_path=recorded.run.doc_path,
+            doc_id=recorded.run.doc_id,
+            sha256=recorded.run.source_sha256,
+            claim=Claim(),
+        )
+    text = recorded.cached_json()
+    assert json.loads(text)["run_status"] == RunStatus.RUNNING
+    assert text == recorded.fresh_json()
+    assert recorded.cache_rows() == []
+
+
+def test_a_schema_1_database_is_read_and_left_as_it_is(tmp_path: Path) -> None:
+    database = restore(DEMO.with_suffix(".run.sql"), tmp_path / "v1.db")
+    conn = sqlite3.connect(database)
+    key = conn.execute("SELECT doc_key FROM runs").fetchone()[0]
+    conn.close()
+    document = tmp_path / DEMO.name
+    document.write_bytes(DEMO.read_bytes())
+    doc = fixture_document(DEMO)
+    text = completion.completion_json(document, lambda: doc, state_path=database, doc_key=key)
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    fresh = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
+    assert text == matrix_json(fresh)
