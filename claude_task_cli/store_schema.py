@@ -30,9 +30,12 @@ _V1 = (
     "CREATE INDEX events_run ON events (run_id, id)",
 )
 
-_BUMP = "UPDATE runs SET revision = revision + 1 WHERE id = {}.run_id"
-# A claim's heartbeat is not a change of the run's facts; recursive triggers are off (SQLite's
+# An attempt of a running run does not raise the revision: a running run's matrix is never cached,
+# and its status changing into and out of `running` raises it (`run_changed`), so no cached text
+# outlives a change. That keeps the executor's per-step writes free of an extra row update. A
+# claim's heartbeat is not a change of the run's facts; recursive triggers are off (SQLite's
 # default), so the bump does not fire `run_changed` again.
+_BUMP = "UPDATE runs SET revision = revision + 1 WHERE id = {}.run_id AND status != 'running'"
 _V2 = (
     "ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     "CREATE TABLE matrix_cache ("

@@ -159,3 +159,32 @@ def test_a_schema_1_database_is_read_and_left_as_it_is(tmp_path: Path) -> None:
     conn.close()
     fresh = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
     assert text == matrix_json(fresh)
+
+
+def test_a_resumed_run_is_never_served_as_cached_before_its_resume(recorded: Recorded) -> None:
+    step = json.loads(recorded.cached_json())["steps"][0]["id"]
+    claim = Claim()
+    with Store(recorded.database) as store:
+        run = recorded.run
+        store.set_run_status(run.id, RunStatus.PAUSED)
+        # a reader that takes its snapshot before the resume, and writes its text after it
+        seen = completion._snapshot(recorded.database, run.doc_key, None)
+        assert seen.revision is not None
+        store.open_run(
+            doc_key=run.doc_key,
+            doc_path=run.doc_path,
+            doc_id=run.doc_id,
+            sha256=run.source_sha256,
+            claim=claim,
+        )
+        attempt = store.start_attempt(run.id, step, {})
+        store.finish_attempt(run.id, step, attempt, StepStatus.FAILED, error="broken on resume")
+        store.finish_run(run.id, claim, RunStatus.PAUSED)
+    cache_key = f"{completion._digest(recorded.document)}:{completion.fingerprint()}"
+    completion._cache(recorded.database, run.id, seen.revision, cache_key, "stale")
+    conn = sqlite3.connect(recorded.database)
+    assert conn.execute("SELECT count(*) FROM matrix_cache WHERE json = 'stale'").fetchone() == (0,)
+    conn.close()
+    after = recorded.cached_json()
+    assert after == recorded.fresh_json()
+    assert json.loads(after)["steps"][0]["failure"] == "broken on resume"

@@ -247,7 +247,7 @@ def test_a_failed_unit_of_work_leaves_nothing(store: Store) -> None:
     assert store.events(run_id) == []
 
 
-def test_every_change_to_a_run_raises_its_revision_and_a_heartbeat_does_not(store: Store) -> None:
+def test_every_change_to_a_run_not_running_raises_its_revision(store: Store) -> None:
     claim = Claim()
     run_id, _ = open_doc(store, claim)
 
@@ -256,16 +256,21 @@ def test_every_change_to_a_run_raises_its_revision_and_a_heartbeat_does_not(stor
         assert run is not None
         return run.revision
 
-    seen = [revision()]
+    # While the run runs, its attempts leave the revision alone (a running run is never cached)
+    # and so does a heartbeat; leaving `running` raises it.
+    running = revision()
     attempt = store.start_attempt(run_id, "1.1", {})
-    seen.append(revision())
     store.finish_attempt(run_id, "1.1", attempt, StepStatus.COMPLETED, result={})
-    seen.append(revision())
+    store.heartbeat(run_id, claim)
+    assert revision() == running
+    store.finish_run(run_id, claim, RunStatus.PAUSED)
+    seen = [running, revision()]
+    # A stopped run's every change raises it: an attempt recorded, changed, its status set.
     store.record_outcome(run_id, "1.2", StepStatus.SKIPPED)
     seen.append(revision())
-    store.heartbeat(run_id, claim)
-    assert revision() == seen[-1]
-    store.finish_run(run_id, claim, RunStatus.PAUSED)
+    attempt = store.start_attempt(run_id, "1.3", {})
+    seen.append(revision())
+    store.finish_attempt(run_id, "1.3", attempt, StepStatus.COMPLETED, result={})
     seen.append(revision())
     store.set_run_status(run_id, RunStatus.FAILED)
     seen.append(revision())
