@@ -1,8 +1,10 @@
 """generate_report / task_status benchmarks (issue 4). Run: `.venv/bin/python benchmarks/bench_report.py`.
 
 Targets: every report of a recorded 10,000-step run rendered in ≤ 1 s; `task_status --json` of
-that run ≤ 300 ms, whole process (measured served from the matrix cache; the call that rebuilds
-it, after a change to the run, and the very first call are measured beside it). Prints a markdown table: measurement, result, target, verdict,
+that run ≤ 300 ms, whole process: the first call after the run (`execute_task` leaves the outline
+and the matrix cached when it stops; what that adds to the run is measured), repeated calls, the
+call after a change to the run (matrix rebuilt) and the first call with no cache at all. Prints a
+markdown table: measurement, result, target, verdict,
 then the conditions (versions, load average). `--only status` measures task_status alone.
 
 The package's bytecode is compiled first, as installing it does: with PYTHONDONTWRITEBYTECODE set
@@ -189,7 +191,7 @@ def main() -> None:
 
         if options.only == "all":
             rows.extend(report_rows(project, document, database, options.runs))
-        rows.extend(status_rows(project, database, options.runs))
+        rows.extend(status_rows(project, document, database, options.runs))
         rows.append(
             ("  setting up: writing the run through the store API", f"{setup_s:.1f} s", "", "")
         )
@@ -249,38 +251,53 @@ def report_rows(
     return rows
 
 
-def status_rows(project: Path, database: Path, runs: int) -> list[tuple[str, str, str, str]]:
-    """`task_status 900 --json` whole process: the matrix served from its cache, recomputed (the
-    run changed since the last call), and the very first call; start-up alone."""
+def status_rows(
+    project: Path, document: Path, database: Path, runs: int
+) -> list[tuple[str, str, str, str]]:
+    """`task_status 900 --json` whole process, first after the run, repeated, after a change to
+    the run, with no cache at all; start-up alone."""
+    from claude_task_cli.completion import remember
+    from claude_task_cli.convert import convert_file
+
     rows: list[tuple[str, str, str, str]] = []
     launcher = [sys.executable, "-c", STATUS_LAUNCHER, "task_status", "900", "--json"]
-    shutil.rmtree(database.parent / "outlines", ignore_errors=True)
-    cold, _ = process_ms(launcher, project, 1, before=lambda: forget_matrix(database))
+
+    def forget_all() -> None:
+        shutil.rmtree(database.parent / "outlines", ignore_errors=True)
+        forget_matrix(database)
+
+    doc = convert_file(document)  # the document execute_task holds when the run stops
+    remembered = []
+    for _ in range(runs):
+        forget_all()
+        remembered.append(median_ms(lambda: remember(document, doc, state_path=database), 1))
+    first, _ = process_ms(launcher, project, 1)
     warm, fastest = process_ms(launcher, project, max(runs, 10))
     changed, _ = process_ms(launcher, project, runs, before=lambda: forget_matrix(database))
+    cold, _ = process_ms(launcher, project, 1, before=forget_all)
+    worst = max(first, warm)
     rows.append(
         (
-            "`task_status 900 --json` of that run, whole process (median; matrix cached)",
-            f"{warm:.0f} ms (min {fastest:.0f})",
+            "`task_status 900 --json` of that run, whole process: the first call after the run",
+            f"{first:.0f} ms",
             "≤ 300 ms",
-            "met" if warm <= 300 else "NOT met",
+            "met" if worst <= 300 else "NOT met",
+        )
+    )
+    rows.append(("  and each call after it (median)", f"{warm:.0f} ms (min {fastest:.0f})", "", ""))
+    rows.append(
+        (
+            "  what leaving both caches adds to the end of the run (in execute_task, median)",
+            f"{statistics.median(remembered):.0f} ms",
+            "",
+            "",
         )
     )
     rows.append(
-        (
-            "  after the run changed: matrix recomputed and cached (outline cached)",
-            f"{changed:.0f} ms",
-            "",
-            "",
-        )
+        ("  after a change to the run: matrix rebuilt and cached", f"{changed:.0f} ms", "", "")
     )
     rows.append(
-        (
-            "  first call: converts the document, caches its outline and matrix",
-            f"{cold:.0f} ms",
-            "",
-            "",
-        )
+        ("  with no cache at all: converts, caches outline and matrix", f"{cold:.0f} ms", "", "")
     )
     helped, _ = process_ms([sys.executable, "-m", "claude_task_cli", "--help"], project, 10)
     rows.append(("  for reference: `claude-task --help`", f"{helped:.0f} ms", "", ""))

@@ -178,15 +178,16 @@ def completion_json(
     *,
     state_path: Path | None = None,
     doc_key: str | None = None,
+    digest: str | None = None,
 ) -> str:
     """`matrix_json(completion_of(...))`, served from the run's cached matrix while neither the run
-    (its revision) nor the document nor this release changed; else computed, and cached when the
-    run is not running."""
+    (its revision) nor the document (whose SHA-256 is `digest`, when known) nor this release
+    changed; else computed, and cached when the run is not running."""
     from claude_task_cli.matrix_json import matrix_json
 
     state = state_path_for(document, state_path)
     key = doc_key or str(document.resolve())
-    digest = _digest(document)
+    digest = digest or _digest(document)
     cache_key = f"{digest}:{fingerprint()}"
     with gc_paused():
         try:
@@ -202,6 +203,17 @@ def completion_json(
         if seen.revision is not None:
             _cache(state, seen.run_id, seen.revision, cache_key, text)
         return text
+
+
+def remember(document: Path, doc: TaskDocument, *, state_path: Path | None = None) -> None:
+    """Leave `doc`'s outline and its run's matrix cached for `task_status`, once a run of it
+    stopped: the next status call then converts nothing. Only while `document` still holds the
+    text `doc` was converted from (not a `.json`, not edited during the run): every cache is keyed
+    by the text it was built from. Failing to cache only makes that call slower."""
+    digest = doc.source.sha256
+    with contextlib.suppress(OSError, sqlite3.Error):
+        if _digest(document) == digest:
+            completion_json(document, lambda: doc, state_path=state_path, digest=digest)
 
 
 def _cache(state_path: Path, run_id: int, revision: int, cache_key: str, text: str) -> None:

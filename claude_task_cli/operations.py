@@ -83,10 +83,11 @@ def execute_document(
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers; blocks until the
     run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    from claude_task_cli.completion import remember
     from claude_task_cli.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    return run_document(
+    outcome = run_document(
         doc,
         doc_path=path,
         mcp_config_path=mcp_config,
@@ -99,6 +100,9 @@ def execute_document(
         new_run=new_run,
         on_event=on_event,
     )
+    if not dry_run:  # what `task_status` reads next is built now, from the loaded document
+        remember(path, doc, state_path=state)
+    return outcome
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
@@ -137,14 +141,17 @@ def record_step(
     start: Path | None = None,
 ) -> RunOutcome:
     """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
+    from claude_task_cli.completion import remember
     from claude_task_cli.continuation import record_step_result
     from claude_task_cli.runner import open_store
 
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
-        return record_step_result(
+        outcome = record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
         )
+    remember(path, doc, state_path=state)
+    return outcome
 
 
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:

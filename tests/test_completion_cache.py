@@ -188,3 +188,23 @@ def test_a_resumed_run_is_never_served_as_cached_before_its_resume(recorded: Rec
     after = recorded.cached_json()
     assert after == recorded.fresh_json()
     assert json.loads(after)["steps"][0]["failure"] == "broken on resume"
+
+
+def test_remember_caches_only_for_the_text_the_document_was_converted_from(
+    recorded: Recorded,
+) -> None:
+    assert recorded.doc.source.sha256 == completion._digest(recorded.document)
+    conn = sqlite3.connect(recorded.database)
+    with conn:  # the key execute_task stores: the document's resolved path
+        conn.execute("UPDATE runs SET doc_key = ?", (str(recorded.document.resolve()),))
+    conn.close()
+    recorded.document.write_bytes(DEMO.read_bytes() + b"\n- [ ] edited during the run\n")
+    completion.remember(recorded.document, recorded.doc, state_path=recorded.database)
+    assert recorded.cache_rows() == []
+    assert not (recorded.database.parent / completion.CACHE_DIR).exists()
+    recorded.document.write_bytes(DEMO.read_bytes())
+    completion.remember(recorded.document, recorded.doc, state_path=recorded.database)
+    assert recorded.cache_rows() == [(recorded.run.id, recorded.revision())]
+    fresh = completion.completion_of(recorded.document, recorded.load, state_path=recorded.database)
+    served = completion.completion_json(recorded.document, no_build, state_path=recorded.database)
+    assert served == matrix_json(fresh)
