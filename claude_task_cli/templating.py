@@ -7,16 +7,28 @@ errors; whatever a document or a tool said is passed as data and escaped by the 
 `markdown_escape`, never compiled as a template. The code generator (`_ReportCode`) reads the
 report's own data types without a Python call per attribute and yields each output node joined:
 the 2,000 task reports of a 10,000-step run make ~700,000 attribute reads and ~750,000 pieces.
+
+Compiling the three templates costs ~60 ms, in every process that renders, so compiled templates
+are kept between processes by jinja2's file-system bytecode cache, in its per-user directory (under
+the system temp directory, owned by the user, mode 0700; never in the project, where a cloned
+repository could bring compiled code that bypasses the sandbox). A file is keyed by its template's
+name and source checksum, and its pattern by this release's fingerprint and jinja2's version, so a
+change to a template, to the code generator or to jinja2 compiles again. A cache that cannot be
+used only costs the compilation.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
 
+import jinja2
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, StrictUndefined, nodes
 from jinja2 import Environment as _Environment
+from jinja2.bccache import Bucket, BytecodeCache, FileSystemBytecodeCache
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
@@ -32,6 +44,7 @@ from claude_task_cli.evidence import (
 )
 from claude_task_cli.markdown_escape import FILTERS
 from claude_task_cli.matrix import Matrix, StepRow, TaskRow
+from claude_task_cli.outline import fingerprint
 from claude_task_cli.report_view import Item, Link, StepView, TaskView
 
 PROJECT_TEMPLATES = "templates"
@@ -148,6 +161,40 @@ def environment(overrides: Sequence[Path] = ()) -> SandboxedEnvironment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(FILTERS)
     return env
+
+
+class _KeptTemplates(FileSystemBytecodeCache):
+    """jinja2's file-system bytecode cache, where a file that cannot be read or written (or is
+    damaged) is a miss, and a miss removes the files of other releases."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(pattern=f"{_PREFIX}{tag}-%s.cache")
+        self.tag = tag
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+            for old in Path(self.directory).glob(f"{_PREFIX}*.cache"):
+                if not old.name.startswith(f"{_PREFIX}{self.tag}-"):
+                    old.unlink(missing_ok=True)
+
+
+_PREFIX = "claude-task-"
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    tag = hashlib.sha256(f"{fingerprint()}:{jinja2.__version__}".encode()).hexdigest()[:16]
+    try:
+        return _KeptTemplates(tag)
+    except (OSError, RuntimeError):  # no private temporary directory to be had
+        return None

@@ -3,11 +3,17 @@ jinja2's own sandbox renders, across the template language, not only in the pack
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
+from pathlib import Path
+
 import pytest
 from jinja2 import StrictUndefined
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from claude_task_cli import templating
 from claude_task_cli.report_view import Item
 from claude_task_cli.templating import environment
 
@@ -57,3 +63,62 @@ def test_what_jinjas_sandbox_refuses_is_refused(source: str, error: type[Excepti
     for env in (environment(), _jinja_sandbox()):
         with pytest.raises(error):
             env.from_string(source).render(items=ITEMS)
+
+
+# -- compiled templates kept between processes ---------------------------------------------------
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system temp directory, for this test alone; returns jinja2's cache directory in it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path / f"_jinja2-cache-{os.getuid()}"
+
+
+def refuse_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    def compiled_again(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the template was compiled again")
+
+    monkeypatch.setattr(templating._Sandbox, "compile", compiled_again)
+
+
+def test_a_compiled_template_is_kept_for_the_next_environment(
+    private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = environment().get_template("matrix.md.j2")
+    assert len(list(private_tmp.glob("claude-task-*.cache"))) == 1
+    assert stat.S_IMODE(private_tmp.stat().st_mode) == 0o700
+    refuse_compiling(monkeypatch)
+    kept = environment().get_template("matrix.md.j2")
+    assert kept.root_render_func.__code__.co_code == compiled.root_render_func.__code__.co_code
+
+
+def test_a_damaged_or_foreign_cache_file_is_compiled_again(private_tmp: Path) -> None:
+    environment().get_template("matrix.md.j2")
+    (kept,) = private_tmp.glob("claude-task-*.cache")
+    kept.write_bytes(b"not marshalled code")
+    other_release = private_tmp / "claude-task-0123456789abcdef-x.cache"
+    other_release.write_bytes(b"")
+    assert environment().get_template("matrix.md.j2").render is not None
+    assert kept.read_bytes() != b"not marshalled code"  # written again, whole
+    assert not other_release.exists()
+
+
+def test_no_usable_cache_only_costs_the_compilation(
+    private_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment().get_template("matrix.md.j2")
+    (kept,) = private_tmp.glob("claude-task-*.cache")
+    kept.unlink()
+    kept.mkdir()  # neither readable nor replaceable as a file, even by root
+    assert environment().get_template("matrix.md.j2").render is not None
+    assert kept.is_dir()
+    env = environment()
+    kept.rmdir()
+    private_tmp.rmdir()  # gone between the environment's creation and its first write
+    assert env.get_template("matrix.md.j2").render is not None
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
+    assert templating._bytecode_cache() is None
+    assert environment().get_template("matrix.md.j2").render is not None
