@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -278,6 +279,38 @@ def test_write_refuses_a_name_outside_the_directory(tmp_path: Path) -> None:
     for name in ("../x.md", "sub/x.md", "/abs.md"):
         with pytest.raises(ReportError, match="must stay inside"):
             write([Rendered(name, "x")], tmp_path / "out")
+
+
+def test_a_bad_name_writes_nothing_at_all(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match="must stay inside"):
+        write([Rendered("fine.md", "x"), Rendered("..", "x")], out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_symlink_at_a_report_name_is_replaced_never_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "outside.md"
+    outside.write_text("not yours")
+    (out / "r.md").symlink_to(outside)
+    (out / f".r.md.{os.getpid()}.tmp").symlink_to(outside)  # as if planted at the temporary
+    assert write([Rendered("r.md", "report")], out) == [out / "r.md"]
+    assert outside.read_text() == "not yours"
+    assert not (out / "r.md").is_symlink()
+    assert (out / "r.md").read_text() == "report"
+    assert sorted(p.name for p in out.iterdir()) == ["r.md"]
+
+
+def test_an_unwritable_directory_is_a_report_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ReportError, match="cannot create the output directory"):
+        write([Rendered("r.md", "x")], tmp_path / "file")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "r.md").mkdir()  # a directory where the report goes: rename refuses
+    with pytest.raises(ReportError, match="cannot write the report"):
+        write([Rendered("r.md", "x")], tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["r.md"]  # no temporary left
 
 
 def test_regenerating_overwrites_cleanly(demo: Reports, tmp_path: Path) -> None:
