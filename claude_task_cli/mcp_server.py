@@ -173,9 +173,12 @@ class Tools:
     def task_status(self, task: TaskArg) -> dict[str, Any]:
         """Where a document's latest run stands: the completion matrix, every task and step
         COMPLETE or not, attempts, time, failures and what blocks them."""
-        from claude_task_cli.operations import status_matrix
+        from claude_task_cli.operations import status_json
 
-        return status_matrix(self.paths.task(task), start=self.paths.root).to_dict()
+        # the text `task_status --json` prints, a stopped run's served from its cache
+        text = status_json(self.paths.task(task), start=self.paths.root)
+        matrix: dict[str, Any] = json.loads(text)
+        return matrix
 
     def generate_report(
         self,
