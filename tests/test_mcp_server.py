@@ -189,7 +189,7 @@ async def test_a_bug_is_one_line_with_the_traceback_in_the_log(
         raise RuntimeError("the matrix fell over")
 
     configure_logging(False)  # what `claude-task serve` does: the log file gets everything
-    monkeypatch.setattr(operations, "status_matrix", broken)
+    monkeypatch.setattr(operations, "status_json", broken)
     async with Client(build_server(project)) as client:
         text = error_text(await client.call_tool("task_status", {"task": "010"}))
     log = log_dir() / "claude-task.log"
