@@ -216,19 +216,31 @@ def remember(document: Path, doc: TaskDocument, *, state_path: Path | None = Non
             completion_json(document, lambda: doc, state_path=state_path, digest=digest)
 
 
+_STORE_MATRIX = (
+    "INSERT OR REPLACE INTO matrix_cache (run_id, revision, key, json)"
+    " SELECT id, revision, ?, ? FROM runs WHERE id = ? AND revision = ?"
+)
+# only a document's latest run is ever read: its earlier runs' matrices (megabytes for a large
+# document) are dropped rather than kept for every run ever made
+_DROP_EARLIER = (
+    "DELETE FROM matrix_cache WHERE run_id IN (SELECT id FROM runs WHERE id < ?1"
+    " AND doc_key = (SELECT doc_key FROM runs WHERE id = ?1))"
+)
+
+
 def _cache(state_path: Path, run_id: int, revision: int, cache_key: str, text: str) -> None:
-    """Cache a run's matrix as of `revision`, unless the run changed since. A database that is
-    busy or read-only only makes the next call slower."""
+    """Cache a run's matrix as of `revision`, unless the run changed since, in place of its
+    document's earlier runs'. A database that is busy or read-only only makes the next call
+    slower."""
     with contextlib.suppress(sqlite3.Error):
         conn = sqlite3.connect(state_path, timeout=0.2, isolation_level=None)
         try:
-            conn.execute(
-                "INSERT OR REPLACE INTO matrix_cache (run_id, revision, key, json)"
-                " SELECT id, revision, ?, ? FROM runs WHERE id = ? AND revision = ?",
-                (cache_key, text, run_id, revision),
-            )
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_STORE_MATRIX, (cache_key, text, run_id, revision))
+            conn.execute(_DROP_EARLIER, (run_id,))
+            conn.execute("COMMIT")
         finally:
-            conn.close()
+            conn.close()  # uncommitted: rolled back
 
 
 def _digest(document: Path) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 OUTLINE_VERSION = 1
 CACHE_DIR = "outlines"
+KEEP_OUTLINES = 64
 
 
 class UnitOutline(NamedTuple):
@@ -151,3 +152,17 @@ def write_cached(cache_dir: Path, digest: str, outline: Outline) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+        return
+    _prune(cache_dir)
+
+
+def _prune(cache_dir: Path) -> None:
+    """Keep the `KEEP_OUTLINES` newest outlines: each edit of a document adds one (a large
+    document's is megabytes), and only its current text's is ever read again."""
+    with contextlib.suppress(OSError):
+        entries = [e for e in os.scandir(cache_dir) if e.name.endswith(".json") and e.is_file()]
+        if len(entries) > KEEP_OUTLINES:
+            entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+            for old in entries[KEEP_OUTLINES:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(old.path)

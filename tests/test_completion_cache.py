@@ -208,3 +208,30 @@ def test_remember_caches_only_for_the_text_the_document_was_converted_from(
     fresh = completion.completion_of(recorded.document, recorded.load, state_path=recorded.database)
     served = completion.completion_json(recorded.document, no_build, state_path=recorded.database)
     assert served == matrix_json(fresh)
+
+
+def test_a_new_run_s_matrix_replaces_the_earlier_runs(recorded: Recorded) -> None:
+    recorded.cached_json()
+    assert [run for run, _ in recorded.cache_rows()] == [recorded.run.id]
+    claim = Claim()
+    with Store(recorded.database) as store:
+        run = recorded.run
+        other, _ = store.open_run(
+            doc_key="another document", doc_path="x", doc_id="x", sha256="x", claim=Claim()
+        )
+        store.finish_run(other.id, Claim(), RunStatus.PAUSED)
+        newer, _ = store.open_run(
+            doc_key=run.doc_key,
+            doc_path=run.doc_path,
+            doc_id=run.doc_id,
+            sha256=run.source_sha256,
+            claim=claim,
+            new=True,
+        )
+        store.finish_run(newer.id, claim, RunStatus.PAUSED)
+    conn = sqlite3.connect(recorded.database)
+    with conn:  # another document's cached matrix stays
+        conn.execute("INSERT INTO matrix_cache VALUES (?, 0, 'k', '{}')", (other.id,))
+    conn.close()
+    assert json.loads(recorded.cached_json())["run_id"] == newer.id
+    assert [run for run, _ in recorded.cache_rows()] == sorted([other.id, newer.id])

@@ -26,6 +26,7 @@ from claude_task_cli.matrix import (
 )
 from claude_task_cli.model import TaskDocument
 from claude_task_cli.outline import (
+    KEEP_OUTLINES,
     Outline,
     TaskOutline,
     UnitOutline,
@@ -270,6 +271,21 @@ def test_the_outline_is_converted_once_then_read_from_the_cache(tmp_path: Path) 
     document.write_text(document.read_text() + "\n<!-- changed -->\n")
     document_outline(document, state, load)
     assert loads == [1, 1]
+
+
+def test_the_outline_cache_keeps_the_newest_outlines_only(tmp_path: Path) -> None:
+    outline = outline_of(fixture_document(DOCUMENTS[0]))
+    for n in range(KEEP_OUTLINES + 3):  # earlier versions of documents, oldest first
+        (tmp_path / f"old{n}.json").write_text("{}")
+        os.utime(tmp_path / f"old{n}.json", ns=(n * 10**9, n * 10**9))
+    (tmp_path / "notes.txt").write_text("not an outline")
+    write_cached(tmp_path, "current", outline)
+    kept = {p.name for p in tmp_path.glob("*.json")}
+    assert len(kept) == KEEP_OUTLINES
+    assert "current.json" in kept
+    assert not {"old0.json", "old1.json", "old2.json", "old3.json"} & kept
+    assert (tmp_path / "notes.txt").exists()
+    assert read_cached(tmp_path, "current") == outline
 
 
 def test_no_cache_is_written_where_there_is_no_state_directory(tmp_path: Path) -> None:
