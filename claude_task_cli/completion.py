@@ -209,9 +209,12 @@ def remember(document: Path, doc: TaskDocument, *, state_path: Path | None = Non
     """Leave `doc`'s outline and its run's matrix cached for `task_status`, once a run of it
     stopped: the next status call then converts nothing. Only while `document` still holds the
     text `doc` was converted from (not a `.json`, not edited during the run): every cache is keyed
-    by the text it was built from. Failing to cache only makes that call slower."""
+    by the text it was built from. Failing to cache only makes that call slower: it never turns
+    a run that stopped into an error (a store that cannot be read is reported by that call)."""
+    from claude_task_cli.errors import TaskCliError
+
     digest = doc.source.sha256
-    with contextlib.suppress(OSError, sqlite3.Error):
+    with contextlib.suppress(OSError, sqlite3.Error, LookupError, TaskCliError):
         if _digest(document) == digest:
             completion_json(document, lambda: doc, state_path=state_path, digest=digest)
 

@@ -235,3 +235,16 @@ def test_a_new_run_s_matrix_replaces_the_earlier_runs(recorded: Recorded) -> Non
     conn.close()
     assert json.loads(recorded.cached_json())["run_id"] == newer.id
     assert [run for run, _ in recorded.cache_rows()] == sorted([other.id, newer.id])
+
+
+def test_remember_never_turns_a_stopped_run_into_an_error(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_task_cli.errors import StoreError
+
+    def unreadable(*_args: object) -> None:
+        raise StoreError(recorded.database, "cannot open the state database: disk I/O error")
+
+    monkeypatch.setattr(completion, "_snapshot", unreadable)
+    completion.remember(recorded.document, recorded.doc, state_path=recorded.database)
+    assert recorded.cache_rows() == []
