@@ -192,14 +192,12 @@ def completion_json(
     with gc_paused():
         try:
             seen = _snapshot(state, key, cache_key)
-        except LookupError:
-            outline = document_outline(document, state, load, digest)
-            return matrix_json(build_matrix(outline, _typed_facts(state, load(), key)))
+        except LookupError:  # a schema this reader does not know: the typed path, uncached
+            return matrix_json(completion_of(document, load, state_path=state, doc_key=key))
         if seen.cached is not None:
             return seen.cached
-        text = matrix_json(
-            build_matrix(document_outline(document, state, load, digest), seen.facts)
-        )
+        outline = document_outline(document, state, load, digest)
+        text = matrix_json(build_matrix(outline, seen.facts))
         if seen.revision is not None:
             _cache(state, seen.run_id, seen.revision, cache_key, text)
         return text

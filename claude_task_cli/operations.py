@@ -157,19 +157,19 @@ def record_step(
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
     """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
     from claude_task_cli.completion import completion_of
-    from claude_task_cli.locate import locate_document
 
-    path = locate_document(task, start or Path.cwd())
-
-    def load() -> TaskDocument:
-        return load_document(str(path))[0]
-
-    return completion_of(path, load, state_path=state)
+    return completion_of(*_located(task, start), state_path=state)
 
 
 def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
-    """`status_matrix(...)` as compact JSON; a finished run's is served from its cached text."""
+    """`status_matrix(...)` as compact JSON; a stopped run's is served from its cached text."""
     from claude_task_cli.completion import completion_json
+
+    return completion_json(*_located(task, start), state_path=state)
+
+
+def _located(task: str, start: Path | None) -> tuple[Path, Callable[[], TaskDocument]]:
+    """TASK's file, and how to convert it (called only when no cache serves)."""
     from claude_task_cli.locate import locate_document
 
     path = locate_document(task, start or Path.cwd())
@@ -177,7 +177,7 @@ def status_json(task: str, *, state: Path | None = None, start: Path | None = No
     def load() -> TaskDocument:
         return load_document(str(path))[0]
 
-    return completion_json(path, load, state_path=state)
+    return path, load
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,12 @@ def test_remember_never_turns_a_stopped_run_into_an_error(
     monkeypatch.setattr(completion, "_snapshot", unreadable)
     completion.remember(recorded.document, recorded.doc, state_path=recorded.database)
     assert recorded.cache_rows() == []
+
+
+def test_a_schema_this_reader_does_not_know_is_read_typed_and_not_cached(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = recorded.fresh_json()
+    monkeypatch.setattr(completion, "_RUN_OF", {})  # as if the database were of a newer schema
+    assert recorded.cached_json() == expected
+    assert recorded.cache_rows() == []
