@@ -46,7 +46,7 @@ class RunRecord(_Record):
     claim_host: str | None
     claim_token: str | None
     claim_heartbeat: float | None
-    revision: int = 0  # raised by every change to the run or its attempts (`store_schema.py`)
+    revision: int = 0  # raised by each change to a stopped run's facts (`store_schema.py`)
 
 
 class AttemptRecord(_Record):

@@ -1,10 +1,11 @@
 """The state database's schema, by version, and the migration of an older database to this one.
 
 The version is `PRAGMA user_version`. Version 1: runs, step attempts, events. Version 2 adds a run's
-`revision`, which triggers raise in the transaction of every change to the run or its attempts,
-and `matrix_cache`, the completion matrix's JSON as of one revision (`completion.py` serves it
-while the revision and the document are unchanged). A migration only adds: a database written by
-an older release keeps every row, and the version-1 reader in `completion.py` still reads it.
+`revision`, which triggers raise in the transaction of every change to a stopped run or its
+attempts and of its status entering or leaving `running`, and `matrix_cache`, the completion
+matrix's JSON as of one revision (`completion.py` serves it while the revision and the document
+are unchanged). A migration only adds: a database written by an older release keeps every row,
+and the version-1 reader in `completion.py` still reads it.
 """
 
 from __future__ import annotations
