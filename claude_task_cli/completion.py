@@ -39,6 +39,7 @@ from claude_task_cli.outline import (
     write_cached,
 )
 from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
+from claude_task_cli.step_journal import journals
 
 if TYPE_CHECKING:
     from claude_task_cli.model import TaskDocument
@@ -94,7 +95,7 @@ _RUN = (
     "SELECT id, status, started_at, ended_at, source_sha256, {} FROM runs"
     " WHERE doc_key = ? ORDER BY id DESC LIMIT 1"
 )
-_RUN_OF = {1: _RUN.format("NULL"), 2: _RUN.format("revision")}
+_RUN_OF = {1: _RUN.format("NULL"), 2: _RUN.format("revision"), 3: _RUN.format("revision")}
 _CACHED = "SELECT json FROM matrix_cache WHERE run_id = ? AND revision = ? AND key = ?"
 
 
@@ -189,6 +190,12 @@ def completion_json(
     key = doc_key or str(document.resolve())
     digest = digest or _digest(document)
     cache_key = f"{digest}:{fingerprint()}"
+    if journals(state):  # an executor's writes not in the database yet: a dead one's are applied
+        from claude_task_cli.errors import TaskCliError
+        from claude_task_cli.store import Store
+
+        with contextlib.suppress(TaskCliError):
+            Store(state).close()
     with gc_paused():
         try:
             seen = _snapshot(state, key, cache_key)

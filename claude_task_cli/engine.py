@@ -14,7 +14,8 @@ MCP error, a timeout, a dead server) or a failed `expect` is retried with expone
 skipped unit are skipped (with `unresolvedDependency` when they consume its output); dependents of a
 paused unit wait; independent branches keep running. Run statuses: `results.py`.
 
-Durability and resume: each attempt is written when it starts and when it ends (`store.py`).
+Durability and resume: each attempt is written when it starts and when it ends (`store.py`; while
+the run executes, through its step journal: durable at once, in the database in batches).
 Executing a document again resumes its latest unfinished run: completed units never run again;
 failed, skipped and paused ones are evaluated afresh; a unit found `running` (its executor died) is
 retried if retryable, else it pauses with `interrupted` until the client records its outcome; a
@@ -155,6 +156,7 @@ async def execute(
         on_event=on_event,
     )
     previous_sink, store.on_commit = store.on_commit, runner.publish
+    store.journal_run(run.id, claim)
     # Everything alive now (the SDK, the document, the servers' sessions) outlives the run: keep it
     # out of the collector's full passes, which cost ~60 ms each here and stall a step.
     gc.freeze()
@@ -184,8 +186,11 @@ async def execute(
         runner.finish(claim, summarize(s.status for s in states.values()), error=exc)
         raise
     finally:
-        store.on_commit = previous_sink
-        gc.unfreeze()
+        try:
+            store.end_journal()
+        finally:
+            store.on_commit = previous_sink
+            gc.unfreeze()
     if runner.abort is not None:
         raise runner.abort
     return outcome

@@ -3,12 +3,10 @@ their text columns; whether a claim's process is alive."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -77,26 +75,6 @@ class Event(_Record):
     step_id: str | None = None
     payload: dict[str, Any] = {}
     id: int = 0
-
-
-# The C encoder made once (`json.dumps` with options builds a new encoder per call). The values
-# are parsed JSON or plain data of our own, never cyclic: no circular-reference markers.
-_ENCODE = (
-    c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
-
-
-def dumps_json(value: Any) -> str:
-    """Compact JSON as stored (non-ASCII kept, anything else as its `str`)."""
-    if _ENCODE is None:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return "".join(_ENCODE(value, 0))
-
-
-def loads_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
 
 
 def pid_alive(pid: int) -> bool:

@@ -8,7 +8,14 @@ Every write is one transaction (`Store.transaction`, `BEGIN IMMEDIATE`) that cha
 appends its events together. A write may be deferred (`defer=True`, group commit): it is committed
 with the next write or by `flush`, which the engine calls before it waits on anything. WAL with
 `synchronous=NORMAL` survives `kill -9` of the executor (not a power cut; that would need `FULL`,
-~1 fsync per commit). Rows are typed by `run_records.py`.
+~1 fsync per commit). Rows are typed by `run_records.py`, writes are data (`store_writes.py`).
+
+While the executor runs a run (`journal_run`), an attempt's start and every deferred write are made
+durable by one line in the run's step journal (`step_journal.py`) and applied to the database in
+batches: before the write that follows once `APPLY_AFTER` seconds passed since the last batch (so
+a slow step's start is in the database before its call), at any other write, and at `flush`.
+Another process reading a running run sees it at most that far behind; a journal whose executor
+died is applied by the next `Store` opened on the database, before anything is read.
 
 Claims: a run is executed by at most one executor. `open_run` claims it atomically; a claim is live
 while its process is alive (same host) or its heartbeat is younger than `stale_after` seconds (other
@@ -29,18 +36,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
+from claude_task_cli.json_text import dumps_json, loads_json
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
 from claude_task_cli.project import STATE_DIR, STATE_ENV, default_state_path, project_root
-from claude_task_cli.run_records import (
-    AttemptRecord,
-    Claim,
-    Event,
-    RunRecord,
-    dumps_json,
-    loads_json,
-    pid_alive,
-)
+from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord, pid_alive
+from claude_task_cli.step_journal import StepJournal, journal_path, journals, read_records
 from claude_task_cli.store_schema import SCHEMA_VERSION, migrate
+from claude_task_cli.store_writes import (
+    APPLY,
+    START_NEXT,
+    EventRow,
+    applied_seq,
+    event_rows,
+    insert_events,
+    mark_applied,
+    replay,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -59,14 +70,13 @@ _T = TypeVar("_T")
 
 STALE_AFTER = 30.0  # seconds without a heartbeat before another host's claim is stale
 CHECKPOINT_EVERY = 500  # commits between background WAL checkpoints
+APPLY_AFTER = 0.05  # seconds a journaled write may wait for its batch (see the module docstring)
+APPLY_MAX = 512  # journaled writes in one batch at most
 _AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint: only a safety net (~20 MB of WAL)
 
-# The next attempt number for the step, from the table itself (the client may have added rows).
-_START_ATTEMPT = (
-    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
-    " VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
-    " WHERE run_id = ?1 AND step_id = ?2), ?3, 'engine', ?4, ?5) RETURNING attempt"
-)
+# A write waiting for its transaction: its journal record's number (None: not journaled), its
+# kind and parameters (`store_writes.APPLY`), its events' rows.
+_Pending = tuple["int | None", str, tuple[Any, ...], list[EventRow]]
 
 
 def _nothing(_conn: sqlite3.Connection) -> None:
@@ -86,9 +96,13 @@ class Store:
         self.path = path
         self.clock = clock
         self.stale_after = stale_after
+        # sees events once they are durable: committed, or journaled
         self.on_commit: Callable[[list[Event]], None] | None = None
-        self._pending: list[Callable[[sqlite3.Connection], object]] = []
-        self._queued: list[Event] = []
+        self._pending: list[_Pending] = []
+        self._queued: list[Event] = []  # events of pending writes not journaled, not yet seen
+        self._journal: StepJournal | None = None
+        self._attempt_numbers: dict[str, int] = {}  # the journaled run's, by step
+        self._applied_at = 0.0
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         try:
@@ -105,6 +119,7 @@ class Store:
             # every CHECKPOINT_EVERY commits; the GIL is released while it waits on the disk.
             self._conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
             self._migrate()
+            self._recover()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(path, f"cannot open the state database: {exc}") from exc
 
@@ -116,6 +131,8 @@ class Store:
 
     def close(self) -> None:
         try:
+            if self._journal is not None:
+                self.end_journal()
             self.flush()
         finally:
             if self._checkpointer is not None:
@@ -151,46 +168,127 @@ class Store:
         self._conn.execute("COMMIT")
 
     def _commit(self, op: Callable[[sqlite3.Connection], _T], events: Sequence[Event] = ()) -> _T:
-        """A write: deferred writes first, then `op`, then all their events; one transaction,
-        whose result is `op`'s. `on_commit` sees the events once they are durable. Plain calls,
-        no context managers: this runs once per executed step."""
+        """A write: pending writes first, then `op`, then all their events; one transaction,
+        whose result is `op`'s. `on_commit` sees the events not seen yet once they are durable.
+        Plain calls, no context managers: this runs once per batch of executed steps."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for pending in self._pending:
-                pending(conn)
+            if self._pending:
+                self._apply_pending(conn)
             value = op(conn)
-            committed = [*self._queued, *events] if events else self._queued
-            if committed:
-                self._append(conn, committed)
+            if events:
+                insert_events(conn, event_rows(events))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        seen = [*self._queued, *events] if events else self._queued
         self._pending, self._queued = [], []
+        if self._journal is not None:
+            self._journal.applied()
+            self._applied_at = time.monotonic()
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
-        if committed and self.on_commit is not None:
-            self.on_commit(committed)
+        if seen and self.on_commit is not None:
+            self.on_commit(seen)
         return value
 
+    def _apply_pending(self, conn: sqlite3.Connection) -> None:
+        journal = self._journal
+        mark = applied_seq(conn, journal.run_id) if journal is not None else 0
+        rows: list[EventRow] = []
+        last = mark
+        for seq, kind, params, events in self._pending:
+            if seq is not None:
+                if seq <= mark:  # applied already, by a reader that recovered the journal
+                    continue
+                last = seq
+            APPLY[kind](conn, params)
+            rows.extend(events)
+        insert_events(conn, rows)
+        if journal is not None and last != mark:
+            mark_applied(conn, journal.run_id, last)
+
     def _write(
-        self, op: Callable[[sqlite3.Connection], object], events: Sequence[Event], defer: bool
+        self, kind: str, params: tuple[Any, ...], events: Sequence[Event], defer: bool
     ) -> None:
-        if defer:
-            self._pending.append(op)
+        if self._journal is not None and defer:
+            rows = event_rows(events)
+            seq = self._journal.append(kind, params, rows)
+            self._pending.append((seq, kind, params, rows))
+            if events and self.on_commit is not None:
+                self.on_commit(list(events))
+            if (
+                time.monotonic() - self._applied_at >= APPLY_AFTER
+                or len(self._pending) >= APPLY_MAX
+            ):
+                self._commit(_nothing)
+        elif defer:
+            self._pending.append((None, kind, params, event_rows(events)))
             self._queued.extend(events)
         else:
-            self._commit(op, events)
+            self._commit(lambda conn: APPLY[kind](conn, params), events)
 
     def flush(self) -> None:
         """Commit deferred writes now. A deferred write (`defer=True`) rides along with the next
         write, or is committed by `flush`, which the engine calls before it waits on anything:
         group commit saves a transaction per step without leaving an outcome uncommitted while
-        the run waits."""
+        the run waits. A journaled write is durable already; `flush` puts it in the database."""
         if self._pending or self._queued:
             self._commit(_nothing)
+
+    # the step journal -------------------------------------------------------------------------
+
+    def journal_run(self, run_id: int, claim: Claim) -> None:
+        """Journal this run's starts and deferred writes until `end_journal` (the executor, once
+        it holds the run's claim). An earlier session's journal of the run is applied first."""
+        self.flush()
+        self._recover(run_id, keep=claim.token)
+        conn = self._conn
+        seq = applied_seq(conn, run_id)
+        numbers = conn.execute(
+            "SELECT step_id, MAX(attempt) FROM step_attempts WHERE run_id = ? GROUP BY step_id",
+            (run_id,),
+        )
+        self._attempt_numbers = dict(numbers.fetchall())
+        self._journal = StepJournal(journal_path(self.path, run_id, claim.token), run_id, seq)
+        self._applied_at = float("-inf")  # the first write goes to the database at once
+
+    def end_journal(self) -> None:
+        """Apply what the journal holds and remove it; kept if the database refuses it."""
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            self.flush()
+        except BaseException:
+            self._journal = None
+            journal.close(remove=False)
+            raise
+        self._journal = None
+        journal.close(remove=True)
+
+    def _recover(self, run_id: int | None = None, keep: str | None = None) -> None:
+        """Apply the journals whose executor is gone (of `run_id`, else all), then remove them;
+        the journal of a live claim is its executor's, and `keep`'s is ours."""
+        for path, run, token in journals(self.path):
+            if (run_id is not None and run != run_id) or token == keep:
+                continue
+            try:
+                records = read_records(path)
+            except ValueError as exc:
+                raise StoreError(path, f"unreadable step journal: {exc}") from exc
+            with self.transaction() as conn:
+                found = self._runs(conn, "id = ?", (run,))
+                owner = found[0] if found else None
+                mine = owner is not None and owner.claim_token == token
+                if mine and owner is not None and self._claim_live(owner, self.clock()):
+                    continue  # its executor is alive: the journal is its own
+                if owner is not None:
+                    replay(conn, run, records)
+            path.unlink(missing_ok=True)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -324,11 +422,17 @@ class Store:
         self, run_id: int, step_id: str, args: Any, events: Sequence[Event] = ()
     ) -> int:
         """Insert a `running` attempt (the next number for the step); return its number.
-        Never deferred: an attempt is durable before its call is made."""
-        row = (run_id, step_id, StepStatus.RUNNING, dumps_json(args), self.clock())
+        Durable when this returns (committed, or journaled): before its call is made."""
+        if self._journal is not None and self._journal.run_id == run_id:
+            attempt = self._attempt_numbers.get(step_id, 0) + 1
+            self._attempt_numbers[step_id] = attempt
+            row = (run_id, step_id, attempt, dumps_json(args), self.clock())
+            self._write("start", row, events, defer=True)
+            return attempt
+        start = (run_id, step_id, StepStatus.RUNNING, dumps_json(args), self.clock())
 
         def op(conn: sqlite3.Connection) -> int:
-            attempt: int = conn.execute(_START_ATTEMPT, row).fetchone()[0]
+            attempt: int = conn.execute(START_NEXT, start).fetchone()[0]
             return attempt
 
         return self._commit(op, events)
@@ -361,16 +465,7 @@ class Store:
             step_id,
             attempt,
         )
-
-        def op(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE step_attempts SET status = ?, result = ?, error = ?, pause_reason = ?,"
-                " checks = ?, ended_at = ?, duration_ms = (? - started_at) * 1000"
-                " WHERE run_id = ? AND step_id = ? AND attempt = ?",
-                row,
-            )
-
-        self._write(op, events, defer)
+        self._write("finish", row, events, defer)
 
     def record_outcome(
         self,
@@ -390,34 +485,22 @@ class Store:
         (a step re-paused on resume) adds no row, only its events; an outcome with `checks` (a
         result the client recorded, verified) always adds one."""
         reason = None if pause_reason is None else _reason_json(pause_reason)
-        values = (
+        row = (
+            run_id,
+            step_id,
+            status,
+            source,
             None if result is None else dumps_json(result),
             error,
             reason,
             None if checks is None else dumps_json(checks),
             self.clock(),
         )
-
-        def op(conn: sqlite3.Connection) -> None:
-            latest = conn.execute(
-                "SELECT status, source, pause_reason, started_at FROM step_attempts"
-                " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1",
-                (run_id, step_id),
-            ).fetchone()
-            if (
-                latest is None
-                or checks is not None
-                or tuple(latest) != (status, source, reason, None)
-            ):
-                conn.execute(
-                    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result,"
-                    " error, pause_reason, checks, ended_at) SELECT ?, ?,"
-                    " COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?, ?, ?"
-                    " FROM step_attempts WHERE run_id = ? AND step_id = ?",
-                    (run_id, step_id, status, source, *values, run_id, step_id),
-                )
-
-        self._write(op, events, defer)
+        if self._journal is not None and step_id in self._attempt_numbers:
+            self._attempt_numbers[step_id] += 1  # at most one row more: numbers stay unique
+        elif self._journal is not None:
+            self._attempt_numbers[step_id] = 1
+        self._write("outcome", row, events, defer)
 
     def attempts(self, run_id: int) -> list[AttemptRecord]:
         """Every attempt of a run, by step then attempt number."""
@@ -446,15 +529,11 @@ class Store:
     # events -----------------------------------------------------------------------------------
 
     def append(self, events: Sequence[Event], *, defer: bool = False) -> None:
-        self._write(lambda _conn: None, events, defer)
+        self._write("events", (), events, defer)
 
     @staticmethod
     def _append(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
-        if events:
-            conn.executemany(
-                "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events],
-            )
+        insert_events(conn, event_rows(events))
 
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""

@@ -4,15 +4,16 @@ The version is `PRAGMA user_version`. Version 1: runs, step attempts, events. Ve
 `revision`, which triggers raise in the transaction of every change to a stopped run or its
 attempts and of its status entering or leaving `running`, and `matrix_cache`, the completion
 matrix's JSON as of one revision (`completion.py` serves it while the revision and the document
-are unchanged). A migration only adds: a database written by an older release keeps every row,
-and the version-1 reader in `completion.py` still reads it.
+are unchanged). Version 3 adds `step_journal`: per run, the last record of the executor's step
+journal applied to the database (`step_journal.py`). A migration only adds: a database written by
+an older release keeps every row, and the version-1 reader in `completion.py` still reads it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = (
     "CREATE TABLE runs ("
@@ -52,7 +53,12 @@ _V2 = (
     " UPDATE runs SET revision = revision + 1 WHERE id = NEW.id; END",
 )
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
+_V3 = (
+    "CREATE TABLE step_journal ("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs (id), seq INTEGER NOT NULL)",
+)
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -302,6 +302,6 @@ def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path) -> No
         assert changed is not None
         assert changed.revision == 1
     conn = sqlite3.connect(database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
     assert counts() == [before[0], before[1] + 1, before[2]]
