@@ -103,6 +103,12 @@ def _snapshot(state_path: Path, doc_key: str, cache_key: str | None) -> _Snapsho
     """The latest run's facts, or its cached matrix when `cache_key` and the revision match."""
     if not state_path.is_file():
         return _Snapshot(None)
+    if journals(state_path):  # writes not in the database yet: a dead executor's are applied
+        from claude_task_cli.errors import TaskCliError
+        from claude_task_cli.store import Store
+
+        with contextlib.suppress(TaskCliError):
+            Store(state_path).close()
     uri = f"{state_path.resolve().as_uri()}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
@@ -190,12 +196,6 @@ def completion_json(
     key = doc_key or str(document.resolve())
     digest = digest or _digest(document)
     cache_key = f"{digest}:{fingerprint()}"
-    if journals(state):  # an executor's writes not in the database yet: a dead one's are applied
-        from claude_task_cli.errors import TaskCliError
-        from claude_task_cli.store import Store
-
-        with contextlib.suppress(TaskCliError):
-            Store(state).close()
     with gc_paused():
         try:
             seen = _snapshot(state, key, cache_key)

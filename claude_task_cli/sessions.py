@@ -20,10 +20,11 @@ import os
 import tempfile
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.errors import McpConfigError, ServerStartError
 from claude_task_cli.mcp_config import HttpServer, McpConfig, StdioServer, open_transport
@@ -50,14 +51,16 @@ class ToolInfo(BaseModel):
     output_schema: dict[str, Any] | None = None
 
 
-class CallOutcome(BaseModel):
-    """The result of one `tools/call`; `kind` says why it failed, and is None when it did not."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOutcome:
+    """The result of one `tools/call`; `kind` says why it failed, and is None when it did not.
+    A plain dataclass: one is made per call, and nothing in it needs validating."""
 
     server: str
     tool: str
     is_error: bool
     kind: ErrorKind | None = None
-    text: str = Field(default="", description="the text content blocks, joined by newlines")
+    text: str = ""  # the text content blocks, joined by newlines
     structured: Any | None = None
     duration_ms: float
     error: str | None = None

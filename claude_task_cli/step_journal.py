@@ -73,15 +73,17 @@ class StepJournal:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
         self._fd = os.open(path, flags, 0o600)
 
-    def append(self, kind: str, params: tuple[Any, ...], events: list[tuple[Any, ...]]) -> int:
-        """Write one record; durable (against a process kill) when this returns its number."""
+    def record(self, kind: str, params: tuple[Any, ...], events: list[Any]) -> tuple[int, bytes]:
+        """The next record's number and line, not written yet."""
         self.seq += 1
-        line = dumps_json([self.seq, kind, params, events]) + "\n"
-        data = line.encode("utf-8")
+        return self.seq, (dumps_json([self.seq, kind, params, events]) + "\n").encode("utf-8")
+
+    def write(self, lines: list[bytes]) -> None:
+        """Append whole lines in one `write(2)`: durable (against a process kill) on return."""
+        data = b"".join(lines)
         written = os.write(self._fd, data)
         if written != len(data):  # a regular file takes it whole, barring a full disk
             raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
-        return self.seq
 
     def applied(self) -> None:
         """Every record so far is in the database: start the file afresh."""

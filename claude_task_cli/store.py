@@ -101,6 +101,7 @@ class Store:
         self._pending: list[_Pending] = []
         self._queued: list[Event] = []  # events of pending writes not journaled, not yet seen
         self._journal: StepJournal | None = None
+        self._lines: list[bytes] = []  # journal lines of pending deferred writes, not written yet
         self._attempt_numbers: dict[str, int] = {}  # the journaled run's, by step
         self._applied_at = 0.0
         self._commits = 0
@@ -184,7 +185,7 @@ class Store:
             raise
         conn.execute("COMMIT")
         seen = [*self._queued, *events] if events else self._queued
-        self._pending, self._queued = [], []
+        self._pending, self._queued, self._lines = [], [], []
         if self._journal is not None:
             self._journal.applied()
             self._applied_at = time.monotonic()
@@ -212,19 +213,33 @@ class Store:
             mark_applied(conn, journal.run_id, last)
 
     def _write(
-        self, kind: str, params: tuple[Any, ...], events: Sequence[Event], defer: bool
+        self,
+        kind: str,
+        params: tuple[Any, ...],
+        events: Sequence[Event],
+        defer: bool,
+        *,
+        durable: bool = False,
     ) -> None:
-        if self._journal is not None and defer:
+        """A write: committed now; or `defer`red, to ride with the next write; or, while a run is
+        journaled, `durable` now through the journal, with every deferred write before it."""
+        journal = self._journal
+        if journal is not None and (defer or durable):
             rows = event_rows(events)
-            seq = self._journal.append(kind, params, rows)
+            seq, line = journal.record(kind, params, rows)
             self._pending.append((seq, kind, params, rows))
-            if events and self.on_commit is not None:
-                self.on_commit(list(events))
-            if (
-                time.monotonic() - self._applied_at >= APPLY_AFTER
-                or len(self._pending) >= APPLY_MAX
-            ):
-                self._commit(_nothing)
+            self._lines.append(line)
+            self._queued.extend(events)
+            if durable:  # one write(2) for this write and those deferred before it
+                journal.write(self._lines)
+                seen, self._lines, self._queued = self._queued, [], []
+                if (
+                    time.monotonic() - self._applied_at >= APPLY_AFTER
+                    or len(self._pending) >= APPLY_MAX
+                ):
+                    self._commit(_nothing)
+                if seen and self.on_commit is not None:
+                    self.on_commit(seen)
         elif defer:
             self._pending.append((None, kind, params, event_rows(events)))
             self._queued.extend(events)
@@ -427,7 +442,7 @@ class Store:
             attempt = self._attempt_numbers.get(step_id, 0) + 1
             self._attempt_numbers[step_id] = attempt
             row = (run_id, step_id, attempt, dumps_json(args), self.clock())
-            self._write("start", row, events, defer=True)
+            self._write("start", row, events, defer=False, durable=True)
             return attempt
         start = (run_id, step_id, StepStatus.RUNNING, dumps_json(args), self.clock())
 

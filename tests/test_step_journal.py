@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import claude_task_cli.store as store_module
+from claude_task_cli.completion import read_run_facts
 from claude_task_cli.errors import StoreError
 from claude_task_cli.outcomes import StepStatus
 from claude_task_cli.step_journal import journals, read_records
@@ -64,6 +65,7 @@ KILLED = textwrap.dedent(
         done = Event(kind="step_completed", ts=2.0, run_id=run.id, step_id=sid, payload={})
         store.finish_attempt(run.id, sid, n, StepStatus.COMPLETED, result={"i": i},
                              events=[done], defer=True)
+    store.start_attempt(run.id, "1.101", {"i": 101})  # killed while its call is in flight
     os.kill(os.getpid(), signal.SIGKILL)
     """
 )
@@ -74,17 +76,30 @@ def test_a_killed_executor_loses_no_journaled_step(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", KILLED, str(database)], check=False)
     assert proc.returncode == -9
     ((journal, run_id, _token),) = journals(database)
-    assert len(read_records(journal)) == 199  # the first start went to the database at once
+    # the first start went to the database at once; each end rode with the next start
+    assert len(read_records(journal)) == 200
     with Store(database) as store:  # a reader: applies the dead executor's journal first
         attempts = store.latest_attempts(run_id)
         counts = event_counts(store, run_id)
     assert journals(database) == []
+    assert attempts.pop("1.101").status == StepStatus.RUNNING
     assert len(attempts) == 100
     assert all(a.status == StepStatus.COMPLETED and a.attempt == 1 for a in attempts.values())
     assert attempts["1.100"].result == {"i": 100}
     assert counts == Counter(
         {(kind, f"1.{i}"): 1 for i in range(1, 101) for kind in ("step_started", "step_completed")}
     )
+
+
+def test_task_status_reads_a_killed_executors_journal_first(tmp_path: Path) -> None:
+    database = tmp_path / "state.db"
+    proc = subprocess.run([sys.executable, "-c", KILLED, str(database)], check=False)
+    assert proc.returncode == -9
+    facts = read_run_facts(database, "k")  # the read-only path of `task_status`
+    assert facts is not None
+    assert journals(database) == []
+    statuses = Counter(step.status for step in facts.steps.values())
+    assert statuses == {StepStatus.COMPLETED: 100, StepStatus.RUNNING: 1}
 
 
 def test_a_journal_applied_but_not_yet_emptied_is_not_applied_twice(tmp_path: Path) -> None:
@@ -99,14 +114,15 @@ def test_a_journal_applied_but_not_yet_emptied_is_not_applied_twice(tmp_path: Pa
     text = journal.path.read_bytes()
     store.flush()  # applied and emptied ...
     journal.path.write_bytes(text)  # ... as if the process died between the two
-    steps(store, run_id, ["4"])  # and one more write after it, journaled only
+    steps(store, run_id, ["4"])  # and more writes after it, journaled only
+    store.start_attempt(run_id, "5", {})  # the write that carries 4's end
     reader = Store(database)
     try:
         counts = event_counts(reader, run_id)
         attempts = reader.attempts(run_id)
     finally:
         reader.close()
-    assert sorted(a.step_id for a in attempts) == ["1", "2", "3", "4"]
+    assert sorted(a.step_id for a in attempts) == ["1", "2", "3", "4", "5"]
     assert set(counts.values()) == {1}
     assert len(counts) == 8
 
