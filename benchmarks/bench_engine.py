@@ -11,8 +11,9 @@ over stdio, its `echo` and `sleep` tools), which both sides call:
 
 The SDK side is a bare `ClientSession.call_tool` loop on the pool's own initialized session
 (`ServerPool.session`), the executor goes through `ServerPool.call`; start-up is excluded on both
-sides. The executor's times include everything else: the SQLite store (a fresh
-database per run, every attempt and event committed), argument resolution, schema checks, events.
+sides. The executor's times include everything else: the state store (a fresh
+database per run, every attempt and event durable before the next call: through the run's step
+journal, in the database in batches), argument resolution, schema checks, events.
 
 The sides alternate, and a ratio is the median of the per-repetition ratios (each executor run
 over the SDK run just before it), so drift on a shared machine cancels; the time columns are each
@@ -102,10 +103,12 @@ async def sdk_run(session: Any, n: int, concurrency: int) -> float:
 
 async def contract_run(session: Any, n: int) -> float:
     """The SDK loop with the store's writes of each step around each call, as the executor makes
-    them (the start and its event committed before the call, the end deferred into the next
-    commit), and nothing else: what the durability contract costs by itself."""
+    them (the run journaled: the start and its event durable before the call, the end deferred
+    to ride with the next start), and nothing else: what the durability contract costs by itself."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "state.db") as store:
-        run, _ = store.open_run(doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=Claim())
+        claim = Claim()
+        run, _ = store.open_run(doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=claim)
+        store.journal_run(run.id, claim)
         start = time.perf_counter()
         for i in range(n):
             sid = f"1.{i}"
@@ -120,7 +123,7 @@ async def contract_run(session: Any, n: int) -> float:
                 defer=True,
                 events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
-        store.flush()
+        store.end_journal()
         return time.perf_counter() - start
 
 
@@ -129,13 +132,16 @@ def paired(base: list[float], ours: list[float]) -> float:
     return statistics.median(o / b for b, o in zip(base, ours, strict=True))
 
 
-def store_cost(steps: int = 1000, *, grouped: bool) -> float:
+def store_cost(steps: int = 1000, *, mode: str) -> float:
     """Microseconds of store work per executed step, no MCP traffic: an attempt's start and end,
-    each with its event. `grouped`: as the engine writes them (the end deferred and committed with
-    the next start, one transaction per step); else one transaction each."""
+    each with its event. `mode`: "journal" as the engine writes them (one journal write per step,
+    the database in batches), "grouped" (no journal: the end committed with the next start, one
+    transaction per step, as before the journal), "single" (one transaction each)."""
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "state.db") as store:
         claim = Claim()
         run, _ = store.open_run(doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=claim)
+        if mode == "journal":
+            store.journal_run(run.id, claim)
         start = time.perf_counter()
         for i in range(steps):
             sid = f"1.{i}"
@@ -144,9 +150,11 @@ def store_cost(steps: int = 1000, *, grouped: bool) -> float:
                 events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
             store.finish_attempt(
-                run.id, sid, attempt, StepStatus.COMPLETED, result={"value": i}, defer=grouped,
+                run.id, sid, attempt, StepStatus.COMPLETED, result={"value": i},
+                defer=mode != "single",
                 events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
             )  # fmt: skip
+        store.end_journal()
         store.flush()
         return (time.perf_counter() - start) / steps * 1e6
 
@@ -195,8 +203,13 @@ async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
                  f"{s * 1000:.0f} ms", f"{f * 1000:.0f} ms", f"{paired(sdk_seq, floor):.2f}×",
                  "reported"))  # fmt: skip
     per_call = s / 1000 * 1e6
-    for grouped, label in ((True, "as the engine writes: 1 commit"), (False, "2 commits")):
-        per_step = statistics.median(store_cost(grouped=grouped) for _ in range(runs))
+    labels = {
+        "journal": "as the engine writes: 1 journal write, batched commits",
+        "grouped": "no journal: 1 commit",
+        "single": "no journal: 2 commits",
+    }
+    for mode, label in labels.items():
+        per_step = statistics.median(store_cost(mode=mode) for _ in range(runs))
         rows.append((f"state store per step ({label}, 2 events, no MCP)", "",
                      f"{per_step:.0f} µs", f"{per_step / per_call:.2f} of a call", "reported"))  # fmt: skip
     return rows

@@ -115,7 +115,7 @@ def _mentions_step(value: Any) -> bool:
     """Whether a placeholder may hide anywhere in `value` (keys included)."""
     if isinstance(value, str):
         return "${step:" in value
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):  # a dict is decided without the ABC's slower check
         for key, item in value.items():
             if _mentions_step(key) or _mentions_step(item):
                 return True

@@ -51,7 +51,7 @@ class ToolInfo(BaseModel):
     output_schema: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)  # not frozen: its __init__ would cost 3× as much
 class CallOutcome:
     """The result of one `tools/call`; `kind` says why it failed, and is None when it did not.
     A plain dataclass: one is made per call, and nothing in it needs validating."""

@@ -47,6 +47,7 @@ from claude_task_cli.store_writes import (
     START_NEXT,
     EventRow,
     applied_seq,
+    apply_batch,
     event_rows,
     insert_events,
     mark_applied,
@@ -198,19 +199,15 @@ class Store:
 
     def _apply_pending(self, conn: sqlite3.Connection) -> None:
         journal = self._journal
-        mark = applied_seq(conn, journal.run_id) if journal is not None else 0
-        rows: list[EventRow] = []
-        last = mark
-        for seq, kind, params, events in self._pending:
-            if seq is not None:
-                if seq <= mark:  # applied already, by a reader that recovered the journal
-                    continue
-                last = seq
-            APPLY[kind](conn, params)
-            rows.extend(events)
-        insert_events(conn, rows)
-        if journal is not None and last != mark:
-            mark_applied(conn, journal.run_id, last)
+        pending = self._pending
+        if journal is not None:
+            mark = applied_seq(conn, journal.run_id)
+            if pending[0][0] is not None and pending[0][0] <= mark:  # a reader recovered some
+                pending = [p for p in pending if p[0] is None or p[0] > mark]
+            last = next((p[0] for p in reversed(pending) if p[0] is not None), None)
+            if last is not None:
+                mark_applied(conn, journal.run_id, last)
+        apply_batch(conn, pending)
 
     def _write(
         self,

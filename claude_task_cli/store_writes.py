@@ -67,6 +67,24 @@ APPLY: dict[str, Callable[[sqlite3.Connection, Sequence[Any]], object]] = {
 }
 
 
+def apply_batch(
+    conn: sqlite3.Connection,
+    writes: Sequence[tuple[Any, str, Sequence[Any], Sequence[Sequence[Any]]]],
+) -> None:
+    """Apply `(_, kind, params, event rows)` writes in order, then their events in order. A batch
+    of only starts and ends (an executing run's) goes as two `executemany`: every end's start is
+    in an earlier batch or among this one's starts, and no two writes touch the same row else."""
+    rows = [row for write in writes for row in write[3]]
+    kinds = {write[1] for write in writes}
+    if kinds <= {"start", "finish", "events"}:
+        conn.executemany(_START, [w[2] for w in writes if w[1] == "start"])
+        conn.executemany(_FINISH, [w[2] for w in writes if w[1] == "finish"])
+    else:
+        for _seq, kind, params, _events in writes:
+            APPLY[kind](conn, params)
+    insert_events(conn, rows)
+
+
 def event_rows(events: Iterable[Event]) -> list[EventRow]:
     return [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]
 
@@ -98,15 +116,8 @@ def replay(
     """Apply, in order, the records not applied yet, with their events, inside the caller's
     transaction; the number applied."""
     mark = applied_seq(conn, run_id)
-    rows: list[Sequence[Any]] = []
-    last, count = mark, 0
-    for seq, kind, params, events in records:
-        if seq <= mark:
-            continue
-        APPLY[kind](conn, params)
-        rows.extend(events)
-        last, count = seq, count + 1
-    insert_events(conn, rows)
-    if last != mark:
-        mark_applied(conn, run_id, last)
-    return count
+    todo = [record for record in records if record[0] > mark]
+    apply_batch(conn, todo)
+    if todo:
+        mark_applied(conn, run_id, todo[-1][0])
+    return len(todo)
