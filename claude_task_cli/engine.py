@@ -156,11 +156,11 @@ async def execute(
         on_event=on_event,
     )
     previous_sink, store.on_commit = store.on_commit, runner.publish
-    store.journal_run(run.id, claim)
     # Everything alive now (the SDK, the document, the servers' sessions) outlives the run: keep it
     # out of the collector's full passes, which cost ~60 ms each here and stall a step.
     gc.freeze()
     try:
+        store.journal_run(run.id, claim)
         done = {uid for uid, s in states.items() if s.status == StepStatus.COMPLETED}
         scope = select(units, only_task, only_step, done)
         runner.emit(

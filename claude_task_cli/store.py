@@ -265,7 +265,11 @@ class Store:
             (run_id,),
         )
         self._attempt_numbers = dict(numbers.fetchall())
-        self._journal = StepJournal(journal_path(self.path, run_id, claim.token), run_id, seq)
+        path = journal_path(self.path, run_id, claim.token)
+        try:
+            self._journal = StepJournal(path, run_id, seq)
+        except OSError as exc:
+            raise StoreError(path, f"cannot create the run's step journal: {exc}") from exc
         self._applied_at = float("-inf")  # the first write goes to the database at once
 
     def end_journal(self) -> None:

@@ -3,8 +3,8 @@
 Every outcome goes to the store with its event; the event callback is the store's `on_commit`, so
 what a user is shown is always already durable. Final outcomes are deferred writes (group commit,
 see `Store.flush`): they ride with the next attempt's start, or are flushed before anything waits
-(a server opening, a worker going idle); an attempt's start is committed before its call. Rules:
-`engine.py`.
+(a server opening, a worker going idle); an attempt's start is durable before its call (through
+the run's step journal, `Store.journal_run`). Rules: `engine.py`.
 """
 
 from __future__ import annotations

@@ -30,6 +30,16 @@ def open_run(store: Store, claim: Claim) -> int:
     return run.id
 
 
+def journaled(database: Path, ids: list[str]) -> tuple[Store, int]:
+    """A store whose run, journaled, executed `ids`, as an executor that is gone left it."""
+    claim = Claim(pid=dead_pid())
+    store = Store(database)
+    run_id = open_run(store, claim)
+    store.journal_run(run_id, claim)
+    steps(store, run_id, ids)
+    return store, run_id
+
+
 def steps(store: Store, run_id: int, ids: list[str]) -> None:
     """Each step started and completed, as the executor writes them."""
     for sid in ids:
@@ -104,11 +114,7 @@ def test_task_status_reads_a_killed_executors_journal_first(tmp_path: Path) -> N
 
 def test_a_journal_applied_but_not_yet_emptied_is_not_applied_twice(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
-    claim = Claim(pid=dead_pid())  # the executor that wrote it is gone
-    store = Store(database)
-    run_id = open_run(store, claim)
-    store.journal_run(run_id, claim)
-    steps(store, run_id, ["1", "2", "3"])
+    store, run_id = journaled(database, ["1", "2", "3"])
     journal = store._journal
     assert journal is not None
     text = journal.path.read_bytes()
@@ -129,11 +135,7 @@ def test_a_journal_applied_but_not_yet_emptied_is_not_applied_twice(tmp_path: Pa
 
 def test_a_cut_short_last_line_is_left_out(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
-    claim = Claim(pid=dead_pid())
-    store = Store(database)
-    run_id = open_run(store, claim)
-    store.journal_run(run_id, claim)
-    steps(store, run_id, ["1", "2"])
+    store, run_id = journaled(database, ["1", "2"])
     assert store._journal is not None
     path = store._journal.path
     whole = path.read_bytes()
@@ -144,11 +146,7 @@ def test_a_cut_short_last_line_is_left_out(tmp_path: Path) -> None:
 
 def test_a_damaged_journal_is_named(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
-    claim = Claim(pid=dead_pid())
-    store = Store(database)
-    run_id = open_run(store, claim)
-    store.journal_run(run_id, claim)
-    steps(store, run_id, ["1"])
+    store, _run_id = journaled(database, ["1"])
     assert store._journal is not None
     store._journal.path.write_bytes(b"not json\n")
     with pytest.raises(StoreError, match="unreadable step journal") as caught:
@@ -177,11 +175,7 @@ def test_a_live_executors_journal_is_left_to_it(
 
 def test_a_new_session_applies_the_last_ones_journal_and_numbers_on(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
-    gone = Claim(pid=dead_pid())
-    store = Store(database)
-    run_id = open_run(store, gone)
-    store.journal_run(run_id, gone)
-    steps(store, run_id, ["1"])
+    _store, run_id = journaled(database, ["1"])
     with Store(database) as again:  # the dead session's journal is applied when it opens
         claim = Claim()
         assert open_run(again, claim) == run_id
