@@ -8,7 +8,8 @@ Every write is one transaction (`Store.transaction`, `BEGIN IMMEDIATE`) that cha
 appends its events together. A write may be deferred (`defer=True`, group commit): it is committed
 with the next write or by `flush`, which the engine calls before it waits on anything. WAL with
 `synchronous=NORMAL` survives `kill -9` of the executor (not a power cut; that would need `FULL`,
-~1 fsync per commit). Rows are typed by `run_records.py`, writes are data (`store_writes.py`).
+~1 fsync per commit). Rows are typed by `run_records.py`, writes are data (`store_writes.py`),
+reads and the claim are functions over a connection (`store_rows.py`).
 
 While the executor runs a run (`journal_run`), an attempt's start and every deferred write are made
 durable by one line in the run's step journal (`step_journal.py`) and applied to the database in
@@ -25,8 +26,6 @@ the migration of an older database are in `store_schema.py`.
 
 from __future__ import annotations
 
-import json
-import socket
 import sqlite3
 import threading
 import time
@@ -35,12 +34,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from claude_task_cli.errors import DocumentChangedError, RunLockedError, StoreError
-from claude_task_cli.json_text import dumps_json, loads_json
-from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus, parse_pause_reason
+from claude_task_cli.errors import RunLockedError, StoreError
+from claude_task_cli.json_text import dumps_json
+from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 from claude_task_cli.project import STATE_DIR, STATE_ENV, default_state_path, project_root
-from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord, pid_alive
+from claude_task_cli.run_records import AttemptRecord, Claim, Event, RunRecord
 from claude_task_cli.step_journal import StepJournal, journal_path, journals, read_records
+from claude_task_cli.store_rows import (
+    claim_live,
+    claim_run,
+    latest_run,
+    read_attempts,
+    read_events,
+    read_runs,
+)
 from claude_task_cli.store_schema import SCHEMA_VERSION, migrate
 from claude_task_cli.store_writes import (
     APPLY,
@@ -297,10 +304,10 @@ class Store:
             except ValueError as exc:
                 raise StoreError(path, f"unreadable step journal: {exc}") from exc
             with self.transaction() as conn:
-                found = self._runs(conn, "id = ?", (run,))
+                found = read_runs(conn, "id = ?", (run,))
                 owner = found[0] if found else None
                 mine = owner is not None and owner.claim_token == token
-                if mine and owner is not None and self._claim_live(owner, self.clock()):
+                if mine and owner is not None and claim_live(owner, self.clock(), self.stale_after):
                     continue  # its executor is alive: the journal is its own
                 if owner is not None:
                     replay(conn, run, records)
@@ -337,43 +344,23 @@ class Store:
         self.flush()
         now = self.clock()
         with self.transaction() as conn:
-            claimed = self._runs(conn, "doc_key = ? AND claim_token IS NOT NULL", (doc_key,))
-            holder = next((run for run in claimed if self._claim_live(run, now)), None)
-            if holder is not None:
-                refused = Event(
-                    kind="claim_refused", ts=now, run_id=holder.id, payload={"by": str(claim)}
-                )
-                self._append(conn, [refused])
-            else:
-                latest = self._latest(conn, doc_key)
-                resume = latest is not None and not new and latest.status != RunStatus.COMPLETED
-                if latest is not None and resume:
-                    old = latest.source_sha256
-                    if old != sha256:
-                        raise DocumentChangedError(doc_path, latest.id, old, sha256)
-                    run_id = latest.id
-                else:
-                    run_id = conn.execute(
-                        "INSERT INTO runs (doc_key, doc_path, doc_id, source_sha256, status,"
-                        " started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                        (doc_key, doc_path, doc_id, sha256, RunStatus.RUNNING, now),
-                    ).fetchone()[0]
-                conn.execute(
-                    "UPDATE runs SET status = ?, ended_at = NULL, claim_pid = ?, claim_host = ?,"
-                    " claim_token = ?, claim_heartbeat = ? WHERE id = ?",
-                    (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, run_id),
-                )
-                record = self._runs(conn, "id = ?", (run_id,))[0]
+            record, holder, resume = claim_run(
+                conn,
+                doc_key=doc_key,
+                doc_path=doc_path,
+                doc_id=doc_id,
+                sha256=sha256,
+                claim=claim,
+                new=new,
+                now=now,
+                stale_after=self.stale_after,
+            )
         if holder is not None:  # the refusal event is committed first
             raise RunLockedError(
                 doc_path, holder.id, f"pid {holder.claim_pid} on {holder.claim_host}"
             )
+        assert record is not None
         return record, resume
-
-    def _claim_live(self, run: RunRecord, now: float) -> bool:
-        if run.claim_host == socket.gethostname() and run.claim_pid is not None:
-            return pid_alive(run.claim_pid)
-        return run.claim_heartbeat is not None and now - run.claim_heartbeat < self.stale_after
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
         row = (self.clock(), run_id, claim.token)
@@ -408,29 +395,19 @@ class Store:
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
         self.flush()
-        return self._latest(self._conn, doc_key)
+        return latest_run(self._conn, doc_key)
 
     def runs(self, doc_key: str | None = None) -> list[RunRecord]:
         """Every run (of one document), oldest first."""
         self.flush()
         if doc_key is None:
-            return self._runs(self._conn, "1", ())
-        return self._runs(self._conn, "doc_key = ?", (doc_key,))
+            return read_runs(self._conn, "1", ())
+        return read_runs(self._conn, "doc_key = ?", (doc_key,))
 
     def run(self, run_id: int) -> RunRecord | None:
         self.flush()
-        found = self._runs(self._conn, "id = ?", (run_id,))
+        found = read_runs(self._conn, "id = ?", (run_id,))
         return found[0] if found else None
-
-    def _latest(self, conn: sqlite3.Connection, doc_key: str) -> RunRecord | None:
-        found = self._runs(conn, "doc_key = ? ORDER BY id DESC LIMIT 1", (doc_key,))
-        return found[0] if found else None
-
-    @staticmethod
-    def _runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
-        cursor = conn.execute(f"SELECT * FROM runs WHERE {where}", params)
-        names = [d[0] for d in cursor.description]
-        return [RunRecord.model_validate(dict(zip(names, row, strict=True))) for row in cursor]
 
     # step attempts ----------------------------------------------------------------------------
 
@@ -521,22 +498,7 @@ class Store:
     def attempts(self, run_id: int) -> list[AttemptRecord]:
         """Every attempt of a run, by step then attempt number."""
         self.flush()
-        cursor = self._conn.execute(
-            "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt", (run_id,)
-        )
-        names = [d[0] for d in cursor.description]
-        out = []
-        for row in cursor:
-            data = dict(zip(names, row, strict=True))
-            for key in ("args", "result", "checks"):
-                data[key] = loads_json(data[key])
-            reason = data.pop("pause_reason")
-            out.append(
-                AttemptRecord.model_validate(
-                    {**data, "pause_reason": None if reason is None else parse_pause_reason(reason)}
-                )
-            )
-        return out
+        return read_attempts(self._conn, run_id)
 
     def latest_attempts(self, run_id: int) -> dict[str, AttemptRecord]:
         """The latest attempt of each step of a run: its current state."""
@@ -547,22 +509,10 @@ class Store:
     def append(self, events: Sequence[Event], *, defer: bool = False) -> None:
         self._write("events", (), events, defer)
 
-    @staticmethod
-    def _append(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
-        insert_events(conn, event_rows(events))
-
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""
         self.flush()
-        cursor = self._conn.execute(
-            "SELECT id, ts, run_id, step_id, kind, payload FROM events WHERE run_id = ?"
-            " ORDER BY id",
-            (run_id,),
-        )
-        return [
-            Event(id=i, ts=ts, run_id=run, step_id=step, kind=kind, payload=json.loads(payload))
-            for i, ts, run, step, kind, payload in cursor
-        ]
+        return read_events(self._conn, run_id)
 
 
 def _reason_json(reason: PauseReason) -> str:
