@@ -45,7 +45,7 @@ from claude_task_cli.results import (
     summarize,
 )
 from claude_task_cli.scheduler import Scheduler
-from claude_task_cli.store import Claim, Event, Store
+from claude_task_cli.store import APPLY_AFTER, Claim, Event, Store
 from claude_task_cli.unit_runner import UnitRunner
 from claude_task_cli.units import Unit, build_units, levels, select
 
@@ -173,13 +173,17 @@ async def execute(
             pid=claim.pid,
         )
         _prepare_resume(runner, scope)
-        heartbeat = asyncio.create_task(_heartbeat(store, run.id, claim))
+        chores = [
+            asyncio.create_task(_heartbeat(store, run.id, claim)),
+            asyncio.create_task(_apply_journal(store)),
+        ]
         try:
             await Scheduler(runner, scope, concurrency).run()
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for chore in chores:
+                chore.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
         outcome = build_outcome(doc, units, states, scope, run_id=run.id, resumed=resumed)
         runner.finish(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
@@ -226,6 +230,13 @@ async def _heartbeat(store: Store, run_id: int, claim: Claim) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_EVERY)
         store.heartbeat(run_id, claim)
+
+
+async def _apply_journal(store: Store) -> None:
+    """The journaled writes into the database while the run waits on its calls."""
+    while True:
+        await asyncio.sleep(APPLY_AFTER)
+        store.apply_due()
 
 
 def _dry_run(

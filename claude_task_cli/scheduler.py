@@ -4,7 +4,8 @@
 settles a unit updates its dependents' counts and takes the next ready unit itself, so a chain runs
 on one worker with no task switch between steps. Outcomes are deferred writes (`Store.flush`): the
 next unit's first write carries them, and a worker flushes before it waits with nothing to do, so
-nothing settled is ever left uncommitted while the run waits on I/O.
+nothing settled is ever left uncommitted while the run waits on I/O (while a run is journaled,
+"committed" is "durable in its step journal", and the database follows within ~0.1 s).
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class Scheduler:
                 self._settled(uid)
             finally:
                 self.active -= 1
-            if self.idle and (len(self.ready) > 1 or self.active == 0):
+            # wake an idle worker only for work this one will not take next, or to end the run:
+            # in a chain, waking them at each step cost three task switches and a commit a step
+            if self.idle and (len(self.ready) > 1 or (self.active == 0 and not self.ready)):
                 self.changed.set()
 
     def _settled(self, uid: str) -> None:

@@ -13,10 +13,11 @@ reads and the claim are functions over a connection (`store_rows.py`).
 
 While the executor runs a run (`journal_run`), an attempt's start and every deferred write are made
 durable by one line in the run's step journal (`step_journal.py`) and applied to the database in
-batches: before the write that follows once `APPLY_AFTER` seconds passed since the last batch (so
-a slow step's start is in the database before its call), at any other write, and at `flush`.
-Another process reading a running run sees it at most that far behind; a journal whose executor
-died is applied by the next `Store` opened on the database, before anything is read.
+batches: at the first journaled write `APPLY_AFTER` seconds after the last batch, at `apply_due`
+(which the engine calls every `APPLY_AFTER` seconds, so also while a call is in flight), at any
+other write, and at `flush`. Another process reading a running run sees it at most ~2 ×
+`APPLY_AFTER` behind; a journal whose executor died is applied by the next `Store` opened on the
+database, before anything is read.
 
 Claims: a run is executed by at most one executor. `open_run` claims it atomically; a claim is live
 while its process is alive (same host) or its heartbeat is younger than `stale_after` seconds (other
@@ -259,6 +260,14 @@ class Store:
             self._commit(_nothing)
 
     # the step journal -------------------------------------------------------------------------
+
+    def apply_due(self) -> None:
+        """Put journaled writes in the database if the last batch is `APPLY_AFTER` old: the
+        engine calls this every `APPLY_AFTER` seconds, so the database catches up while a call
+        is in flight (at most ~2 × `APPLY_AFTER` behind), not only at the next write."""
+        due = time.monotonic() - self._applied_at >= APPLY_AFTER
+        if self._journal is not None and self._pending and due:
+            self._commit(_nothing)
 
     def journal_run(self, run_id: int, claim: Claim) -> None:
         """Journal this run's starts and deferred writes until `end_journal` (the executor, once

@@ -496,3 +496,57 @@ def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
     assert started["1.2"] == 1  # not retryable: never re-run blindly
     assert started["1.3"] == 2  # interrupted, then retried
     assert all(n == 1 for n in completed.values()), completed
+
+
+def chain_document(steps: int) -> str:
+    lines = ["# Chain", "", "## Task 1: A chain of quick calls", ""]
+    for i in range(1, steps + 1):
+        lines += [
+            f"- [ ] 1.{i} Echo {i}",
+            "  ```mcp",
+            "  server: cmd",
+            "  tool: echo",
+            f"  args: {{value: {i}}}",
+            "  retryable: true",
+            "  ```",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_run_killed_between_journal_batches_loses_no_step(tmp_path: Path) -> None:
+    """SIGKILL while the latest steps are only in the step journal: the resumed run applies it,
+    runs each completed step never again, and completes."""
+    write_mcp_json(tmp_path)
+    doc_path = tmp_path / "chain.md"
+    doc_path.write_text(chain_document(400), encoding="utf-8")
+    state_dir = tmp_path / ".claude-task"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXECUTOR, str(doc_path)], cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+
+    def journal_lines() -> int:
+        found = list(state_dir.glob("state.db-steps-*.jsonl")) if state_dir.is_dir() else []
+        return sum(path.read_bytes().count(b"\n") for path in found)
+
+    try:
+        wait_for(lambda: journal_lines() >= 20, 60, "steps held only by the journal")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert journal_lines() >= 20  # what the database had not seen when the process died
+
+    resumed = run_document(convert_file(doc_path), doc_path=doc_path)
+    assert resumed.resumed
+    assert resumed.run_status == RunStatus.COMPLETED
+    assert list(state_dir.glob("state.db-steps-*.jsonl")) == []
+    with Store(state_dir / "state.db") as store:
+        events = store.events(resumed.run_id or 0)
+    started = Counter(e.step_id for e in events if e.kind == "step_started")
+    completed = Counter(e.step_id for e in events if e.kind == "step_completed")
+    assert len(completed) == 400
+    assert set(completed.values()) == {1}
+    twice = [step for step, n in started.items() if n > 1]
+    assert len(twice) <= 1, twice  # at most the step in flight at the kill, retried
