@@ -27,6 +27,7 @@ the migration of an older database are in `store_schema.py`.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -296,7 +297,12 @@ class Store:
         try:
             self.flush()
         except BaseException:
-            self._journal = None
+            # the database refused them: the file keeps them for the next Store to apply, and
+            # this one must not apply them as well
+            with contextlib.suppress(OSError):
+                journal.write(self._lines)
+            self._pending = [p for p in self._pending if p[0] is None]
+            self._lines, self._queued, self._journal = [], [], None
             journal.close(remove=False)
             raise
         self._journal = None
@@ -305,6 +311,7 @@ class Store:
     def _recover(self, run_id: int | None = None, keep: str | None = None) -> None:
         """Apply the journals whose executor is gone (of `run_id`, else all), then remove them;
         the journal of a live claim is its executor's, and `keep`'s is ours."""
+        now = self.clock()
         for path, run, token in journals(self.path):
             if (run_id is not None and run != run_id) or token == keep:
                 continue
@@ -315,11 +322,12 @@ class Store:
             with self.transaction() as conn:
                 found = read_runs(conn, "id = ?", (run,))
                 owner = found[0] if found else None
-                mine = owner is not None and owner.claim_token == token
-                if mine and owner is not None and claim_live(owner, self.clock(), self.stale_after):
-                    continue  # its executor is alive: the journal is its own
-                if owner is not None:
+                if owner is None:  # no such run: nothing to apply the journal to
+                    pass
+                elif owner.claim_token != token or not claim_live(owner, now, self.stale_after):
                     replay(conn, run, records)
+                else:  # its executor is alive: the journal is its own
+                    continue
             path.unlink(missing_ok=True)
 
     def _migrate(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -183,3 +184,30 @@ def test_a_new_session_applies_the_last_ones_journal_and_numbers_on(tmp_path: Pa
         assert again.start_attempt(run_id, "1", {}) == 2  # the journaled attempt 1 counted
         again.end_journal()
         assert [a.attempt for a in again.attempts(run_id)] == [1, 2]
+
+
+def test_writes_the_database_refused_stay_in_the_journal_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "state.db"
+    store, run_id = journaled(database, ["1", "2"])  # 2's end deferred: not in the file yet
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "_commit", refused)
+    with pytest.raises(sqlite3.OperationalError):
+        store.end_journal()
+    monkeypatch.undo()
+    store.close()  # applies nothing of the journal's: that is the next store's
+    ((path, _run, _token),) = journals(database)
+    with Store(database) as reader:
+        attempts = reader.latest_attempts(run_id)
+        counts = event_counts(reader, run_id)
+    assert not path.exists()
+    assert {sid: a.status for sid, a in attempts.items()} == {
+        "1": StepStatus.COMPLETED,
+        "2": StepStatus.COMPLETED,
+    }
+    assert set(counts.values()) == {1}
+    assert len(counts) == 4
