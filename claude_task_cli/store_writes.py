@@ -2,8 +2,8 @@
 
 `Store` builds each write (`start`, `finish`, `outcome`, `events`) and either applies it at once,
 in a transaction of its own, or journals it (`step_journal.py`) and applies it with later ones;
-`apply` is the one place where a write becomes SQL, so both paths and the replay of a dead
-session's journal (`replay`) write the same rows.
+`APPLY` and `apply_batch` are the one place where a write becomes SQL, so both paths and the replay
+of a dead session's journal (`replay`) write the same rows.
 """
 
 from __future__ import annotations
