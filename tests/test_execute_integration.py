@@ -438,6 +438,13 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def sigkill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process with SIGKILL (if it still runs) and reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
 def kill_pid_file(path: Path) -> None:
     """End the `sleep` a killed run left behind (we started it; its pid is in the file)."""
     if path.exists():
@@ -462,12 +469,8 @@ def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
         doc = convert_file(doc_path)
         with pytest.raises(RunLockedError, match="is being executed by pid"):  # the atomic claim
             run_document(doc, doc_path=doc_path)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        sigkill(proc)
         kill_pid_file(tmp_path / "long.pid")
         kill_pid_file(tmp_path / "retry.pid")
     with Store(state) as store:
@@ -530,12 +533,8 @@ def test_a_run_killed_between_journal_batches_loses_no_step(tmp_path: Path) -> N
 
     try:
         wait_for(lambda: journal_lines() >= 20, 60, "steps held only by the journal")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        sigkill(proc)
     assert journal_lines() >= 20  # what the database had not seen when the process died
 
     resumed = run_document(convert_file(doc_path), doc_path=doc_path)
