@@ -65,7 +65,7 @@ def process_ms(args: list[str], runs: int) -> float:
 def peak_rss_mb(document: Path) -> tuple[float, float]:
     """Convert in a fresh process; (seconds for the conversion, peak RSS in MB of that process)."""
     code = (
-        "import sys, time; from pathlib import Path; from claude_task_cli.convert import convert_file\n"
+        "import sys, time; from pathlib import Path; from claude_task_cli.convert.converter import convert_file\n"
         "t = time.perf_counter(); d = convert_file(Path(sys.argv[1])); d.to_json()\n"
         "print(time.perf_counter() - t)"
     )
@@ -83,7 +83,7 @@ def main() -> None:
 
     from markdown_it import MarkdownIt
 
-    from claude_task_cli.convert import convert_file
+    from claude_task_cli.convert.converter import convert_file
 
     text = SEED.read_text(encoding="utf-8")
     rows: list[tuple[str, str, str, str]] = []

@@ -35,18 +35,26 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from claude_task_cli.engine import execute
-from claude_task_cli.mcp_config import McpConfig, StdioServer
-from claude_task_cli.model import Source, Status, StatusInfo, Step, Task, TaskDocument, ToolBinding
+from claude_task_cli.convert.model import (
+    Source,
+    Status,
+    StatusInfo,
+    Step,
+    Task,
+    TaskDocument,
+    ToolBinding,
+)
+from claude_task_cli.mcp.config import McpConfig, StdioServer
+from claude_task_cli.mcp.sessions import ServerPool
 from claude_task_cli.outcomes import RunStatus, StepStatus
-from claude_task_cli.sessions import ServerPool
-from claude_task_cli.store import Claim, Event, Store
+from claude_task_cli.run.engine import execute
+from claude_task_cli.store.database import Claim, Event, Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import conditions
 
 SERVER = StdioServer(
-    name="cmd", command=sys.executable, args=["-m", "claude_task_cli.command_server"]
+    name="cmd", command=sys.executable, args=["-m", "claude_task_cli.mcp.command_server"]
 )
 
 

@@ -52,7 +52,7 @@ REPORT_LAUNCHER = LAUNCHER.format("generate_report")
 
 def synthesise_run(document: Path, database: Path) -> None:
     """A recorded run of the document, written through the store's API (fake clock)."""
-    from claude_task_cli.convert import convert_file
+    from claude_task_cli.convert.converter import convert_file
     from claude_task_cli.outcomes import (
         AwaitingClient,
         RunStatus,
@@ -60,7 +60,7 @@ def synthesise_run(document: Path, database: Path) -> None:
         UnresolvedDependency,
         VerificationFailed,
     )
-    from claude_task_cli.store import Claim, Store
+    from claude_task_cli.store.database import Claim, Store
 
     doc = convert_file(document)
     now = [1_795_000_000.0]
@@ -209,11 +209,11 @@ def report_rows(
     project: Path, document: Path, database: Path, runs: int
 ) -> list[tuple[str, str, str, str]]:
     """Rendering every report, in memory and written; generate_report whole process."""
-    from claude_task_cli.convert import convert_file
-    from claude_task_cli.evidence import load_evidence
-    from claude_task_cli.report import Rendered, Reports, render, write
-    from claude_task_cli.store import Store
-    from claude_task_cli.templating import environment
+    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.report.evidence import load_evidence
+    from claude_task_cli.report.render import Rendered, Reports, render, write
+    from claude_task_cli.report.templating import environment
+    from claude_task_cli.store.database import Store
 
     rows: list[tuple[str, str, str, str]] = []
     doc = convert_file(document, "docs/tasks/900_generated.md")
@@ -256,8 +256,8 @@ def status_rows(
 ) -> list[tuple[str, str, str, str]]:
     """`task_status 900 --json` whole process, first after the run, repeated, after a change to
     the run, with no cache at all; start-up alone."""
-    from claude_task_cli.completion import remember
-    from claude_task_cli.convert import convert_file
+    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.report.completion import remember
 
     rows: list[tuple[str, str, str, str]] = []
     launcher = [sys.executable, "-c", STATUS_LAUNCHER, "task_status", "900", "--json"]

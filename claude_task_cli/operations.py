@@ -31,23 +31,23 @@ from claude_task_cli.errors import InputError
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
-    from claude_task_cli.evidence import RunEvidence
-    from claude_task_cli.matrix import Matrix
-    from claude_task_cli.model import TaskDocument
-    from claude_task_cli.report import Rendered, Reports
-    from claude_task_cli.results import RunOutcome
-    from claude_task_cli.store import Event
+    from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.report.evidence import RunEvidence
+    from claude_task_cli.report.matrix import Matrix
+    from claude_task_cli.report.render import Rendered, Reports
+    from claude_task_cli.run.results import RunOutcome
+    from claude_task_cli.store.database import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
     """TASK as the user wrote it → the converted document and its path."""
-    from claude_task_cli import contract
-    from claude_task_cli.convert import convert_file
-    from claude_task_cli.locate import locate_document
-    from claude_task_cli.model import SCHEMA_VERSION
-    from claude_task_cli.source import display_path
+    from claude_task_cli.convert import contract
+    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.convert.model import SCHEMA_VERSION
+    from claude_task_cli.convert.source import display_path
+    from claude_task_cli.project import locate_document
 
     path = locate_document(task, start or Path.cwd())
     if path.suffix.lower() == ".json":
@@ -83,8 +83,8 @@ def execute_document(
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers; blocks until the
     run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
-    from claude_task_cli.completion import remember
-    from claude_task_cli.runner import run_document
+    from claude_task_cli.report.completion import remember
+    from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
     outcome = run_document(
@@ -107,7 +107,7 @@ def execute_document(
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
     """The machine-readable run document: status, progress, results, pause reasons, handoff."""
-    from claude_task_cli.handoff import handoff
+    from claude_task_cli.run.handoff import handoff
 
     return {
         "runId": outcome.run_id,
@@ -141,9 +141,9 @@ def record_step(
     start: Path | None = None,
 ) -> RunOutcome:
     """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
-    from claude_task_cli.completion import remember
-    from claude_task_cli.continuation import record_step_result
-    from claude_task_cli.runner import open_store
+    from claude_task_cli.report.completion import remember
+    from claude_task_cli.run.continuation import record_step_result
+    from claude_task_cli.run.runner import open_store
 
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
@@ -156,21 +156,21 @@ def record_step(
 
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
     """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
-    from claude_task_cli.completion import completion_of
+    from claude_task_cli.report.completion import completion_of
 
     return completion_of(*_located(task, start), state_path=state)
 
 
 def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
     """`status_matrix(...)` as compact JSON; a stopped run's is served from its cached text."""
-    from claude_task_cli.completion import completion_json
+    from claude_task_cli.report.completion import completion_json
 
     return completion_json(*_located(task, start), state_path=state)
 
 
 def _located(task: str, start: Path | None) -> tuple[Path, Callable[[], TaskDocument]]:
     """TASK's file, and how to convert it (called only when no cache serves)."""
-    from claude_task_cli.locate import locate_document
+    from claude_task_cli.project import locate_document
 
     path = locate_document(task, start or Path.cwd())
 
@@ -204,8 +204,8 @@ def build_reports(
 ) -> BuiltReports:
     """Render one task's report (`subtask`) or every report and the final summary."""
     from claude_task_cli.project import project_root
-    from claude_task_cli.report import Reports, find_task, render
-    from claude_task_cli.templating import environment, template_search
+    from claude_task_cli.report.render import Reports, find_task, render
+    from claude_task_cli.report.templating import environment, template_search
 
     doc, path = load_document(task, start)
     reports = Reports.of(doc, _evidence(doc, path, state))
@@ -222,8 +222,8 @@ def write_reports(
     """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
     every report of the document, remove its task reports of the same format that were not
     written this time (`report_files.py`). Returns (written, removed)."""
-    from claude_task_cli.report import write
-    from claude_task_cli.report_files import remove_stale_reports
+    from claude_task_cli.report.files import remove_stale_reports
+    from claude_task_cli.report.render import write
 
     target = out_dir or built.root / "docs" / "reports"
     written = write(built.rendered, target)
@@ -267,9 +267,9 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
 
 
 def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
-    from claude_task_cli.completion import state_path_for
-    from claude_task_cli.evidence import load_evidence
-    from claude_task_cli.store import Store
+    from claude_task_cli.report.completion import state_path_for
+    from claude_task_cli.report.evidence import load_evidence
+    from claude_task_cli.store.database import Store
 
     database = state_path_for(path, state)
     if not database.is_file():

@@ -1,15 +1,24 @@
-"""Where a project's things live: its root and its state database. Imports nothing heavy, so the
-fast `task_status` path and the store share one rule."""
+"""Where a project's things live: its root, its state database, and its task documents.
+
+TASK as a user writes it resolves to a document path (`locate_document`). Accepted, in this order:
+a path to a `.md` or converted `.json` file; a document id or stem found under `docs/tasks/` of the
+project (the seed's usage table writes `execute_task 003_test_mcp`): `003_test_mcp` matches
+`003_test_mcp.md`, `003` matches the one document whose stem starts with `003_` (or is `003`) or
+whose title line says `Task 003:`.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from claude_task_cli.errors import InputError
 
 STATE_ENV = "CLAUDE_TASK_STATE"
 STATE_DIR = ".claude-task"
+TASKS_DIR = Path("docs") / "tasks"
+_TITLE_ID = re.compile(rb"^\s*#\s+task\s+#?0*(\d+[a-z]?)\b", re.I)
 
 
 def project_root(start: Path) -> Path:
@@ -46,8 +55,6 @@ class ProjectPaths:
 
     def task(self, task: str) -> str:
         """TASK as a path inside the root, or an id looked up under the root's docs/tasks/."""
-        from claude_task_cli.locate import locate_document
-
         given = Path(task)
         looks_like_path = (
             given.is_absolute()
@@ -62,3 +69,59 @@ class ProjectPaths:
             return str(path)
         found = locate_document(task, self.root)
         return str(self.inside(str(found.resolve())))
+
+
+def project_tasks_dir(start: Path) -> Path | None:
+    """The nearest `docs/tasks/` at or above `start`."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        candidate = folder / TASKS_DIR
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def locate_document(task: str, start: Path) -> Path:
+    """Resolve TASK to an existing document file; one-line InputError otherwise."""
+    given = Path(task)
+    if given.is_file():
+        return given
+    if given.is_dir():
+        raise InputError(task, "is a directory: name one task document")
+    if given.suffix.lower() in (".md", ".json") or "/" in task:
+        raise InputError(task, "no such file")
+    folder = project_tasks_dir(start)
+    if folder is None:
+        raise InputError(task, "no such file, and no docs/tasks/ directory to look it up in")
+    matches = _matches(task, folder)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise InputError(task, f"no task document with that id or name in {folder}")
+    names = ", ".join(m.name for m in matches)
+    raise InputError(task, f"ambiguous: matches {names}; name the file")
+
+
+def _matches(task: str, folder: Path) -> list[Path]:
+    documents = sorted(p for p in folder.rglob("*.md") if p.is_file())
+    exact = [p for p in documents if p.stem == task]
+    if exact:
+        return exact
+    wanted = task.lstrip("0") or "0"
+    by_stem = [p for p in documents if _stem_id(p) == wanted]
+    if by_stem:
+        return by_stem
+    return [p for p in documents if _title_id(p) == wanted]
+
+
+def _stem_id(path: Path) -> str | None:
+    head = path.stem.split("_", 1)[0]
+    return (head.lstrip("0") or "0").lower() if head.isalnum() else None
+
+
+def _title_id(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.strip():
+                match = _TITLE_ID.match(raw.lstrip(b"\xef\xbb\xbf"))
+                return match.group(1).decode().lower().lstrip("0") or "0" if match else None
+    return None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_cli_report import DEMO, app, install
+from tests.cli.test_cli_report import DEMO, app, install
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ import typer
 from claude_task_cli.errors import ExitCode, TaskCliError
 
 if TYPE_CHECKING:
-    from claude_task_cli.model import TaskDocument
+    from claude_task_cli.convert.model import TaskDocument
 
 _state = {"debug": False, "configured": False}
 

@@ -1,4 +1,4 @@
-"""`convert_task` and `schema`: thin wrappers over claude_task_cli.convert."""
+"""`convert_task` and `schema`: thin wrappers over claude_task_cli.convert.converter."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from claude_task_cli.cli.boundary import boundary, err, log_conversions, plain_o
 from claude_task_cli.errors import InputError, OptionError, OutputError, TaskCliError
 
 if TYPE_CHECKING:  # the model imports pydantic: only inside commands at run time
-    from claude_task_cli.model import TaskDocument
-    from claude_task_cli.preview import Preview
+    from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.convert.preview import Preview
 
 
 def convert_task(
@@ -64,9 +64,9 @@ def convert_task(
     with boundary(eager_logging=False):
         _refuse_conflicts(output, stdout=stdout, check=check, show_preview=show_preview,
                           as_json=as_json)  # fmt: skip
-        from claude_task_cli.convert import collect_inputs, convert_file
-        from claude_task_cli.preview import preview
-        from claude_task_cli.source import display_path
+        from claude_task_cli.convert.converter import collect_inputs, convert_file
+        from claude_task_cli.convert.preview import preview
+        from claude_task_cli.convert.source import display_path
 
         inputs = collect_inputs(paths)
         writing = not (check or show_preview or stdout)
@@ -162,7 +162,7 @@ def schema() -> None:
     Example: claude-task schema > task-document.schema.json
     """
     with boundary():
-        from claude_task_cli.contract import json_schema
+        from claude_task_cli.convert.contract import json_schema
 
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
         schema.update(json_schema())
@@ -224,7 +224,7 @@ def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> 
 
 def _show_previews(items: list[Preview], as_json: bool) -> None:
     if as_json:
-        from claude_task_cli.document_json import to_data
+        from claude_task_cli.convert.document_json import to_data
 
         typer.echo(json.dumps(to_data(items), indent=2, ensure_ascii=False))
         return

@@ -1,4 +1,4 @@
-"""`execute_task` and `record_step`: thin wrappers over claude_task_cli.runner / continuation."""
+"""`execute_task` and `record_step`: thin wrappers over claude_task_cli.run.runner / continuation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from claude_task_cli.cli.options import StateOpt, TaskArg
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.results import RunOutcome
+    from claude_task_cli.run.results import RunOutcome
 
 
 def execute_task(
@@ -67,13 +67,13 @@ def execute_task(
     """
     with boundary():
         from claude_task_cli.cli.progress import progress_view
-        from claude_task_cli.handoff import handoff
         from claude_task_cli.operations import (
             execute_document,
             load_document,
             plan_json,
             run_document_json,
         )
+        from claude_task_cli.run.handoff import handoff
 
         doc, path = load_document(task)
         total = len(doc.all_steps()) or len(doc.tasks)

@@ -14,8 +14,8 @@ from claude_task_cli.cli.options import StateOpt, TaskArg
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.matrix import Matrix
-    from claude_task_cli.report import Rendered
+    from claude_task_cli.report.matrix import Matrix
+    from claude_task_cli.report.render import Rendered
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
@@ -76,7 +76,7 @@ def generate_report(
     """
     with boundary():
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
-        from claude_task_cli.report import render_matrix
+        from claude_task_cli.report.render import render_matrix
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
@@ -93,7 +93,7 @@ def generate_report(
             for path in removed:
                 typer.echo(f"removed {_shown(path)} (a stale report of this document)")
         if junit is not None:
-            from claude_task_cli.junit import write_junit
+            from claude_task_cli.report.junit import write_junit
 
             typer.echo(f"wrote {_shown(write_junit(built.reports, junit))}", err=stdout)
         summary = os.environ.get(SUMMARY_VARIABLE)

@@ -47,7 +47,7 @@ def serve(
             raise InputError("--transport", f"{transport!r}: choose stdio or http")
         if root is not None and not root.is_dir():
             raise InputError(root, "--root: not a directory")
-        from claude_task_cli.mcp_server import build_server
+        from claude_task_cli.server.tools import build_server
 
         server = build_server(root)
         configure_logging(debug_enabled())  # after MCPServer(), which sets up stdlib logging
@@ -56,6 +56,6 @@ def serve(
         else:
             import anyio
 
-            from claude_task_cli.http_serving import serve_http
+            from claude_task_cli.mcp.http_serving import serve_http
 
             anyio.run(serve_http, server, host, port)

@@ -7,7 +7,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from claude_task_cli.matrix import Completion, Matrix, State
+from claude_task_cli.report.matrix import Completion, Matrix, State
 
 STYLE = {
     State.COMPLETED: "green",

@@ -1,0 +1,74 @@
+"""Why a step is not complete, in words: pause reasons and failures as one line each.
+
+Works on the pause reason's JSON contract (`type` tag, camelCase fields, `outcomes.py`), the form
+both the typed evidence and the raw store rows give, so `task_status` and the reports say the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from claude_task_cli.report.matrix import State, StepFacts
+
+
+def describe_reason(reason: Mapping[str, Any]) -> str:
+    """A pause reason (its JSON form) in one line of plain language."""
+    kind = reason.get("type")
+    tool = reason.get("suggestedTool")
+    if kind == "toolError":
+        again = " (retryable)" if reason.get("retryable") else ""
+        return f"tool error{again}: {_first_line(reason.get('error'))}"
+    if kind == "verificationFailed":
+        return (
+            f"verification failed: {reason.get('expectation')} (actual: {reason.get('actual')!r})"
+        )
+    if kind == "unresolvableParams":
+        return f"unresolvable parameter {reason.get('missingParam')} for {tool}"
+    if kind == "schemaMismatch":
+        missing = ", ".join(reason.get("missingFields") or [])
+        return f"arguments for {tool} lack required fields: {missing}"
+    if kind == "invalidParams":
+        return f"invalid arguments for {tool}: " + "; ".join(reason.get("problems") or [])
+    if kind == "unresolvedDependency":
+        return (
+            f"needs {reason.get('missingOutput')} from step {reason.get('producingStep')},"
+            " which did not complete"
+        )
+    if kind == "awaitingClient":
+        return f"awaiting the client: {_first_line(reason.get('guidance'))}"
+    if kind == "interrupted":
+        return f"interrupted during attempt {reason.get('attempt')}; record its outcome"
+    if kind == "commandServerUndeclared":
+        return "shell commands, but .mcp.json declares no command server"
+    return f"{kind}"
+
+
+def _first_line(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def failure_of(state: State, facts: StepFacts | None) -> str | None:
+    """What keeps a step from being complete, in one line (None when nothing does). `State` is a
+    `StrEnum`: compared here by value, so this module needs nothing from `matrix` at run time."""
+    if facts is None:
+        return "not run"
+    described = describe_reason(facts.reason) if facts.reason else None
+    if state == "completed":
+        if facts.checks_failed:
+            total = facts.checks_failed + facts.checks_passed
+            return f"verification failed: {facts.checks_failed} of {total} checks"
+        return None
+    if state == "failed":
+        return described or _first_line(facts.error) or "failed"
+    if state == "skipped":
+        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
+    if state == "paused":
+        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
+    if state == "awaiting_client":
+        return described or "awaiting the client"
+    if state == "running":
+        return "running (or its executor stopped mid-step)"
+    return "not run"

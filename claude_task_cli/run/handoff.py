@@ -1,0 +1,189 @@
+"""The handoff after a run stops: what was done (with results), what remains and how to do it.
+
+Two renderings of one `Handoff`: the model itself (JSON for machines; pause reasons and progress
+in their PMCP camelCase shapes) and `narrative()`, plain language for an agent or a person.
+Arguments of remaining tool calls are resolved from the results known so far; a value not known
+yet is shown as `<result of step X at /path>`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.outcomes import (
+    AwaitingClient,
+    CommandServerUndeclared,
+    Interrupted,
+    InvalidParams,
+    PauseReason,
+    Progress,
+    RunStatus,
+    SchemaMismatch,
+    StepStatus,
+    ToolError,
+    UnresolvableParams,
+    UnresolvedDependency,
+    VerificationFailed,
+)
+from claude_task_cli.run.arguments import marker, resolve_args
+from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.run.units import build_units
+
+_SHOWN = 240  # characters of a result shown in the narrative
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DoneStep(_Model):
+    step_id: str
+    title: str
+    tool: str | None
+    result: Any = None
+    source: str = "engine"
+
+
+class RemainingStep(_Model):
+    step_id: str
+    title: str
+    status: StepStatus
+    server: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    commands: list[str] = []
+    waiting_for: list[str] = []
+    pause_reason: PauseReason | None = None
+    guidance: str
+
+
+class Handoff(_Model):
+    task_id: str
+    run_id: int | None
+    status: RunStatus
+    goal: str
+    done: list[DoneStep]
+    remaining: list[RemainingStep]
+    pause_reasons: list[PauseReason]
+    progress: Progress
+
+    def narrative(self) -> str:
+        """The handoff in plain language."""
+        total = len(self.done) + len(self.remaining)
+        run = f" (run {self.run_id})" if self.run_id is not None else ""
+        lines = [
+            f"Task {self.task_id}{run} is {self.status}: {len(self.done)} of {total} steps done, "
+            f"{len(self.remaining)} remaining.",
+            f"Goal: {self.goal}",
+        ]
+        if self.done:
+            lines += ["", "Done:"]
+            for step in self.done:
+                how = f" ({step.tool})" if step.tool else ""
+                by = {
+                    "client": " [recorded by the client]",
+                    "document": " [ticked in the document]",
+                }
+                shown = "" if step.result is None else f" → {_show(step.result)}"
+                lines.append(f"- {step.step_id} {step.title}{how}{by.get(step.source, '')}{shown}")
+        if self.remaining:
+            lines += ["", "Remaining:"]
+            for left in self.remaining:
+                lines.append(f"- {left.step_id} {left.title} [{left.status}]")
+                if left.tool is not None and left.server is not None:
+                    lines.append(
+                        f"  Call {left.tool} on server {left.server} with "
+                        f"{json.dumps(left.arguments or {}, ensure_ascii=False)}"
+                    )
+                lines.extend(f"  Run: {command}" for command in left.commands)
+                lines.extend(f"  {line}" for line in left.guidance.splitlines())
+        return "\n".join(lines) + "\n"
+
+
+def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
+    """The handoff for a run's outcome (from `execute`, `status_of` or `record_step_result`)."""
+    units = build_units(doc)
+    by_id = {s.step_id: s for s in outcome.steps}
+    results = {s.step_id: s.result for s in outcome.steps if s.status == StepStatus.COMPLETED}
+    done: list[DoneStep] = []
+    remaining: list[RemainingStep] = []
+    for step in outcome.steps:
+        if step.status == StepStatus.COMPLETED:
+            done.append(DoneStep(step_id=step.step_id, title=step.title, tool=step.tool,
+                                 result=step.result, source=step.source))  # fmt: skip
+            continue
+        unit = units[step.step_id]
+        binding = unit.step.tool if unit.step is not None else None
+        arguments = None
+        if binding is not None:
+            arguments = resolve_args(binding.args, results, placeholder=marker).args
+        waiting = [
+            p for p in unit.prereqs if p in by_id and by_id[p].status != StepStatus.COMPLETED
+        ]
+        advice = _advice(step.pause_reason, step.status, waiting, step.error)
+        guidance = "\n".join(part for part in (advice, unit.guidance()) if part)
+        remaining.append(
+            RemainingStep(
+                step_id=step.step_id,
+                title=step.title,
+                status=step.status,
+                server=unit.server,
+                tool=step.tool,
+                arguments=arguments,
+                commands=[c.script.rstrip() for c in unit.step.commands] if unit.step else [],
+                waiting_for=waiting,
+                pause_reason=step.pause_reason,
+                guidance=guidance,
+            )
+        )
+    return Handoff(
+        task_id=outcome.doc_id,
+        run_id=outcome.run_id,
+        status=outcome.run_status,
+        goal=outcome.progress.goal,
+        done=done,
+        remaining=remaining,
+        pause_reasons=outcome.pause_reasons,
+        progress=outcome.progress,
+    )
+
+
+def _advice(
+    reason: PauseReason | None, status: StepStatus, waiting: list[str], error: str | None
+) -> str:
+    record = "then record its outcome (a result, or a failure message)"
+    if isinstance(reason, AwaitingClient):
+        return f"For the client: do this step, {record}."
+    if isinstance(reason, SchemaMismatch):
+        fields = ", ".join(reason.missing_fields)
+        return f"Blocked: the arguments lack {fields}, required by {reason.suggested_tool}. Add them to the step's mcp block, or make the call yourself and {record}."  # noqa: E501
+    if isinstance(reason, InvalidParams):
+        return "Blocked: the arguments break the tool's schema: " + "; ".join(reason.problems)
+    if isinstance(reason, UnresolvableParams):
+        return f"Blocked: the value for {reason.missing_param} is not in the referenced step's result; fix the placeholder, or do the step yourself and {record}."  # noqa: E501
+    if isinstance(reason, UnresolvedDependency):
+        return f"Blocked: it uses {reason.missing_output}, but step {reason.producing_step} did not complete."  # noqa: E501
+    if isinstance(reason, ToolError):
+        again = "it may succeed if run again" if reason.retryable else "fix the cause first"
+        return f"Failed: {reason.suggested_tool} reported: {reason.error} ({again})."
+    if isinstance(reason, VerificationFailed):
+        return f"Failed verification: expected {reason.expectation}, got {_show(reason.actual)}."
+    if isinstance(reason, Interrupted):
+        return f"Interrupted: it was running when the executor stopped (attempt {reason.attempt}); check whether it took effect, {record}."  # noqa: E501
+    if isinstance(reason, CommandServerUndeclared):
+        return "Blocked: it runs shell commands, but .mcp.json declares no command server (add one running `python -m claude_task_cli.mcp.command_server`), or run them yourself and record the outcome."  # noqa: E501
+    if status in (StepStatus.SKIPPED, StepStatus.FAILED):
+        return f"{status.capitalize()}: {error}" if error else str(status).capitalize()
+    if waiting:
+        return "Waits for step" + ("s " if len(waiting) > 1 else " ") + ", ".join(waiting) + "."
+    return ""
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"

@@ -1,0 +1,164 @@
+"""Synchronous entry points for the CLI and the MCP server: config, servers, store, engine.
+
+```python
+outcome = run_document(doc, concurrency=4, on_event=render)      # execute (or resume)
+with open_store(doc) as store:
+    status = status_of(doc, store)                               # task_status
+    record_step_result(store, doc, "3.1", result={"ok": True})   # a step done outside
+print(handoff(outcome, doc).narrative())
+```
+
+The project root is found from the document's directory (nearest `.mcp.json`, else `.git`); the
+state database defaults to `<root>/.claude-task/state.db` (`store.default_state_path`). Servers
+come from the nearest `.mcp.json` or `mcp_config_path`; every server the document names must be
+declared there (checked before anything starts). The command server is the declared stdio server
+that runs `claude_task_cli.mcp.command_server` (or `claude-task-command-server`), unless named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.errors import McpConfigError
+from claude_task_cli.mcp.config import McpConfig, StdioServer, find_mcp_config, load_mcp_config
+from claude_task_cli.run.engine import (
+    DEFAULT_CONCURRENCY,
+    CallResult,
+    ToolCaller,
+    ToolSpec,
+    execute,
+)
+from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.store.database import Event, Store, default_state_path, project_root
+
+COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
+COMMAND_SERVER_SCRIPT = "claude-task-command-server"
+
+
+def document_dir(doc: TaskDocument, doc_path: Path | None = None) -> Path:
+    """Where the document lives (the current directory when its path is not a file)."""
+    path = doc_path or Path(doc.source.path)
+    return path.resolve().parent if path.is_file() else Path.cwd()
+
+
+def open_store(
+    doc: TaskDocument, state_path: Path | None = None, doc_path: Path | None = None
+) -> Store:
+    """The state database for a document: `state_path`, else the documented default."""
+    return Store(state_path or default_state_path(document_dir(doc, doc_path)))
+
+
+def find_command_server(config: McpConfig) -> str | None:
+    """The name of the declared built-in command server, if any."""
+    for name, entry in config.servers.items():
+        if isinstance(entry, StdioServer) and (
+            COMMAND_SERVER_MODULE in entry.args or Path(entry.command).name == COMMAND_SERVER_SCRIPT
+        ):
+            return name
+    return None
+
+
+def servers_needed(doc: TaskDocument) -> dict[str, str]:
+    """Each server the document calls, with the first step calling it."""
+    needed: dict[str, str] = {}
+    for _task, step in doc.all_steps():
+        if step.tool is not None:
+            needed.setdefault(step.tool.server, step.id)
+    return needed
+
+
+def load_config(doc: TaskDocument, start: Path, mcp_config_path: Path | None = None) -> McpConfig:
+    """The `.mcp.json` that serves the document; every server it calls must be declared."""
+    path = mcp_config_path or find_mcp_config(start)
+    needed = servers_needed(doc)
+    if path is None:
+        if needed:
+            names = ", ".join(sorted(needed))
+            raise McpConfigError(f"no .mcp.json in {start} or above; the document calls {names}")
+        return McpConfig()
+    config = load_mcp_config(path)
+    for server, step_id in sorted(needed.items(), key=lambda item: item[1]):
+        if server not in config.names:
+            declared = ", ".join(sorted(config.names)) or "none"
+            raise McpConfigError(
+                f"step {step_id} calls server {server!r}, which is not declared "
+                f"(declared: {declared})",
+                path=path,
+            )
+    return config
+
+
+def run_document(
+    doc: TaskDocument,
+    *,
+    doc_path: Path | None = None,
+    mcp_config_path: Path | None = None,
+    state_path: Path | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    per_server_limit: int | None = None,
+    only_task: str | None = None,
+    only_step: str | None = None,
+    dry_run: bool = False,
+    new_run: bool = False,
+    command_server: str | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunOutcome:
+    """Execute (or resume) a document against the project's servers; blocks until it stops.
+
+    `per_server_limit` (default: `concurrency`) bounds concurrent calls to one server. Raises the
+    engine's domain errors, `McpConfigError` before anything starts, and `ServerStartError` when a
+    server will not start (the step and the run are recorded first).
+    """
+    start = document_dir(doc, doc_path)
+    config = load_config(doc, start, mcp_config_path)
+    commands = command_server or find_command_server(config)
+    key = str(doc_path.resolve()) if doc_path is not None else None
+
+    async def go(store: Store) -> RunOutcome:
+        from claude_task_cli.mcp.sessions import ServerPool
+
+        async def run(caller: ToolCaller) -> RunOutcome:
+            return await execute(
+                doc,
+                caller,
+                store,
+                concurrency=concurrency,
+                only_task=only_task,
+                only_step=only_step,
+                dry_run=dry_run,
+                new_run=new_run,
+                doc_key=key,
+                command_server=commands,
+                command_cwd=str(project_root(start)),
+                on_event=on_event,
+            )
+
+        if dry_run:
+            return await run(_NoCalls())
+        allowed = set(servers_needed(doc)) | ({commands} if commands else set())
+        limit = per_server_limit or concurrency
+        async with ServerPool(config, allowed=allowed, per_server_limit=limit) as pool:
+            return await run(pool)
+
+    with Store(state_path or default_state_path(start)) as store:
+        return asyncio.run(go(store))
+
+
+class _NoCalls:
+    """The caller of a dry run, which calls nothing."""
+
+    async def list_tools(self, server: str) -> Mapping[str, ToolSpec]:
+        raise AssertionError("a dry run lists no tools")
+
+    async def call(
+        self,
+        server: str,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> CallResult:
+        raise AssertionError("a dry run calls nothing")

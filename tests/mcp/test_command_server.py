@@ -1,0 +1,199 @@
+"""The built-in command server, spoken to over real stdio and real streamable HTTP."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from claude_task_cli.mcp.config import HttpServer, McpConfig, StdioServer
+from claude_task_cli.mcp.sessions import CallOutcome, ServerPool
+
+pytestmark = pytest.mark.anyio
+
+SERVER_ARGV = [sys.executable, "-m", "claude_task_cli.mcp.command_server"]
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def pool() -> AsyncIterator[ServerPool]:
+    """One stdio command server shared by the module (spawning one costs ~1 s)."""
+    entry = StdioServer(name="cmd", command=SERVER_ARGV[0], args=SERVER_ARGV[1:])
+    async with ServerPool(McpConfig(servers={"cmd": entry})) as shared:
+        yield shared
+
+
+async def run(pool: ServerPool, **args: Any) -> dict[str, Any]:
+    with anyio.fail_after(20):
+        outcome = await pool.call("cmd", "run_command", args)
+    assert not outcome.is_error, outcome.error
+    assert isinstance(outcome.structured, dict)
+    return outcome.structured
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+@pytest.mark.slow
+async def test_argv_form_runs_without_a_shell(pool: ServerPool) -> None:
+    result = await run(pool, command=["printf", "%s|", "a b", "$HOME"])
+    assert result["stdout"] == "a b|$HOME|"
+    assert (result["exit_code"], result["stderr"], result["timed_out"]) == (0, "", False)
+    assert result["duration_ms"] > 0
+
+
+@pytest.mark.slow
+async def test_string_form_runs_through_sh(pool: ServerPool) -> None:
+    result = await run(pool, command="echo $((2 + 3)) && echo oops >&2")
+    assert (result["stdout"], result["stderr"], result["exit_code"]) == ("5\n", "oops\n", 0)
+
+
+@pytest.mark.slow
+async def test_string_with_shell_false_is_split_into_argv(pool: ServerPool) -> None:
+    result = await run(pool, command="printf '%s|' 'a b' $HOME", shell=False)
+    assert result["stdout"] == "a b|$HOME|"
+
+
+@pytest.mark.slow
+async def test_non_zero_exit_is_a_normal_result(pool: ServerPool) -> None:
+    result = await run(pool, command="echo partial; exit 7")
+    assert (result["exit_code"], result["stdout"], result["timed_out"]) == (7, "partial\n", False)
+
+
+@pytest.mark.slow
+async def test_missing_program_is_exit_127(pool: ServerPool) -> None:
+    result = await run(pool, command=["/definitely/not/here"])
+    assert result["exit_code"] == 127
+    assert "No such file" in result["stderr"]
+
+
+@pytest.mark.slow
+async def test_timeout_kills_the_process_group(pool: ServerPool) -> None:
+    started = time.perf_counter()
+    # The background sleep keeps stdout open: only killing the whole group ends this quickly.
+    result = await run(pool, command="sleep 30 & echo $!; sleep 30; echo never", timeout=0.5)
+    assert time.perf_counter() - started < 5
+    assert result["timed_out"] is True
+    assert result["exit_code"] == -9
+    background = int(result["stdout"].split()[0])  # output before the kill is kept
+    assert "never" not in result["stdout"]
+    assert not alive(background)
+
+
+@pytest.mark.slow
+async def test_a_client_timeout_cancels_the_command(pool: ServerPool, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    with anyio.fail_after(20):
+        outcome = await pool.call(
+            "cmd", "run_command", {"command": f"echo $$ > {pidfile}; sleep 30"}, timeout=1
+        )
+        assert outcome.kind == "timeout"
+        # The SDK's cancel notification reaches the server, which kills the command's group.
+        shell = int(pidfile.read_text())
+        while alive(shell):
+            await anyio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_cwd_and_env(pool: ServerPool, tmp_path: Path) -> None:
+    result = await run(
+        pool, command='pwd; echo "$GREETING"', cwd=str(tmp_path), env={"GREETING": "hi"}
+    )
+    assert result["stdout"] == f"{tmp_path.resolve()}\nhi\n"
+
+
+@pytest.mark.slow
+async def test_missing_cwd_is_a_tool_error(pool: ServerPool, tmp_path: Path) -> None:
+    with anyio.fail_after(20):
+        missing = str(tmp_path / "x")
+        outcome = await pool.call("cmd", "run_command", {"command": "pwd", "cwd": missing})
+    assert (outcome.is_error, outcome.kind) == (True, "tool")
+    assert outcome.error is not None
+    assert "cwd does not exist" in outcome.error
+
+
+@pytest.mark.slow
+async def test_echo_and_sleep_test_helpers(pool: ServerPool) -> None:
+    value = {"a": [1, 2.5, None, "x"], "b": {"c": True}}
+    with anyio.fail_after(20):
+        echoed = await pool.call("cmd", "echo", {"value": value})
+        slept = await pool.call("cmd", "sleep", {"seconds": 0.05})
+    assert echoed.structured == {"value": value}
+    assert isinstance(slept.structured, dict)
+    assert slept.structured["slept_ms"] >= 50
+
+
+@pytest.mark.slow
+async def test_tools_have_input_and_output_schemas(pool: ServerPool) -> None:
+    tools = await pool.list_tools("cmd")
+    assert set(tools) == {"run_command", "sleep", "echo"}
+    run_command = tools["run_command"]
+    assert run_command.input_schema["required"] == ["command"]
+    assert run_command.output_schema is not None
+    assert set(run_command.output_schema["required"]) == {
+        "exit_code",
+        "stdout",
+        "stderr",
+        "duration_ms",
+        "timed_out",
+    }
+
+
+@pytest.mark.slow
+async def test_streamable_http_on_an_ephemeral_port() -> None:
+    with anyio.fail_after(30):
+        async with await anyio.open_process(
+            [*SERVER_ARGV, "--transport", "http", "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as process:
+            assert process.stderr is not None
+            line = b""
+            while not line.endswith(b"\n"):
+                line += await process.stderr.receive(1)
+            match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+)/mcp)\n", line.decode())
+            assert match, line
+            assert int(match.group(2)) > 0
+            entry = HttpServer(name="web", url=match.group(1))
+            try:
+                async with ServerPool(McpConfig(servers={"web": entry})) as pool:
+                    outcome: CallOutcome = await pool.call(
+                        "web", "run_command", {"command": "echo over http; exit 3"}
+                    )
+                    echoed = await pool.call("web", "echo", {"value": [1, "two"]})
+                    process.kill()
+                    await process.wait()
+                    gone = await pool.call("web", "echo", {"value": 1}, timeout=10)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+    assert outcome.structured is not None
+    assert (outcome.structured["stdout"], outcome.structured["exit_code"]) == ("over http\n", 3)
+    assert echoed.structured == {"value": [1, "two"]}
+    assert (gone.is_error, gone.kind) == (True, "transport")  # a dead endpoint, not a hang
+
+
+def test_help_does_not_start_a_server() -> None:
+    done = subprocess.run(
+        [*SERVER_ARGV, "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0
+    assert "--transport" in done.stdout

@@ -1,0 +1,401 @@
+"""The completion matrix: its arithmetic, its states and reasons, and the two ways of reading a run
+(the typed store API for reports, raw SQLite for task_status) agreeing on real recorded runs."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.report.completion import (
+    document_outline,
+    project_root,
+    read_run_facts,
+    state_path_for,
+)
+from claude_task_cli.report.failure_text import describe_reason
+from claude_task_cli.report.matrix import (
+    Completion,
+    RunFacts,
+    State,
+    StepFacts,
+    build_matrix,
+    percent,
+)
+from claude_task_cli.report.outline import (
+    KEEP_OUTLINES,
+    Outline,
+    TaskOutline,
+    UnitOutline,
+    outline_of,
+    read_cached,
+    write_cached,
+)
+from claude_task_cli.store.database import Store, default_state_path
+from claude_task_cli.store.database import project_root as store_project_root
+from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
+
+DEMO = DOCUMENTS[0]
+
+SHA = "a" * 64
+
+
+def outline(*tasks: tuple[str, list[str], list[tuple[str, list[str]]]]) -> Outline:
+    """tasks: (id, task deps, [(step id, step deps)])."""
+    units = {}
+    rows = []
+    for tid, deps, steps in tasks:
+        for sid, sdeps in steps:
+            units[sid] = UnitOutline(sid, tid, f"step {sid}", "tool", tuple(sdeps), "srv", "tool")
+        rows.append(TaskOutline(tid, f"task {tid}", tuple(deps), tuple(s for s, _ in steps)))
+    return Outline("900", "Doc", "doc.md", SHA, tuple(rows), units)
+
+
+TWO_TASKS = outline(
+    ("1", [], [("1.1", []), ("1.2", ["1.1"]), ("1.3", ["1.2"])]),
+    ("2", ["1"], [("2.1", [])]),
+)
+
+
+def run(sha: str = SHA, **steps: StepFacts) -> RunFacts:
+    return RunFacts(1, "paused", 1.0, 2.0, sha, {k.replace("_", "."): v for k, v in steps.items()})
+
+
+def done(ms: float = 10.0, passed: int = 1) -> StepFacts:
+    return StepFacts("completed", attempts=1, duration_ms=ms, checks_passed=passed)
+
+
+@pytest.mark.parametrize(
+    ("done_", "total", "expected"),
+    [(0, 0, 0.0), (0, 3, 0.0), (1, 3, 33.3), (2, 3, 66.6), (999, 1000, 99.9), (3, 3, 100.0)],
+)
+def test_percentages_are_floored_so_100_means_all(done_: int, total: int, expected: float) -> None:
+    assert percent(done_, total) == expected
+
+
+def test_a_complete_run_is_complete() -> None:
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": done(), "1_3": done(), "2_1": done()}))
+    assert (m.verdict, m.reasons) == (Completion.COMPLETE, ())
+    assert (m.steps_complete, m.steps_total, m.step_percent) == (4, 4, 100.0)
+    assert (m.tasks_complete, m.task_percent, m.checks_passed, m.checks_failed) == (2, 100.0, 4, 0)
+    assert all(r.failure is None and r.blocked_by == () for r in m.steps)
+    assert m.task("1").duration_ms == 30.0
+
+
+def test_a_partial_run_counts_what_is_done_and_names_what_blocks_the_rest() -> None:
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done()}))
+    assert m.verdict == Completion.INCOMPLETE
+    assert (m.steps_complete, m.step_percent, m.tasks_complete, m.task_percent) == (1, 25.0, 0, 0.0)
+    rows = {r.id: r for r in m.steps}
+    assert rows["1.2"].state == State.NOT_RUN
+    assert rows["1.2"].failure == "not run"
+    assert rows["1.2"].blocked_by == ()  # its prerequisite completed: nothing blocks it
+    assert rows["1.3"].blocked_by == ("1.2",)
+    assert rows["2.1"].blocked_by == ("task 1",)
+    assert m.task("2").blocked_by == ("1",)
+    assert m.task("1").percent == 33.3
+    assert m.reasons == ("3 of 4 steps are not complete",)
+
+
+def test_a_failed_step_and_the_step_skipped_because_of_it() -> None:
+    failed = StepFacts(
+        "failed",
+        attempts=3,
+        duration_ms=30.0,
+        error="boom",
+        reason={"type": "toolError", "failedStep": "1.2", "error": "boom\nmore", "retryable": True},
+    )
+    skipped = StepFacts(
+        "skipped",
+        error="step 1.2 did not complete",
+        reason={
+            "type": "unresolvedDependency",
+            "blockedStep": "1.3",
+            "missingOutput": "${step:1.2/x}",
+            "producingStep": "1.2",
+            "suggestedTool": "t",
+        },
+    )
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": failed, "1_3": skipped}))
+    rows = {r.id: r for r in m.steps}
+    assert rows["1.2"].failure == "tool error (retryable): boom"
+    assert rows["1.2"].attempts == 3
+    assert rows["1.3"].state == State.SKIPPED
+    assert rows["1.3"].failure == (
+        "skipped: needs ${step:1.2/x} from step 1.2, which did not complete"
+    )
+    assert rows["1.3"].blocked_by == ("1.2",)
+    assert m.task("1").state == State.FAILED
+    assert m.task("1").failures == ("1.2", "1.3")
+
+
+def test_paused_and_awaiting_the_client_are_incomplete_and_the_task_shows_the_most_urgent() -> None:
+    paused = StepFacts(
+        "paused",
+        reason={
+            "type": "schemaMismatch",
+            "blockedStep": "1.2",
+            "missingFields": ["timezone"],
+            "suggestedTool": "get_current_time",
+        },
+    )
+    waiting = StepFacts(
+        "awaiting_client",
+        reason={"type": "awaitingClient", "blockedStep": "2.1", "guidance": "2.1: look\n- more"},
+    )
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": paused, "2_1": waiting}))
+    rows = {r.id: r for r in m.steps}
+    assert rows["1.2"].failure == (
+        "paused: arguments for get_current_time lack required fields: timezone"
+    )
+    assert rows["2.1"].failure == "awaiting the client: 2.1: look"
+    assert m.task("1").state == State.PAUSED  # paused outranks the not-run 1.3
+    assert m.task("2").state == State.AWAITING_CLIENT
+    assert m.verdict == Completion.INCOMPLETE
+
+
+def test_a_completed_step_whose_check_failed_is_not_complete() -> None:
+    checked = StepFacts("completed", attempts=1, checks_passed=1, checks_failed=1)
+    m = build_matrix(
+        TWO_TASKS, run(**{"1_1": done(), "1_2": checked, "1_3": done(), "2_1": done()})
+    )
+    row = next(r for r in m.steps if r.id == "1.2")
+    assert (row.state, row.completion) == (State.COMPLETED, Completion.INCOMPLETE)
+    assert row.failure == "verification failed: 1 of 2 checks"
+    assert m.task("1").state == State.FAILED
+    assert m.reasons == ("1 of 4 steps are not complete", "1 checks failed")
+
+
+def test_an_empty_run_and_no_run_at_all() -> None:
+    empty = build_matrix(TWO_TASKS, run())
+    assert (empty.verdict, empty.step_percent, empty.run_id) == (Completion.INCOMPLETE, 0.0, 1)
+    assert {r.state for r in empty.steps} == {State.NOT_RUN}
+    none = build_matrix(TWO_TASKS, None)
+    assert not none.has_evidence
+    assert none.reasons == ("no evidence recorded: the document has no recorded run",)
+    assert all(r.failure == "not run" and r.source is None for r in none.steps)
+
+
+def test_a_document_without_steps_is_never_complete() -> None:
+    m = build_matrix(outline(), run())
+    assert (m.steps_total, m.step_percent, m.verdict) == (0, 0.0, Completion.INCOMPLETE)
+    assert m.reasons == ("the document has no steps: nothing was verified",)
+
+
+def test_evidence_for_another_version_of_the_document_is_not_completion() -> None:
+    steps = {"1_1": done(), "1_2": done(), "1_3": done(), "2_1": done()}
+    m = build_matrix(TWO_TASKS, run(sha="b" * 64, **steps))
+    assert m.document_changed
+    assert m.step_percent == 100.0
+    assert m.verdict == Completion.INCOMPLETE
+    assert m.reasons == ("the document changed since run 1 recorded its evidence",)
+
+
+def test_an_unknown_stored_status_reads_as_not_run() -> None:
+    m = build_matrix(TWO_TASKS, run(**{"1_1": StepFacts("pending"), "1_2": StepFacts("zzz")}))
+    assert [r.state for r in m.steps[:2]] == [State.NOT_RUN, State.NOT_RUN]
+
+
+@pytest.mark.parametrize(
+    ("reason", "text"),
+    [
+        (
+            {"type": "unresolvableParams", "missingParam": "${step:1/x}", "suggestedTool": "t"},
+            "unresolvable parameter ${step:1/x} for t",
+        ),
+        (
+            {"type": "invalidParams", "problems": ["a", "b"], "suggestedTool": "t"},
+            "invalid arguments for t: a; b",
+        ),
+        ({"type": "interrupted", "attempt": 2}, "interrupted during attempt 2; record its outcome"),
+        (
+            {"type": "commandServerUndeclared"},
+            "shell commands, but .mcp.json declares no command server",
+        ),
+        (
+            {"type": "verificationFailed", "expectation": "x equals 1", "actual": 2},
+            "verification failed: x equals 1 (actual: 2)",
+        ),
+        ({"type": "somethingNew"}, "somethingNew"),
+    ],
+)
+def test_every_pause_reason_reads_as_one_line(reason: dict[str, object], text: str) -> None:
+    assert describe_reason(reason) == text
+
+
+def test_the_matrix_to_dict_is_json_ready_and_ordered() -> None:
+    data = build_matrix(TWO_TASKS, run(**{"1_1": done()})).to_dict()
+    assert list(data)[:4] == ["doc_id", "title", "run_id", "run_status"]
+    assert [s["id"] for s in data["steps"]] == ["1.1", "1.2", "1.3", "2.1"]
+    assert data["steps"][1]["state"] == "not_run"
+
+
+# -- the outline and its cache ------------------------------------------------------------------
+
+
+def test_outline_of_a_real_document_round_trips_through_its_cache(tmp_path: Path) -> None:
+    doc = fixture_document(DOCUMENTS[0])
+    built = outline_of(doc)
+    assert list(built.units) == [s.id for _t, s in doc.all_steps()]
+    assert built.units["1.4"].depends_on == ("1.3",)
+    assert built.units["1.1"].tool == "run_command"
+    assert built.units["1.1"].kind == "commands"
+    assert Outline.from_json(built.to_json()) == built
+    write_cached(tmp_path, "d1", built)
+    assert read_cached(tmp_path, "d1") == built
+    assert read_cached(tmp_path, "missing") is None
+    (tmp_path / "d2.json").write_text('{"fingerprint": "old", "outline": {}}')
+    assert read_cached(tmp_path, "d2") is None
+    (tmp_path / "d3.json").write_text("not json")
+    assert read_cached(tmp_path, "d3") is None
+
+
+def test_the_outline_is_converted_once_then_read_from_the_cache(tmp_path: Path) -> None:
+    document = tmp_path / "020.md"
+    document.write_bytes(DOCUMENTS[0].read_bytes())
+    state = tmp_path / ".claude-task" / "state.db"
+    state.parent.mkdir()
+    loads: list[int] = []
+
+    def load() -> TaskDocument:
+        loads.append(1)
+        return fixture_document(DOCUMENTS[0])
+
+    first = document_outline(document, state, load)
+    second = document_outline(document, state, load)
+    assert first == second
+    assert loads == [1]
+    document.write_text(document.read_text() + "\n<!-- changed -->\n")
+    document_outline(document, state, load)
+    assert loads == [1, 1]
+
+
+def test_the_outline_cache_keeps_the_newest_outlines_only(tmp_path: Path) -> None:
+    outline = outline_of(fixture_document(DOCUMENTS[0]))
+    for n in range(KEEP_OUTLINES + 3):  # earlier versions of documents, oldest first
+        (tmp_path / f"old{n}.json").write_text("{}")
+        os.utime(tmp_path / f"old{n}.json", ns=(n * 10**9, n * 10**9))
+    (tmp_path / "notes.txt").write_text("not an outline")
+    write_cached(tmp_path, "current", outline)
+    kept = {p.name for p in tmp_path.glob("*.json")}
+    assert len(kept) == KEEP_OUTLINES
+    assert "current.json" in kept
+    assert not {"old0.json", "old1.json", "old2.json", "old3.json"} & kept
+    assert (tmp_path / "notes.txt").exists()
+    assert read_cached(tmp_path, "current") == outline
+
+
+def test_no_cache_is_written_where_there_is_no_state_directory(tmp_path: Path) -> None:
+    document = tmp_path / "020.md"
+    document.write_bytes(DOCUMENTS[0].read_bytes())
+    state = tmp_path / "nowhere" / "state.db"
+    document_outline(document, state, lambda: fixture_document(DOCUMENTS[0]))
+    assert not (tmp_path / "nowhere").exists()
+
+
+# -- both readers of a run agree ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[d.stem for d in DOCUMENTS])
+def test_the_fast_reader_and_the_typed_evidence_give_the_same_facts(
+    document: Path, tmp_path: Path
+) -> None:
+    doc, evidence = fixture_evidence(document, tmp_path)
+    assert evidence is not None
+    database = tmp_path / f"{document.stem}.db"
+    with Store(database) as store:
+        key = store.runs()[0].doc_key
+    assert read_run_facts(database, key) == evidence.facts()
+    typed = build_matrix(outline_of(doc), evidence.facts())
+    fast = build_matrix(outline_of(doc), read_run_facts(database, key))
+    assert fast == typed
+    assert read_run_facts(database, "no such key") is None
+    assert read_run_facts(tmp_path / "absent.db", key) is None
+
+
+def test_the_fast_reader_refuses_a_schema_it_does_not_know(tmp_path: Path) -> None:
+    database = restore(DOCUMENTS[0].with_suffix(".run.sql"), tmp_path / "x.db")
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(LookupError):
+        read_run_facts(database, "k")
+
+
+def test_state_location_rules_match_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    document = deep / "doc.md"
+    document.write_text("# Task 1: x\n")
+    assert project_root(deep) == store_project_root(deep) == tmp_path
+    assert state_path_for(document) == default_state_path(deep)
+    (tmp_path / "a" / ".mcp.json").write_text("{}")
+    assert project_root(deep) == store_project_root(deep) == tmp_path / "a"
+    assert state_path_for(document) == default_state_path(deep)
+    monkeypatch.setenv("CLAUDE_TASK_STATE", str(tmp_path / "s.db"))
+    assert state_path_for(document) == default_state_path(deep) == tmp_path / "s.db"
+    assert state_path_for(document, tmp_path / "explicit.db") == tmp_path / "explicit.db"
+    assert os.environ["CLAUDE_TASK_STATE"]
+
+
+def test_the_outline_has_the_engines_units() -> None:
+    from claude_task_cli.run.units import build_units
+
+    for document in [*DOCUMENTS, Path(__file__).resolve().parent.parent / "convert" / "golden" / "003_test_mcp.md"]:
+        doc = fixture_document(document)
+        units = build_units(doc)
+        built = outline_of(doc)
+        assert list(built.units) == list(units)
+        assert [u.kind for u in built.units.values()] == [u.kind for u in units.values()]
+        assert [u.tool for u in built.units.values()] == [u.tool_name for u in units.values()]
+
+
+def test_a_store_of_another_schema_is_read_through_the_typed_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_task_cli.report import completion
+
+    doc, _evidence = fixture_evidence(DEMO, tmp_path)
+    database = tmp_path / f"{DEMO.stem}.db"
+    with Store(database) as store:
+        key = store.runs()[0].doc_key
+    document = tmp_path / DEMO.name
+    document.write_bytes(DEMO.read_bytes())
+    fast = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
+    monkeypatch.setattr(completion, "_RUN_OF", {})  # no schema known: the typed path
+    typed = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
+    assert typed == fast
+    assert typed.run_id == 1
+
+
+def test_completions_without_a_tool_call_are_complete_and_counted_apart() -> None:
+    by_client = StepFacts("completed", source="client", checks_passed=1)
+    ticked = StepFacts("completed", source="document")
+    m = build_matrix(
+        TWO_TASKS, run(**{"1_1": done(), "1_2": by_client, "1_3": ticked, "2_1": done()})
+    )
+    assert m.verdict == Completion.COMPLETE  # work for a person has no tool: it can complete
+    assert (m.complete_by_client, m.complete_by_document, m.complete_without_engine) == (1, 1, 2)
+    rows = {r.id: r for r in m.steps}
+    assert rows["1.1"].completion_text == "COMPLETE"
+    assert rows["1.2"].completion_text == "COMPLETE (recorded by the client)"
+    assert rows["1.3"].completion_text == "COMPLETE (ticked in the document)"
+    assert m.without_engine_note() == (
+        "2 steps completed without a tool call by the engine "
+        "(1 recorded by the client, 1 ticked in the document)"
+    )
+    failed = StepFacts("failed", source="client", reason={"type": "verificationFailed"})
+    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": failed}))
+    rows = {r.id: r for r in m.steps}
+    assert (rows["1.2"].completion_text, rows["1.2"].pause_reason) == (
+        "INCOMPLETE",
+        {"type": "verificationFailed"},
+    )
+    assert m.complete_without_engine == 0
+    assert m.without_engine_note() is None

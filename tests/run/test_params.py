@@ -1,0 +1,169 @@
+"""Placeholders resolved from earlier results; unresolvable ones classified; schema checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from claude_task_cli.outcomes import (
+    InvalidParams,
+    SchemaMismatch,
+    StepStatus,
+    UnresolvableParams,
+    UnresolvedDependency,
+)
+from claude_task_cli.run.arguments import (
+    make_validator,
+    marker,
+    resolve_args,
+    schema_reason,
+    unresolved_reason,
+)
+
+RESULTS: dict[str, Any] = {
+    "1.1": {"timezone": "UTC", "items": [{"n": 1}, {"n": 2}], "ok": True},
+    "1.2": "plain text",
+    "1.3": '{"json": {"in": "text"}}',
+}
+
+
+def test_a_whole_placeholder_keeps_the_type() -> None:
+    resolved = resolve_args(
+        {
+            "a": "${step:1.1/items}",
+            "b": "${step:1.1/ok}",
+            "c": "${step:1.1/items/1/n}",
+            "d": "${step:1.2}",
+        },
+        RESULTS,
+    )
+    assert resolved.unresolved == []
+    assert resolved.args == {"a": [{"n": 1}, {"n": 2}], "b": True, "c": 2, "d": "plain text"}
+
+
+def test_arguments_without_placeholders_come_back_as_a_copy() -> None:
+    args = {"a": {"b": ["$HOME", 1]}, "c": None, "step:x": "${not a placeholder"}
+    resolved = resolve_args(args, RESULTS)
+    assert resolved.unresolved == []
+    assert resolved.args == args
+    resolved.args["cwd"] = "/tmp"  # the executor adds to it
+    assert "cwd" not in args
+
+
+def test_a_placeholder_deep_inside_is_still_found() -> None:
+    resolved = resolve_args({"a": [{"b": ["x", "${step:1.1/timezone}"]}]}, RESULTS)
+    assert resolved.args == {"a": [{"b": ["x", "UTC"]}]}
+
+
+def test_embedded_placeholders_interpolate_as_text() -> None:
+    resolved = resolve_args(
+        {
+            "msg": "tz=${step:1.1/timezone} n=${step:1.1/items/0/n} all=${step:1.1/items/0}",
+            "nested": [{"x": "in ${step:1.3/json/in}"}],
+            "${step:1.1/timezone}_key": 1,
+        },
+        RESULTS,
+    )
+    assert resolved.unresolved == []
+    assert resolved.args == {
+        "msg": 'tz=UTC n=1 all={"n": 1}',
+        "nested": [{"x": "in text"}],
+        "UTC_key": 1,
+    }
+
+
+def test_values_without_placeholders_are_untouched() -> None:
+    args = {"n": 1, "f": 1.5, "none": None, "list": [True, "$notaplaceholder"]}
+    assert resolve_args(args, {}).args == args
+
+
+def test_unresolved_placeholders_are_listed_with_where_they_sit() -> None:
+    resolved = resolve_args(
+        {"a": "${step:1.1/nope}", "deep": {"list": ["x ${step:9/id} y"]}}, RESULTS
+    )
+    assert [(p.step_id, p.path, p.param, p.placeholder) for p in resolved.unresolved] == [
+        ("1.1", "/nope", "a", "${step:1.1/nope}"),
+        ("9", "/id", "deep/list/0", "${step:9/id}"),
+    ]
+    assert resolved.args == {"a": "${step:1.1/nope}", "deep": {"list": ["x ${step:9/id} y"]}}
+
+
+def test_the_handoff_marks_what_is_not_known_yet() -> None:
+    resolved = resolve_args(
+        {"a": "${step:2.1/id}", "b": "id=${step:2.1}", "c": "${step:1.1/timezone}"},
+        RESULTS,
+        placeholder=marker,
+    )
+    assert resolved.args == {
+        "a": "<result of step 2.1 at /id>",
+        "b": "id=<result of step 2.1>",
+        "c": "UTC",
+    }
+
+
+def test_classification_of_unresolved_placeholders() -> None:
+    problems = resolve_args({"tz": "${step:1.1/nope}", "id": "${step:2}"}, RESULTS).unresolved
+    statuses = {"1.1": StepStatus.COMPLETED, "2": StepStatus.FAILED}
+    assert unresolved_reason("3", "tool", problems[0], statuses) == UnresolvableParams(
+        blocked_step="3", missing_param="tz", suggested_tool="tool"
+    )
+    assert unresolved_reason("3", "tool", problems[1], statuses) == UnresolvedDependency(
+        blocked_step="3", missing_output="${step:2}", producing_step="2", suggested_tool="tool"
+    )
+    skipped = {"2": StepStatus.SKIPPED}
+    assert isinstance(unresolved_reason("3", "t", problems[1], skipped), UnresolvedDependency)
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "timezone": {"type": "string"},
+        "opts": {
+            "type": "object",
+            "properties": {"level": {"type": "integer"}},
+            "required": ["level", "mode"],
+        },
+    },
+    "required": ["timezone", "when"],
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"timezone": "UTC", "when": "now"}, None),
+        (
+            {"opts": {}},
+            SchemaMismatch(
+                blocked_step="1",
+                missing_fields=["opts/level", "opts/mode", "timezone", "when"],
+                suggested_tool="t",
+            ),
+        ),
+        (
+            {"timezone": 5, "when": "now", "opts": {"level": "high", "mode": 1}},
+            InvalidParams(
+                blocked_step="1",
+                problems=[
+                    "timezone: 5 is not of type 'string'",
+                    "opts/level: 'high' is not of type 'integer'",
+                ],
+                suggested_tool="t",
+            ),
+        ),
+    ],
+)
+def test_schema_check(args: dict[str, Any], expected: object) -> None:
+    validator = make_validator(SCHEMA)
+    assert validator is not None
+    reason = schema_reason("1", "t", validator, args)
+    if isinstance(reason, InvalidParams) and isinstance(expected, InvalidParams):
+        assert sorted(reason.problems) == sorted(expected.problems)
+    else:
+        assert reason == expected
+
+
+def test_an_unusable_schema_is_not_checked() -> None:
+    assert make_validator({"type": "no-such-type"}) is None
+    assert schema_reason("1", "t", None, {}) is None

@@ -1,0 +1,307 @@
+"""The SQLite store: location, schema version, atomic claims, attempts and the event log."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from claude_task_cli.errors import DocumentChangedError, ExitCode, RunLockedError, StoreError
+from claude_task_cli.outcomes import AwaitingClient, RunStatus, StepStatus, ToolError
+from claude_task_cli.store.database import (
+    SCHEMA_VERSION,
+    Claim,
+    Event,
+    Store,
+    default_state_path,
+    project_root,
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / ".claude-task" / "state.db") as opened:
+        yield opened
+
+
+def open_doc(
+    store: Store, claim: Claim, sha: str = "a" * 64, new: bool = False
+) -> tuple[int, bool]:
+    run, resumed = store.open_run(
+        doc_key="/p/doc.md", doc_path="doc.md", doc_id="7", sha256=sha, claim=claim, new=new
+    )
+    return run.id, resumed
+
+
+def test_project_root_prefers_mcp_json_then_git(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert project_root(deep) == deep.resolve()
+    (tmp_path / ".git").mkdir()
+    assert project_root(deep) == tmp_path.resolve()
+    (tmp_path / "a" / ".mcp.json").write_text("{}")
+    assert project_root(deep) == (tmp_path / "a").resolve()
+
+
+def test_default_state_path_and_env_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".mcp.json").write_text("{}")
+    assert default_state_path(tmp_path) == tmp_path.resolve() / ".claude-task" / "state.db"
+    monkeypatch.setenv("CLAUDE_TASK_STATE", str(tmp_path / "elsewhere.db"))
+    assert default_state_path(tmp_path) == tmp_path / "elsewhere.db"
+
+
+def test_new_database_is_versioned_wal_and_gitignored(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    assert (store.path.parent / ".gitignore").read_text() == "*\n"
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer") as info:
+        Store(path)
+    assert info.value.exit_code == ExitCode.ENVIRONMENT
+
+
+def test_runs_resume_until_completed(store: Store) -> None:
+    claim = Claim()
+    first, resumed = open_doc(store, claim)
+    assert not resumed
+    store.finish_run(first, claim, RunStatus.PAUSED)
+    assert open_doc(store, claim) == (first, True)
+    store.finish_run(first, claim, RunStatus.COMPLETED)
+    second, resumed = open_doc(store, claim)
+    assert (second > first, resumed) == (True, False)
+    store.finish_run(second, claim, RunStatus.FAILED)
+    third, resumed = open_doc(store, claim, new=True)
+    assert (third > second, resumed) == (True, False)
+    latest = store.latest_run("/p/doc.md")
+    assert latest is not None
+    assert (latest.id, latest.status) == (third, RunStatus.RUNNING)
+    assert [r.id for r in store.runs("/p/doc.md")] == [first, second, third]
+
+
+def test_a_changed_document_is_reported_when_resuming(store: Store) -> None:
+    claim = Claim()
+    run_id, _ = open_doc(store, claim)
+    store.finish_run(run_id, claim, RunStatus.PAUSED)
+    with pytest.raises(DocumentChangedError, match=r"changed since run \d+ started") as info:
+        open_doc(store, claim, sha="b" * 64)
+    assert info.value.exit_code == ExitCode.INVALID_INPUT
+    assert open_doc(store, claim, sha="b" * 64, new=True)[0] != run_id
+
+
+def test_a_live_claim_refuses_a_second_executor(store: Store) -> None:
+    mine = Claim()
+    run_id, _ = open_doc(store, mine)
+    with pytest.raises(RunLockedError, match=rf"run {run_id} is being executed by pid") as info:
+        open_doc(store, Claim(), new=True)  # not even a new run of the same document
+    assert info.value.exit_code == ExitCode.ENVIRONMENT
+    assert [e.kind for e in store.events(run_id)] == ["claim_refused"]
+    store.finish_run(run_id, mine, RunStatus.PAUSED)
+    assert open_doc(store, Claim())[0] == run_id  # released: the next executor gets it
+
+
+def test_a_dead_executor_claim_is_stale(store: Store) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = Claim(pid=int(proc.stdout))
+    run_id, _ = open_doc(store, dead)
+    assert open_doc(store, Claim()) == (run_id, True)
+
+
+def test_another_host_claim_is_live_until_its_heartbeat_is_stale(tmp_path: Path) -> None:
+    now = [1000.0]
+    with Store(tmp_path / "s.db", clock=lambda: now[0], stale_after=30) as store:
+        remote = Claim(pid=1, host="elsewhere.example")
+        run_id, _ = open_doc(store, remote)
+        now[0] += 20
+        store.heartbeat(run_id, remote)
+        now[0] += 29
+        with pytest.raises(RunLockedError):
+            open_doc(store, Claim())
+        now[0] += 2
+        assert open_doc(store, Claim()) == (run_id, True)
+
+
+def test_claims_race_exactly_one_wins(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    Store(path).close()
+    for _ in range(10):
+        barrier = threading.Barrier(4)
+        results: list[str] = []
+
+        def contend(
+            store_path: Path = path,
+            barrier: threading.Barrier = barrier,
+            results: list[str] = results,
+        ) -> None:
+            with Store(store_path) as store:
+                barrier.wait()
+                try:
+                    run, _ = store.open_run(
+                        doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=Claim(), new=True
+                    )
+                    results.append(f"won {run.id}")
+                except RunLockedError:
+                    results.append("refused")
+
+        threads = [threading.Thread(target=contend) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert sorted(results)[:3] == ["refused"] * 3
+        assert results.count("refused") == 3
+        with Store(path) as store:
+            run = store.latest_run("k")
+            assert run is not None
+            store.finish_run(run.id, Claim(token=run.claim_token or ""), RunStatus.PAUSED)
+
+
+def test_attempts_are_numbered_and_round_trip(store: Store) -> None:
+    claim = Claim()
+    run_id, _ = open_doc(store, claim)
+    first = store.start_attempt(run_id, "1.1", {"a": 1})
+    reason = ToolError(failed_step="1.1", error="boom", retryable=True, suggested_tool="t")
+    store.finish_attempt(run_id, "1.1", first, StepStatus.FAILED, error="boom", pause_reason=reason)
+    second = store.start_attempt(run_id, "1.1", {"a": 1})
+    store.finish_attempt(
+        run_id,
+        "1.1",
+        second,
+        StepStatus.COMPLETED,
+        result={"ok": [1, "é"]},
+        checks=[{"passed": True}],
+    )
+    assert (first, second) == (1, 2)
+    rows = store.attempts(run_id)
+    assert [(r.attempt, r.status, r.pause_reason) for r in rows] == [
+        (1, StepStatus.FAILED, reason),
+        (2, StepStatus.COMPLETED, None),
+    ]
+    latest = store.latest_attempts(run_id)["1.1"]
+    assert latest.result == {"ok": [1, "é"]}
+    assert latest.args == {"a": 1}
+    assert latest.checks == [{"passed": True}]
+    assert latest.duration_ms is not None
+    assert latest.duration_ms >= 0
+
+
+def test_a_repeated_outcome_without_a_call_adds_no_row(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    waiting = AwaitingClient(blocked_step="2", guidance="do it")
+    for _ in range(3):
+        store.record_outcome(run_id, "2", StepStatus.AWAITING_CLIENT, pause_reason=waiting)
+    store.record_outcome(run_id, "2", StepStatus.COMPLETED, source="client", result={"done": True})
+    rows = store.attempts(run_id)
+    assert [(r.attempt, r.status, r.source) for r in rows] == [
+        (1, StepStatus.AWAITING_CLIENT, "engine"),
+        (2, StepStatus.COMPLETED, "client"),
+    ]
+    assert rows[0].started_at is None
+
+
+def test_events_append_in_order_with_their_state_change(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    started = Event(kind="step_started", ts=1.0, run_id=run_id, step_id="1", payload={"n": 1})
+    store.start_attempt(run_id, "1", {}, events=[started])
+    store.append([Event(kind="paused", ts=2.0, run_id=run_id, payload={"why": ["x"]})])
+    events = store.events(run_id)
+    assert [(e.kind, e.step_id, e.payload) for e in events] == [
+        ("step_started", "1", {"n": 1}),
+        ("paused", None, {"why": ["x"]}),
+    ]
+    assert events[0].id < events[1].id
+
+
+def test_a_failed_unit_of_work_leaves_nothing(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+
+    def half_way() -> None:
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO events (ts, run_id, kind, payload) VALUES (0, ?, 'x', '{}')",
+                (run_id,),
+            )
+            raise RuntimeError("half way")
+
+    with pytest.raises(RuntimeError):
+        half_way()
+    assert store.events(run_id) == []
+
+
+def test_every_change_to_a_run_not_running_raises_its_revision(store: Store) -> None:
+    claim = Claim()
+    run_id, _ = open_doc(store, claim)
+
+    def revision() -> int:
+        run = store.run(run_id)
+        assert run is not None
+        return run.revision
+
+    # While the run runs, its attempts leave the revision alone (a running run is never cached)
+    # and so does a heartbeat; leaving `running` raises it.
+    running = revision()
+    attempt = store.start_attempt(run_id, "1.1", {})
+    store.finish_attempt(run_id, "1.1", attempt, StepStatus.COMPLETED, result={})
+    store.heartbeat(run_id, claim)
+    assert revision() == running
+    store.finish_run(run_id, claim, RunStatus.PAUSED)
+    seen = [running, revision()]
+    # A stopped run's every change raises it: an attempt recorded, changed, its status set.
+    store.record_outcome(run_id, "1.2", StepStatus.SKIPPED)
+    seen.append(revision())
+    attempt = store.start_attempt(run_id, "1.3", {})
+    seen.append(revision())
+    store.finish_attempt(run_id, "1.3", attempt, StepStatus.COMPLETED, result={})
+    seen.append(revision())
+    store.set_run_status(run_id, RunStatus.FAILED)
+    seen.append(revision())
+    assert seen == sorted(set(seen)), seen  # strictly increasing
+
+
+def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path) -> None:
+    from tests.report.regen_reports import DOCUMENTS, restore
+
+    database = restore(DOCUMENTS[0].with_suffix(".run.sql"), tmp_path / "v1.db")
+
+    def counts() -> list[int]:
+        conn = sqlite3.connect(database)
+        try:
+            tables = ("runs", "step_attempts", "events")
+            return [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
+        finally:
+            conn.close()
+
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    before = counts()
+    with Store(database) as store:
+        (run,) = store.runs()
+        assert run.revision == 0
+        store.record_outcome(run.id, "x", StepStatus.SKIPPED)
+        changed = store.run(run.id)
+        assert changed is not None
+        assert changed.revision == 1
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    conn.close()
+    assert counts() == [before[0], before[1] + 1, before[2]]
