@@ -1,4 +1,4 @@
-"""`execute_task` and `record_step`: thin wrappers over claude_task_cli.run.runner / continuation."""
+"""`execute_task` and `record_step`: thin wrappers over the run stage (runner, continuation)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ Tools:
   with the kill signal as a negative exit code. Only a missing `cwd` is a tool error.
 - `sleep(seconds)` and `echo(value)`: test helpers, for tests and benchmarks of the transport.
 
-Run it as `python -m claude_task_cli.mcp.command_server` (stdio) or with `--transport http --port 0`,
-which binds an ephemeral port on 127.0.0.1 and prints `listening on http://127.0.0.1:PORT/mcp` on
-stderr. Nothing but protocol messages is ever written to stdout.
+Run it as `python -m claude_task_cli.mcp.command_server` (stdio) or with `--transport http
+--port 0`, which binds an ephemeral port on 127.0.0.1 and prints
+`listening on http://127.0.0.1:PORT/mcp` on stderr.
+Nothing but protocol messages is ever written to stdout.
 """
 
 from __future__ import annotations

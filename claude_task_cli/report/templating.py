@@ -1,8 +1,9 @@
 """The Jinja environment reports render in: sandboxed, strict, and compiled for speed.
 
-Templates are package data (`claude_task_cli/report/templates/*.j2`, read with `importlib.resources`, so
-a wheel install works); a project's top-level `templates/` directory, and before it an explicit
-`--templates DIR`, override them file by file. Jinja runs sandboxed with undefined names as
+Templates are package data (`claude_task_cli/report/templates/*.j2`, read with
+`importlib.resources`, so a wheel install works); a project's top-level `templates/` directory,
+and before it an explicit `--templates DIR`, override them file by file.
+Jinja runs sandboxed with undefined names as
 errors; whatever a document or a tool said is passed as data and escaped by the filters of
 `markdown_escape`, never compiled as a template. The code generator (`_ReportCode`) reads the
 report's own data types without a Python call per attribute and yields each output node joined:

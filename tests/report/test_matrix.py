@@ -347,7 +347,10 @@ def test_state_location_rules_match_the_store(
 def test_the_outline_has_the_engines_units() -> None:
     from claude_task_cli.run.units import build_units
 
-    for document in [*DOCUMENTS, Path(__file__).resolve().parent.parent / "convert" / "golden" / "003_test_mcp.md"]:
+    for document in [
+        *DOCUMENTS,
+        Path(__file__).resolve().parent.parent / "convert" / "golden" / "003_test_mcp.md",
+    ]:
         doc = fixture_document(document)
         units = build_units(doc)
         built = outline_of(doc)

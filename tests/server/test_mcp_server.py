@@ -31,7 +31,9 @@ from tests.cli.test_cli_execute import SAMPLE, servers
 pytestmark = pytest.mark.anyio
 TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report"}
 # Pinned in package.json, installed into node_modules/ by scripts/setup.sh (npm ci).
-INSPECTOR_BIN = Path(__file__).resolve().parent.parent.parent / "node_modules" / ".bin" / "mcp-inspector"
+INSPECTOR_BIN = (
+    Path(__file__).resolve().parent.parent.parent / "node_modules" / ".bin" / "mcp-inspector"
+)
 REQUIRED = os.environ.get("CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS") == "1"
 BROKEN = """# Task 30: Broken
 
