@@ -17,20 +17,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from claude_task_cli.errors import ExitCode, TaskCliError
+from claude_task_cli.log_file import add_file_sink, log_path
 
 if TYPE_CHECKING:
     from claude_task_cli.convert.model import TaskDocument
 
 _state = {"debug": False, "configured": False}
-
-
-def log_dir() -> Path:
-    """Where the log file lives: $CLAUDE_TASK_LOG_DIR, else $XDG_STATE_HOME/claude-task."""
-    explicit = os.environ.get("CLAUDE_TASK_LOG_DIR")
-    if explicit:
-        return Path(explicit)
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "claude-task"
 
 
 def plain_output() -> bool:
@@ -65,20 +57,7 @@ def configure_logging(debug: bool) -> None:
         backtrace=False,
         diagnose=False,
     )
-    try:
-        directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        logger.add(
-            directory / "claude-task.log",
-            level="DEBUG",
-            rotation="5 MB",
-            retention=3,
-            encoding="utf-8",
-            backtrace=True,
-            diagnose=False,
-        )
-    except OSError as exc:  # a read-only home must not stop the tool
-        logger.debug(f"no log file: {exc}")
+    add_file_sink(logger)
     _state["configured"] = True
 
 
@@ -155,8 +134,5 @@ def boundary(*, eager_logging: bool = True) -> Iterator[None]:
         logger = _logger()
         logger.opt(exception=exc).debug(f"internal error: {exc!r}")  # stderr too with --debug
         if not _state["debug"]:
-            err(
-                f"internal error: {exc} "
-                f"(traceback in {log_dir() / 'claude-task.log'}; --debug shows it)"
-            )
+            err(f"internal error: {exc} (traceback in {log_path()}; --debug shows it)")
         raise typer.Exit(int(ExitCode.INTERNAL)) from None

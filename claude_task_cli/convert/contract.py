@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import PydanticJsonSchemaWarning
 from pydantic_core import to_jsonable_python
 
-from claude_task_cli.convert.model import NOT_GIVEN, Expectation, TaskDocument, ToolBinding
+from claude_task_cli.convert.model import Expectation, TaskDocument, ToolBinding
+from claude_task_cli.convert.not_given import NOT_GIVEN
 
 
 @cache

@@ -17,7 +17,7 @@ from enum import Enum
 from json.encoder import encode_basestring  # the C function when _json is there (CPython)
 from typing import Any
 
-from claude_task_cli.convert.model import NOT_GIVEN
+from claude_task_cli.convert.not_given import NOT_GIVEN
 
 _NAMES: dict[type, tuple[str, ...]] = {}
 

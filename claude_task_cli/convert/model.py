@@ -17,30 +17,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Final
 
+from claude_task_cli.convert.not_given import NOT_GIVEN
+
 SCHEMA_VERSION = "2.0"  # history in docs/json-contract.md "Versioning"
 
 
 _FORBID: Final = {"extra": "forbid"}  # pydantic's ConfigDict, as the plain dict it is
-
-
-class _NotGiven:
-    """The value of an `equals` the author did not write (`equals: null` is an assertion)."""
-
-    _instance: ClassVar[_NotGiven | None] = None
-
-    def __new__(cls) -> _NotGiven:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-    def __reduce__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Final = _NotGiven()
 
 
 class Status(StrEnum):

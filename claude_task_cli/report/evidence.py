@@ -130,7 +130,7 @@ def load_evidence(
     by default the engine's own `document_key`.
     """
     if doc_key is None:
-        from claude_task_cli.run.engine import document_key
+        from claude_task_cli.store.records import document_key
 
         doc_key = document_key(doc)
     with gc_paused():

@@ -7,10 +7,7 @@ both the typed evidence and the raw store rows give, so `task_status` and the re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from claude_task_cli.report.matrix import State, StepFacts
+from typing import Any
 
 
 def describe_reason(reason: Mapping[str, Any]) -> str:
@@ -48,27 +45,3 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
 def _first_line(value: Any) -> str:
     text = "" if value is None else str(value)
     return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def failure_of(state: State, facts: StepFacts | None) -> str | None:
-    """What keeps a step from being complete, in one line (None when nothing does). `State` is a
-    `StrEnum`: compared here by value, so this module needs nothing from `matrix` at run time."""
-    if facts is None:
-        return "not run"
-    described = describe_reason(facts.reason) if facts.reason else None
-    if state == "completed":
-        if facts.checks_failed:
-            total = facts.checks_failed + facts.checks_passed
-            return f"verification failed: {facts.checks_failed} of {total} checks"
-        return None
-    if state == "failed":
-        return described or _first_line(facts.error) or "failed"
-    if state == "skipped":
-        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
-    if state == "paused":
-        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
-    if state == "awaiting_client":
-        return described or "awaiting the client"
-    if state == "running":
-        return "running (or its executor stopped mid-step)"
-    return "not run"

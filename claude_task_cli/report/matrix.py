@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from claude_task_cli.report.failure_text import failure_of
+from claude_task_cli.report.failure_text import _first_line, describe_reason
 from claude_task_cli.report.outline import Outline, TaskOutline
 
 
@@ -342,3 +342,26 @@ def _reasons(
     if failed_checks:
         out.append(f"{failed_checks} checks failed")
     return tuple(out)
+
+
+def failure_of(state: State, facts: StepFacts | None) -> str | None:
+    """What keeps a step from being complete, in one line (None when nothing does)."""
+    if facts is None:
+        return "not run"
+    described = describe_reason(facts.reason) if facts.reason else None
+    if state == "completed":
+        if facts.checks_failed:
+            total = facts.checks_failed + facts.checks_passed
+            return f"verification failed: {facts.checks_failed} of {total} checks"
+        return None
+    if state == "failed":
+        return described or _first_line(facts.error) or "failed"
+    if state == "skipped":
+        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
+    if state == "paused":
+        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
+    if state == "awaiting_client":
+        return described or "awaiting the client"
+    if state == "running":
+        return "running (or its executor stopped mid-step)"
+    return "not run"

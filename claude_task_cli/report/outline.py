@@ -93,7 +93,7 @@ class Outline:
 def outline_of(doc: TaskDocument) -> Outline:
     """The outline of a converted document: the engine's units (`units.py`: a step, or
     `task:<id>` for a task without steps) with the engine's own notion of their kind and tool."""
-    from claude_task_cli.run.units import kind_of, server_of, tool_of
+    from claude_task_cli.convert.step_kind import kind_of, server_of, tool_of
 
     units: dict[str, UnitOutline] = {}
     tasks = []

@@ -23,11 +23,11 @@ from typing import Any
 from claude_task_cli.convert.model import Expectation, TaskDocument
 from claude_task_cli.errors import RunStateError
 from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
-from claude_task_cli.run.engine import document_key
 from claude_task_cli.run.results import RunOutcome, UnitState, build_outcome, load_states, summarize
 from claude_task_cli.run.units import Unit, build_units
 from claude_task_cli.run.verify import verdict
 from claude_task_cli.store.database import Claim, Event, Store
+from claude_task_cli.store.records import document_key
 
 _EXIT_ZERO = Expectation(exit_code=0)
 

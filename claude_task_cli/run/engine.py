@@ -29,13 +29,12 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import DocumentChangedError
 from claude_task_cli.outcomes import Interrupted, RunStatus, StepStatus
+from claude_task_cli.run.caller import ToolCaller
 from claude_task_cli.run.results import (
     PlannedCall,
     RunOutcome,
@@ -48,6 +47,7 @@ from claude_task_cli.run.scheduler import Scheduler
 from claude_task_cli.run.unit_runner import UnitRunner
 from claude_task_cli.run.units import Unit, build_units, levels, select
 from claude_task_cli.store.database import APPLY_AFTER, Claim, Event, Store
+from claude_task_cli.store.records import document_key
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_COMMAND_TIMEOUT = 600.0  # seconds per shell command
@@ -56,42 +56,6 @@ MAX_BACKOFF = 30.0
 HEARTBEAT_EVERY = 5.0  # seconds between claim heartbeats
 
 EventSink = Callable[[Event], None]
-
-
-class ToolSpec(Protocol):
-    @property
-    def input_schema(self) -> Mapping[str, Any]: ...
-
-
-class CallResult(Protocol):
-    @property
-    def is_error(self) -> bool: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def structured(self) -> Any: ...
-    @property
-    def error(self) -> str | None: ...
-
-
-class ToolCaller(Protocol):
-    """What the engine needs from MCP: `sessions.ServerPool` in production, fakes in tests."""
-
-    async def list_tools(self, server: str) -> Mapping[str, ToolSpec]: ...
-
-    async def call(
-        self,
-        server: str,
-        tool: str,
-        args: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> CallResult: ...
-
-
-def document_key(doc: TaskDocument) -> str:
-    """How runs of a document are found again: its resolved path, else its id."""
-    path = Path(doc.source.path)
-    return str(path.resolve()) if path.is_file() else f"id:{doc.id}"
 
 
 async def execute(

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.convert.step_kind import UnitKind
 from claude_task_cli.outcomes import (
     PauseReason,
     Progress,
@@ -27,7 +28,7 @@ from claude_task_cli.outcomes import (
     RunStatus,
     StepStatus,
 )
-from claude_task_cli.run.units import Unit, UnitKind
+from claude_task_cli.run.units import Unit
 from claude_task_cli.store.database import AttemptRecord
 
 

@@ -25,13 +25,8 @@ from typing import Any
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import McpConfigError
 from claude_task_cli.mcp.config import McpConfig, StdioServer, find_mcp_config, load_mcp_config
-from claude_task_cli.run.engine import (
-    DEFAULT_CONCURRENCY,
-    CallResult,
-    ToolCaller,
-    ToolSpec,
-    execute,
-)
+from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
+from claude_task_cli.run.engine import DEFAULT_CONCURRENCY, execute
 from claude_task_cli.run.results import RunOutcome
 from claude_task_cli.store.database import Event, Store, default_state_path, project_root
 

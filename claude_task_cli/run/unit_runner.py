@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from claude_task_cli.convert.model import Expectation
+from claude_task_cli.convert.step_kind import COMMAND_TOOL
 from claude_task_cli.errors import TaskCliError
 from claude_task_cli.outcomes import (
     AwaitingClient,
@@ -33,12 +34,12 @@ from claude_task_cli.run.arguments import (
     unresolved_reason,
 )
 from claude_task_cli.run.results import UnitState
-from claude_task_cli.run.units import COMMAND_TOOL, Unit
+from claude_task_cli.run.units import Unit
 from claude_task_cli.run.verify import check, verdict
 from claude_task_cli.store.database import Claim, Event, Store
 
 if TYPE_CHECKING:
-    from claude_task_cli.run.engine import CallResult, ToolCaller, ToolSpec
+    from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
 
 _EXIT_ZERO = Expectation(exit_code=0)
 _COMMAND_GRACE = 30.0  # seconds the MCP call may outlive the command's own timeout

@@ -16,41 +16,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from claude_task_cli.convert.model import ListItem, Step, Task, TaskDocument
+from claude_task_cli.convert.step_kind import UnitKind, kind_of, server_of, tool_of
 from claude_task_cli.errors import RunStateError
 
-UnitKind = Literal["tool", "commands", "both", "group", "client"]
-COMMAND_TOOL = "run_command"
 _PRIORITY = {"critical": 0, "urgent": 0, "highest": 0, "high": 1, "medium": 2, "normal": 2}
 _DEFAULT_RANK = 2  # no priority written ranks with medium
 _LOW_RANK = 3
-
-
-def kind_of(step: Step | None) -> UnitKind:
-    """What a unit of this step (None: a task without steps) is done by."""
-    if step is None:
-        return "client"
-    if step.tool is not None:
-        return "both" if step.commands else "tool"
-    if step.commands:
-        return "commands"
-    return "group" if step.substeps else "client"
-
-
-def server_of(step: Step | None) -> str | None:
-    """The server of the step's bound tool, if it has one."""
-    return step.tool.server if step is not None and step.tool is not None else None
-
-
-def tool_of(step: Step | None) -> str | None:
-    """The tool a client would call to do this step: the bound tool, else `run_command`."""
-    if step is None:
-        return None
-    if step.tool is not None:
-        return step.tool.tool
-    return COMMAND_TOOL if step.commands else None
 
 
 @dataclass(frozen=True, eq=False)

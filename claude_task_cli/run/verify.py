@@ -21,7 +21,8 @@ import re
 from typing import Any, NamedTuple
 
 from claude_task_cli.convert.document_json import to_data
-from claude_task_cli.convert.model import NOT_GIVEN, Expectation
+from claude_task_cli.convert.model import Expectation
+from claude_task_cli.convert.not_given import NOT_GIVEN
 from claude_task_cli.outcomes import VerificationFailed
 
 MISSING: Any = object()

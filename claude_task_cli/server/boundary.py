@@ -75,10 +75,10 @@ def _failure(name: str, exc: Exception) -> CallToolResult:
     if isinstance(exc, TaskCliError):
         logger.opt(exception=exc).debug(f"{name}: domain error")
         return error_result(exc)
-    from claude_task_cli.cli.boundary import log_dir
+    from claude_task_cli.log_file import log_path
 
     logger.opt(exception=exc).debug(f"{name}: internal error: {exc!r}")
-    log = log_dir() / "claude-task.log"
+    log = log_path()
     text = f"internal error: {exc} (traceback in {log})"
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 

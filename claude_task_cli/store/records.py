@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 
 
@@ -89,3 +90,9 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+
+
+def document_key(doc: TaskDocument) -> str:
+    """How runs of a document are found again: its resolved path, else its id."""
+    path = Path(doc.source.path)
+    return str(path.resolve()) if path.is_file() else f"id:{doc.id}"

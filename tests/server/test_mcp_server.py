@@ -185,7 +185,8 @@ async def test_a_bug_is_one_line_with_the_traceback_in_the_log(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from claude_task_cli import operations
-    from claude_task_cli.cli.boundary import configure_logging, log_dir
+    from claude_task_cli.cli.boundary import configure_logging
+    from claude_task_cli.log_file import log_dir
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the matrix fell over")

@@ -1,0 +1,37 @@
+"""What the executor needs from MCP: tools to list and call. `mcp.sessions.ServerPool` in
+production; in-process fakes in the engine's unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class ToolSpec(Protocol):
+    @property
+    def input_schema(self) -> Mapping[str, Any]: ...
+
+
+class CallResult(Protocol):
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def structured(self) -> Any: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class ToolCaller(Protocol):
+    """What the engine needs from MCP: `sessions.ServerPool` in production, fakes in tests."""
+
+    async def list_tools(self, server: str) -> Mapping[str, ToolSpec]: ...
+
+    async def call(
+        self,
+        server: str,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> CallResult: ...
