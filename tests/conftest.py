@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
-SEED = REPO.parent / "shared" / "seeds" / "task-003-orchestration-spec.md"
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +14,7 @@ def _isolated_environment(
     monkeypatch.delenv("CLAUDE_TASK_STATE", raising=False)
 
 
-def corpus_files() -> list[Path]:
-    """The shared corpus of real task documents (empty where ../shared is absent)."""
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.rglob("*.md") if p.name != "README.md")
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (`pytest.mark.anyio`) run on asyncio, as the CLI and the MCP SDK do."""
+    return "asyncio"

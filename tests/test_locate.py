@@ -1,6 +1,6 @@
 """TASK as reports and task_status take it: every spelling of one document (id, stem, path, from
-any directory of the project) reaches the same recorded run. `locate.locate_document` itself is
-tested with execute_task in tests/test_cli_execute.py."""
+any directory of the project) reaches the same recorded run. `project.locate_document` itself is
+tested with execute_task in tests/cli/test_cli_execute.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.cli.test_cli_report import DEMO, app, install
+from claude_task_cli.cli.app import app
+from tests.report.regen_reports import DOCUMENTS, install
+
+DEMO = DOCUMENTS[0]
 
 runner = CliRunner()
 

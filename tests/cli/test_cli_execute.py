@@ -14,21 +14,9 @@ from typer.testing import CliRunner
 from claude_task_cli.cli.app import app
 from claude_task_cli.errors import InputError
 from claude_task_cli.project import locate_document
+from tests.support import SAMPLE, servers
 
-REPO = Path(__file__).resolve().parent.parent.parent
-SAMPLE = REPO / "docs" / "tasks" / "010_time_and_commands.md"
 runner = CliRunner()
-
-
-def servers(time_command: list[str] | None = None) -> dict[str, object]:
-    python = sys.executable
-    time_cmd = time_command or [python, "-m", "mcp_server_time", "--local-timezone", "UTC"]
-    return {
-        "mcpServers": {
-            "time": {"command": time_cmd[0], "args": time_cmd[1:]},
-            "commands": {"command": python, "args": ["-m", "claude_task_cli.mcp.command_server"]},
-        }
-    }
 
 
 @pytest.fixture

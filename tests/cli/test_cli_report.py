@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,30 +18,11 @@ from claude_task_cli.cli.app import app
 from claude_task_cli.cli.status_table import print_status
 from claude_task_cli.convert.converter import convert_file
 from claude_task_cli.report.completion import completion_of
-from tests.report.regen_reports import DOCUMENTS, GOLDEN, restore
+from tests.report.regen_reports import DOCUMENTS, GOLDEN, install
 
 runner = CliRunner()
 DEMO, GREEN = DOCUMENTS
 GREEN_STATE = ".claude-task/green.db"
-
-
-def install(project: Path, document: Path, database: Path) -> Path:
-    """Put the document under docs/tasks and its recorded run in `database`, stored under this
-    project's path of the document (as execute_task would have)."""
-    tasks = project / "docs" / "tasks"
-    tasks.mkdir(parents=True, exist_ok=True)
-    target = tasks / document.name
-    shutil.copy(document, target)
-    database.parent.mkdir(exist_ok=True)
-    restore(document.with_suffix(".run.sql"), database)
-    conn = sqlite3.connect(database)
-    with conn:
-        conn.execute(
-            "UPDATE runs SET doc_key = ? WHERE doc_id = ?",
-            (str(target.resolve()), document.stem[:3]),
-        )
-    conn.close()
-    return target
 
 
 @pytest.fixture

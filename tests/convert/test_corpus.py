@@ -9,8 +9,8 @@ import pytest
 from claude_task_cli.convert.converter import convert_file
 from claude_task_cli.convert.preview import checklist_items
 from claude_task_cli.convert.source import read_source
-from tests.conftest import corpus_files
 from tests.convert.checklist_oracle import checklist_lines
+from tests.support import corpus_files
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.md"))
 FILES = corpus_files()

@@ -22,11 +22,6 @@ SERVER_ARGV = [sys.executable, "-m", "claude_task_cli.mcp.command_server"]
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 async def pool() -> AsyncIterator[ServerPool]:
     """One stdio command server shared by the module (spawning one costs ~1 s)."""
     entry = StdioServer(name="cmd", command=SERVER_ARGV[0], args=SERVER_ARGV[1:])

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.anyio
 COMMAND_SERVER = ["-m", "claude_task_cli.mcp.command_server"]
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def stdio(name: str, *args: str, **fields: Any) -> StdioServer:
     return StdioServer(name=name, command=sys.executable, args=list(args), **fields)
 

@@ -51,6 +51,25 @@ def restore(dump: Path, database: Path) -> Path:
     return database
 
 
+def install(project: Path, document: Path, database: Path) -> Path:
+    """Put the document under docs/tasks and its recorded run in `database`, stored under this
+    project's path of the document (as execute_task would have)."""
+    tasks = project / "docs" / "tasks"
+    tasks.mkdir(parents=True, exist_ok=True)
+    target = tasks / document.name
+    shutil.copy(document, target)
+    database.parent.mkdir(exist_ok=True)
+    restore(document.with_suffix(".run.sql"), database)
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute(
+            "UPDATE runs SET doc_key = ? WHERE doc_id = ?",
+            (str(target.resolve()), document.stem[:3]),
+        )
+    conn.close()
+    return target
+
+
 def fixture_evidence(document: Path, scratch: Path) -> tuple[TaskDocument, RunEvidence | None]:
     doc = fixture_document(document)
     database = restore(document.with_suffix(".run.sql"), scratch / f"{document.stem}.db")

@@ -7,7 +7,6 @@ Servers: the built-in command server (`python -m claude_task_cli.mcp.command_ser
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -42,24 +41,21 @@ from claude_task_cli.run.engine import execute
 from claude_task_cli.run.results import RunOutcome
 from claude_task_cli.run.runner import run_document
 from claude_task_cli.store.database import Event, Store
+from tests import support
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def write_mcp_json(directory: Path, **extra: dict[str, Any]) -> Path:
-    servers = {
-        "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
-        "cmd": {"command": sys.executable, "args": ["-m", "claude_task_cli.mcp.command_server"]},
-        **extra,
-    }
-    path = directory / ".mcp.json"
-    path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
-    return path
+    """`time` and the command server as `cmd`, plus `extra` entries."""
+    return support.write_mcp_json(
+        directory,
+        {
+            "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+            "cmd": {"command": support.COMMAND_SERVER[0], "args": support.COMMAND_SERVER[1:]},
+            **extra,
+        },
+    )
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
-from tests.cli.test_cli_execute import SAMPLE, servers
+from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report"}
@@ -43,11 +43,6 @@ BROKEN = """# Task 30: Broken
 - [ ] 1.2 Second
   - Depends on: 9.9
 """
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
