@@ -2,10 +2,11 @@
 functions that take typed arguments and return data; they never print and never exit.
 
 ```python
+init_project(Path("."), "starter")                        # claude-task init
 doc, path = load_document("010")                          # TASK → converted document
 outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
-record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
+record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
 status_matrix("010").to_dict()                              # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
 written, removed = write_reports(built, out_dir)           # written; stale ones removed
@@ -36,9 +37,17 @@ if TYPE_CHECKING:
     from claude_task_cli.report.matrix import Matrix
     from claude_task_cli.report.render import Rendered, Reports
     from claude_task_cli.run.results import RunOutcome
+    from claude_task_cli.samples.scaffold import InitOutcome
     from claude_task_cli.store.database import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
+
+
+def init_project(directory: Path, example: str = "starter") -> InitOutcome:
+    """Set up `directory` for claude-task: `.mcp.json`, a sample document, `.gitignore`."""
+    from claude_task_cli.samples.scaffold import init_project as scaffold
+
+    return scaffold(directory, example)
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
@@ -137,14 +146,20 @@ def record_step(
     *,
     result: Any = None,
     failure: str | None = None,
+    done: bool = False,
+    note: str | None = None,
     state: Path | None = None,
     start: Path | None = None,
 ) -> RunOutcome:
-    """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
+    """Record the outcome of a step done outside the executor: `result` (any JSON value),
+    `failure` (a failure message), or `done` — a person's "done", recorded as the result
+    `{"done": true}` with their `note` when given."""
     from claude_task_cli.report.completion import remember
     from claude_task_cli.run.continuation import record_step_result
     from claude_task_cli.run.runner import open_store
 
+    if done:
+        result = {"done": True} if note is None else {"done": True, "note": note}
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
         outcome = record_step_result(

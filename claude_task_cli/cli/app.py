@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, report, serve
+from claude_task_cli.cli import convert, execute, init, report, serve
 from claude_task_cli.cli.boundary import set_debug
 
 
@@ -68,6 +68,7 @@ def main_options(
     set_debug(debug)
 
 
+app.command("init")(init.init)
 app.command("convert_task")(convert.convert_task)
 app.command("schema")(convert.schema)
 app.command("execute_task")(execute.execute_task)

@@ -145,7 +145,7 @@ def test_unknown_task_is_one_line(project: Path) -> None:
 def test_record_step_needs_exactly_one_outcome(project: Path) -> None:
     result = runner.invoke(app, ["record_step", "010", "3.1"])
     assert result.exit_code == 2
-    assert "give exactly one of --result, --result-file or --fail" in result.stderr
+    assert result.stderr == "give exactly one of --done, --result or --fail\n"
 
 
 def test_locate_by_path_stem_id_and_title(tmp_path: Path) -> None:
