@@ -92,26 +92,52 @@ def execute_document(
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers; blocks until the
     run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    from claude_task_cli.errors import ServerStartError
     from claude_task_cli.report.completion import remember
+    from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    outcome = run_document(
-        doc,
-        doc_path=path,
-        mcp_config_path=mcp_config,
-        state_path=state,
-        concurrency=concurrency,
-        per_server_limit=per_server_limit,
-        only_task=only_task,
-        only_step=only_step,
-        dry_run=dry_run,
-        new_run=new_run,
-        on_event=on_event,
-    )
+    check_declared(doc, path, mcp_config)  # at the document's line, before anything starts
+    try:
+        outcome = run_document(
+            doc,
+            doc_path=path,
+            mcp_config_path=mcp_config,
+            state_path=state,
+            concurrency=concurrency,
+            per_server_limit=per_server_limit,
+            only_task=only_task,
+            only_step=only_step,
+            dry_run=dry_run,
+            new_run=new_run,
+            on_event=on_event,
+        )
+    except ServerStartError as exc:
+        raise with_install_hint(exc) from exc
     if not dry_run:  # what `task_status` reads next is built now, from the loaded document
         remember(path, doc, state_path=state)
     return outcome
+
+
+def check_document(
+    doc: TaskDocument, path: Path, *, contact: bool = False, mcp_config: Path | None = None
+) -> None:
+    """Check a converted document against its project's `.mcp.json`: every server it calls is
+    declared; with `contact`, the servers are started and every tool it calls exists and gets
+    arguments that fit its input schema. Raises `TaskSpecErrors` (each problem at its line),
+    `McpConfigMissingError`, `ServerStartError` (with an install hint when known)."""
+    import asyncio
+
+    from claude_task_cli.errors import TaskSpecErrors
+    from claude_task_cli.run.preflight import check_declared, check_tools
+
+    os.environ.setdefault(PYTHON_VARIABLE, sys.executable)  # before `${…}` in .mcp.json expand
+    config = check_declared(doc, path, mcp_config)
+    if contact and config is not None:
+        problems = asyncio.run(check_tools(doc, path, config))
+        if problems:
+            raise TaskSpecErrors(problems)
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:

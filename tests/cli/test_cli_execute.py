@@ -133,7 +133,10 @@ def test_an_undeclared_server_is_refused_before_anything_runs(project: Path) -> 
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": {}}))
     result = runner.invoke(app, ["execute_task", "010"])
     assert result.exit_code == 2
-    assert "step 1.1 calls server 'time', which is not declared" in result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "docs/tasks/010_time_and_commands.md:21: server 'time' is not declared in .mcp.json "
+        "(it declares none)"
+    )
 
 
 def test_unknown_task_is_one_line(project: Path) -> None:
