@@ -2,8 +2,8 @@
 argument is caught at its line with the fix in the message, not half-way through a run.
 
 ```python
-config = check_declared(doc, path)              # every server it calls is in .mcp.json
-problems = await check_tools(doc, path, config) # contacting them: tools exist, arguments fit
+found = check_declared(doc, path)               # every server it calls is in .mcp.json
+problems = await check_tools(doc, path, found)  # contacting them: tools exist, arguments fit
 raise with_install_hint(error)                  # a server that did not start: what to install
 ```
 
@@ -15,13 +15,11 @@ are not type-checked: their value is known only during the run.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from claude_task_cli.convert.binding import PLACEHOLDER
 from claude_task_cli.convert.model import Step, TaskDocument, ToolBinding
@@ -31,7 +29,8 @@ from claude_task_cli.errors import (
     TaskSpecError,
     TaskSpecErrors,
 )
-from claude_task_cli.mcp.config import CONFIG_NAME, McpConfig, find_mcp_config, load_mcp_config
+
+CONFIG_NAME = ".mcp.json"
 
 # Reference servers whose absence has a known cure: Python module or command → PyPI package,
 # npm package (as named in `node_modules/`) → itself.
@@ -58,9 +57,7 @@ def bindings(doc: TaskDocument) -> Iterator[tuple[Step, ToolBinding]]:
             yield step, step.tool
 
 
-def check_declared(
-    doc: TaskDocument, path: Path, mcp_config: Path | None = None
-) -> McpConfig | None:
+def check_declared(doc: TaskDocument, path: Path, mcp_config: Path | None = None) -> Path | None:
     """The project's `.mcp.json` (or `mcp_config`), once every server the document calls is
     declared in it; None when the document calls no server. Raises `TaskSpecErrors` (each
     undeclared server at its line) and `McpConfigMissingError` (no `.mcp.json`)."""
@@ -69,7 +66,7 @@ def check_declared(
         return None
     lines = _BlockLines(path, doc)
     start = path.resolve().parent
-    found = mcp_config or find_mcp_config(start)
+    found = mcp_config or _nearest_config(start)
     if found is None or not found.is_file():
         step, binding = bound[0]
         where = f"no {found}" if found is not None else f"no {CONFIG_NAME} in {start} or above"
@@ -79,12 +76,13 @@ def check_declared(
             path=doc.source.path,
             line=lines.key(binding, "server"),
         )
-    config = load_mcp_config(found)
+    names = _declared_names(found)
     problems = []
     for _step, binding in bound:
-        if binding.server not in config.names:
-            near = _near(binding.server, config.names)
-            hint = near or "it declares " + (", ".join(sorted(config.names)) or "none")
+        if binding.server not in names:
+            hint = _near(binding.server, names) or "it declares " + (
+                ", ".join(sorted(names)) or "none"
+            )
             problems.append(
                 TaskSpecError(
                     doc.source.path,
@@ -94,20 +92,21 @@ def check_declared(
             )
     if problems:
         raise TaskSpecErrors(problems)
-    return config
+    return found
 
 
-async def check_tools(doc: TaskDocument, path: Path, config: McpConfig) -> list[TaskSpecError]:
+async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[TaskSpecError]:
     """Start each server the document calls and check every binding against what it lists: the
     tool exists, the arguments fit its input schema. A server that does not start raises
     `ServerStartError` (with an install hint when known)."""
+    from claude_task_cli.mcp.config import load_mcp_config
     from claude_task_cli.mcp.sessions import ServerPool
 
     bound = list(bindings(doc))
     lines = _BlockLines(path, doc)
     problems: list[TaskSpecError] = []
     servers = sorted({binding.server for _step, binding in bound})
-    async with ServerPool(config, allowed=servers) as pool:
+    async with ServerPool(load_mcp_config(mcp_config), allowed=servers) as pool:
         listed = {}
         for server in servers:
             try:
@@ -132,6 +131,9 @@ async def check_tools(doc: TaskDocument, path: Path, config: McpConfig) -> list[
 def argument_problems(args: Mapping[str, Any], schema: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(argument name or "", message) for each way `args` does not fit `schema`; arguments that
     are one whole placeholder count as given, with a type known only at run time."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError:
@@ -191,6 +193,30 @@ def with_install_hint(error: ServerStartError) -> ServerStartError:
     if hint is None:
         return error
     return ServerStartError(error.server, error.message, error.stderr_tail, hint=hint)
+
+
+def _nearest_config(start: Path) -> Path | None:
+    """The nearest `.mcp.json` at or above `start`, as `mcp.config.find_mcp_config` finds it."""
+    for directory in (start, *start.parents):
+        if (directory / CONFIG_NAME).is_file():
+            return directory / CONFIG_NAME
+    return None
+
+
+def _declared_names(found: Path) -> frozenset[str]:
+    """The server names `found` declares, read as plain JSON: `mcp.config`'s loader builds
+    pydantic models first, which would take `convert_task --check` past its whole-process
+    target (≤ 250 ms, docs/benchmarks.md). A file plain JSON cannot read goes to the loader, for
+    the error that says what is wrong with it."""
+    try:
+        servers = json.loads(found.read_text(encoding="utf-8"))["mcpServers"]
+        if isinstance(servers, dict):
+            return frozenset(servers)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        pass
+    from claude_task_cli.mcp.config import load_mcp_config
+
+    return load_mcp_config(found).names
 
 
 def _near(name: str, candidates: Any) -> str | None:
