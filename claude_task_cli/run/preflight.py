@@ -99,6 +99,8 @@ async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[T
     """Start each server the document calls and check every binding against what it lists: the
     tool exists, the arguments fit its input schema. A server that does not start raises
     `ServerStartError` (with an install hint when known)."""
+    import anyio
+
     from claude_task_cli.mcp.config import load_mcp_config
     from claude_task_cli.mcp.sessions import ServerPool
 
@@ -106,13 +108,22 @@ async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[T
     lines = _BlockLines(path, doc)
     problems: list[TaskSpecError] = []
     servers = sorted({binding.server for _step, binding in bound})
+    listed: dict[str, Mapping[str, Any]] = {}
+    failed: list[ServerStartError] = []
+
+    async def list_tools(pool: ServerPool, server: str) -> None:
+        try:
+            listed[server] = await pool.list_tools(server)
+        except ServerStartError as exc:
+            failed.append(exc)
+
     async with ServerPool(load_mcp_config(mcp_config), allowed=servers) as pool:
-        listed = {}
-        for server in servers:
-            try:
-                listed[server] = await pool.list_tools(server)
-            except ServerStartError as exc:
-                raise with_install_hint(exc) from exc
+        async with anyio.create_task_group() as group:  # the servers start side by side
+            for server in servers:
+                group.start_soon(list_tools, pool, server)
+    if failed:
+        first = min(failed, key=lambda exc: servers.index(exc.server))
+        raise with_install_hint(first)
     for _step, binding in bound:
         tools = listed[binding.server]
         spec = tools.get(binding.tool)
