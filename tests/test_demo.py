@@ -50,6 +50,11 @@ def clone(tmp_path: Path) -> Path:
     return target
 
 
+def complete(summary: str) -> bool:
+    """The final summary's completion matrix says COMPLETE, and no row says otherwise."""
+    return re.search(r"Verdict:\W*COMPLETE\b", summary) is not None and "INCOMPLETE" not in summary
+
+
 def test_the_demo_reports_a_real_run_and_changes_no_tracked_file(clone: Path) -> None:
     assert git("status", "--porcelain", cwd=clone) == ""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE_TASK_PYTHON")}
@@ -66,7 +71,7 @@ def test_the_demo_reports_a_real_run_and_changes_no_tracked_file(clone: Path) ->
     assert "Reports: build/demo/reports/ — start with" in demo.stdout
 
     summary = (reports / "101_final_summary.md").read_text()
-    assert "**Verdict: COMPLETE** — 11 of 11 steps complete" in summary
+    assert complete(summary), summary[:2000]
 
     # the time server's answer: a time inside this run, which the commit message carries too
     clock = (reports / "101_task_2_read_the_clock.md").read_text()
@@ -87,17 +92,15 @@ def test_the_demo_reports_a_real_run_and_changes_no_tracked_file(clone: Path) ->
     # the flaky step needed its retry; the check of 102 failed once, then passed after the fix
     flaky = (reports / "101_task_5_ask_a_service_that_is_not_ready_at_first.md").read_text()
     assert "ready on attempt 2" in flaky
-    fixed = (reports / "102_final_summary.md").read_text()
-    assert "**Verdict: COMPLETE** — 3 of 3 steps complete" in fixed
+    assert complete((reports / "102_final_summary.md").read_text())
     version = (reports / "102_task_1_check_the_version.md").read_text()
-    assert "stdout equals '1.0.0\\\\n': is '0.9.0\\\\n'" in version  # attempt 1's evidence
+    assert re.search(r"stdout equals '1\.0\.0\\+n': is '0\.9\.0\\+n'", version)  # attempt 1
     junit = (reports / "101.junit.xml").read_text()
     assert 'failures="0"' in junit
 
     node = shutil.which("node") and (clone / "node_modules").exists()
     if node:
-        files = (reports / "103_final_summary.md").read_text()
-        assert "**Verdict: COMPLETE** — 7 of 7 steps complete" in files
+        assert complete((reports / "103_final_summary.md").read_text())
         week = clone / "build" / "demo" / "files" / "week.md"
         assert week.read_text() == (
             "# The week\n\nMonday: the release notes were committed.\n"
