@@ -35,7 +35,8 @@ app = typer.Typer(
     name="claude-task",
     cls=_Commands,
     help=(
-        "Make markdown task documents executable and verifiable.\n\n"
+        "Make markdown task documents executable and verifiable. A new project starts with "
+        "`claude-task init`.\n\n"
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "

@@ -117,10 +117,12 @@ async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[T
         except ServerStartError as exc:
             failed.append(exc)
 
-    async with ServerPool(load_mcp_config(mcp_config), allowed=servers) as pool:
-        async with anyio.create_task_group() as group:  # the servers start side by side
-            for server in servers:
-                group.start_soon(list_tools, pool, server)
+    async with (
+        ServerPool(load_mcp_config(mcp_config), allowed=servers) as pool,
+        anyio.create_task_group() as group,  # the servers start side by side
+    ):
+        for server in servers:
+            group.start_soon(list_tools, pool, server)
     if failed:
         first = min(failed, key=lambda exc: servers.index(exc.server))
         raise with_install_hint(first)
