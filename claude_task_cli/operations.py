@@ -129,14 +129,14 @@ def check_document(
     `McpConfigMissingError`, `ServerStartError` (with an install hint when known)."""
     if not any(step.tool is not None for _task, step in doc.all_steps()):
         return  # nothing to check, and nothing imported: `convert_task --check` stays fast
-    import asyncio
-
     from claude_task_cli.errors import TaskSpecErrors
     from claude_task_cli.run.preflight import check_declared, check_tools
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)  # before `${…}` in .mcp.json expand
     found = check_declared(doc, path, mcp_config)
     if contact and found is not None:
+        import asyncio
+
         problems = asyncio.run(check_tools(doc, path, found))
         if problems:
             raise TaskSpecErrors(problems)
