@@ -201,11 +201,11 @@ ECHO_CONTAINS = """# Task 011: Round trip
 - [ ] 1.1 Echo a greeting
   ```mcp
   server: commands
-  tool: echo
+  tool: run_command
   args:
-    value: hello world
+    command: [echo, hello world]
   expect:
-    - path: value
+    - path: stdout
       contains: world
   ```
 """
@@ -221,7 +221,7 @@ def test_an_expectation_without_equals_holds_after_the_json_round_trip(project: 
     assert converted.exit_code == 0, converted.output
     written = json.loads((project / "rt.json").read_text())
     assert written["tasks"][0]["steps"][0]["tool"]["expect"] == [
-        {"path": "value", "contains": "world", "matches": None, "exists": None, "exit_code": None}
+        {"path": "stdout", "contains": "world", "matches": None, "exists": None, "exit_code": None}
     ]
     result = runner.invoke(app, ["execute_task", "rt.json", "--json"])
     assert result.exit_code == 0, result.output
