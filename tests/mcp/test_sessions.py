@@ -351,3 +351,20 @@ async def test_start_leaves_undeclared_and_unsupported_servers_to_their_first_us
             await pool.call("old", "t")
     with pytest.raises(RuntimeError, match="async with"):
         ServerPool(config()).start(["old"])
+
+
+def test_the_package_face_loads_its_names_on_first_use() -> None:
+    code = (
+        "import sys, claude_task_cli.mcp as face;"
+        " print(sorted(m for m in sys.modules if m.startswith('claude_task_cli.mcp.')));"
+        " print(all(getattr(face, name) is not None for name in face.__all__))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.splitlines() == ["[]", "True"]
+    import claude_task_cli.mcp as face
+
+    assert face.ServerPool is ServerPool
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        face.Nothing  # noqa: B018
