@@ -2,10 +2,12 @@
 
 Opening runs the transport, `initialize` and a full `tools/list` within the start timeout; what
 stops it becomes a `ServerStartError` naming the server, the reason and the end of its stderr,
-every line through `redact`. A line on the server's stdout that is not an MCP message breaks the
-protocol (the spec allows nothing else there): during the start it fails the start at once,
-naming what was written; later it is named in one warning. The SDK reports such a line through
-`logging` with a traceback; `sdk_log_handler` sends the SDK client's records to the log file.
+every line through `redact`. A line on the server's stdout that is not an MCP message (the spec
+allows nothing else there) is named once, with what was written: in the start error when the
+server then fails to start, else in one warning — the SDK skips such a line, and so do other
+clients, so a server that prints a banner and then speaks MCP still works. The SDK reports the
+line through `logging` with a traceback; `sdk_log_handler` sends the SDK client's records to the
+log file, not the screen.
 """
 
 from __future__ import annotations
@@ -60,7 +62,6 @@ class Connection:
         self.failure: ServerStartError | None = None
         self.broken: str | None = None
         self.stray: str | None = None  # the first thing it wrote on stdout that is not MCP
-        self._starting: anyio.CancelScope | None = None
         # The server's stderr: lives as long as the connection, closed by `release`.
         self._errlog = (
             tempfile.TemporaryFile("w+", encoding="utf-8", prefix=f"mcp-{entry.name}-")  # noqa: SIM115
@@ -78,18 +79,20 @@ class Connection:
                 session = await stack.enter_async_context(
                     ClientSession(read, write, message_handler=self._on_message)
                 )
-                with anyio.fail_after(start_timeout), anyio.CancelScope() as self._starting:
+                with anyio.fail_after(start_timeout):
                     await session.initialize()
                     self.tools = await _list_all_tools(session)
-                if self.stray is not None:  # cut short by `_on_message`
-                    raise _NotMcp(self.stray)
                 self.session = session
+                if self.stray is not None:
+                    self._warn()
                 self.ready.set()
                 await self.close.wait()
         except Exception as exc:
             leaf = _leaf(exc)
             if self.session is None:
                 reason = self.redact(_describe_start_failure(leaf, start_timeout))
+                if self.stray is not None:
+                    reason += f"; it wrote on stdout what is not an MCP message: {self.stray}"
                 tail = [self.redact(line) for line in self.stderr_tail()]
                 self.failure = ServerStartError(self.entry.name, reason, tail)
             elif not self.close.is_set():  # the transport failed under a live session
@@ -100,24 +103,21 @@ class Connection:
             self.ready.set()
 
     async def _on_message(self, message: Any) -> None:
-        """Notifications and transport faults from the session. Output on stdout that is not
-        an MCP message breaks the protocol: it ends a start at once, and is named in one
-        warning when the session is already open."""
+        """Notifications and transport faults from the session: the first line of stdout that
+        is not an MCP message is kept, and named at once when the session is open already."""
         if not isinstance(message, Exception) or self.stray is not None:
             return
         stray = _stray_output(message)
-        if stray is None:
-            return
-        self.stray = stray = self.redact(stray)
-        if self.session is None and self._starting is not None:
-            self._starting.cancel()
-        else:
-            from loguru import logger
+        if stray is not None:
+            self.stray = self.redact(stray)
+            if self.session is not None:
+                self._warn()
 
-            name = self.entry.name
-            logger.warning(
-                f"MCP server {name!r} wrote on stdout what is not an MCP message: {stray}"
-            )
+    def _warn(self) -> None:
+        from loguru import logger
+
+        name, stray = self.entry.name, self.stray
+        logger.warning(f"MCP server {name!r} wrote on stdout what is not an MCP message: {stray}")
 
     def stderr_tail(self, lines: int = 20) -> list[str]:
         """The last lines the server wrote to stderr (stdio only); `pread` leaves alone the file
@@ -145,10 +145,6 @@ async def _list_all_tools(session: ClientSession) -> dict[str, ToolInfo]:
         cursor = page.next_cursor
         if not cursor:
             return tools
-
-
-class _NotMcp(Exception):
-    """A server wrote on stdout what is not an MCP message."""
 
 
 def _stray_output(exc: Exception) -> str | None:
@@ -205,8 +201,6 @@ def _describe_start_failure(exc: BaseException, start_timeout: float) -> str:
     from mcp import MCPError
     from mcp_types import CONNECTION_CLOSED
 
-    if isinstance(exc, _NotMcp):
-        return f"it wrote on stdout what is not an MCP message: {exc}"
     if isinstance(exc, TimeoutError):
         return f"no answer to initialize within {start_timeout} s"
     if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:

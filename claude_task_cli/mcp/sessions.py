@@ -12,8 +12,8 @@ where it is first used, as if it had been opened there.
 A call always returns a `CallOutcome`: a tool error, a protocol error, a timeout or a dead server
 is data for the executor. Only what stops a call from being made raises: an undeclared server
 (`McpConfigError`, before anything is spawned) and a server that will not start
-(`ServerStartError`, with its stderr tail; also, at once, a server that writes on stdout what is
-not an MCP message). Every message about a server passes through `McpConfig.redact`, so what
+(`ServerStartError`, with its stderr tail, and what it wrote on stdout that is not an MCP
+message, if anything). Every message about a server passes through `McpConfig.redact`, so what
 `.mcp.json` expanded from `${VAR}` is shown as written. The SDK's own log records go to the log
 file (`logger.debug`), not to the screen. Each server's transport and `ClientSession` live in one
 long-lived task of the pool's task group (anyio wants a context exited by the task that entered
