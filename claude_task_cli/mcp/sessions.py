@@ -48,7 +48,7 @@ DEFAULT_CALL_TIMEOUT = 300.0  # seconds a tools/call may take, unless the step o
 PASSTHROUGH_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
-@dataclass(slots=True, kw_only=True)  # not frozen: its __init__ would cost 3× as much
+@dataclass(slots=True, kw_only=True)  # not frozen: a frozen __init__ costs more, once a call
 class CallOutcome:
     """The result of one `tools/call`; `kind` says why it failed, and is None when it did not.
     `text` and `structured` are the result as recorded (`content.py`): every block as a line,
