@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -47,6 +48,8 @@ NPM_PACKAGES = frozenset(
 )
 _NO_MODULE = re.compile(r"^(?P<python>\S+): .*?No module named '?(?P<module>[\w.]+?)'?\)?$")
 _NO_COMMAND = re.compile(r"^cannot run it: No such file or directory: (?P<command>\S+)$")
+PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"  # the facade sets it to its own interpreter
+_PYTHON_FORM = re.compile(r"\$\{" + PYTHON_VARIABLE + r"(:-[^}]*)?\}")
 _NODE_MISSING = re.compile(r"Cannot find module '[^']*node_modules/(?P<package>@[^/]+/[^/]+)/")
 
 
@@ -198,7 +201,7 @@ def with_install_hint(error: ServerStartError) -> ServerStartError:
         module = _NO_MODULE.match(line.strip())
         if module is not None and module["module"].split(".")[0] in PYPI_MODULES:
             package = PYPI_MODULES[module["module"].split(".")[0]]
-            python = module["python"]
+            python = _unmasked(module["python"])
             hint = f"{package} is not installed for {python}: {python} -m pip install {package}"
         node = _NODE_MISSING.search(line)
         if node is not None and node["package"] in NPM_PACKAGES:
@@ -230,6 +233,14 @@ def _declared_names(found: Path) -> frozenset[str]:
     from claude_task_cli.mcp.config import load_mcp_config
 
     return load_mcp_config(found).names
+
+
+def _unmasked(python: str) -> str:
+    """The interpreter a server ran: messages about servers show `${VAR}` forms rather than what
+    they expand to (secrets), but the interpreter claude-task gives its servers is no secret, and
+    an install command naming `${CLAUDE_TASK_PYTHON:-python3}` would install elsewhere."""
+    given = os.environ.get(PYTHON_VARIABLE)
+    return _PYTHON_FORM.sub(lambda _match: given, python) if given else python
 
 
 def _near(name: str, candidates: Any) -> str | None:

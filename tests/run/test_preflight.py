@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from claude_task_cli.errors import ServerStartError
 from claude_task_cli.run.preflight import argument_problems, with_install_hint
 
@@ -65,3 +67,16 @@ def test_install_hints_for_known_reference_servers_only() -> None:
     assert with_install_hint(unknown) is unknown
     elsewhere = ServerStartError("x", "cannot run it: No such file or directory: my-server")
     assert with_install_hint(elsewhere) is elsewhere
+
+
+def test_the_interpreter_claude_task_gives_its_servers_is_named_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLAUDE_TASK_PYTHON", "/v/bin/python")
+    masked = ServerStartError(
+        "time", "closed", ["${CLAUDE_TASK_PYTHON:-python3}: No module named mcp_server_time"]
+    )
+    assert with_install_hint(masked).hint == (
+        "mcp-server-time is not installed for /v/bin/python: /v/bin/python -m pip install "
+        "mcp-server-time"
+    )
