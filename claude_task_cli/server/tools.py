@@ -31,7 +31,8 @@ from pydantic import BeforeValidator, Field
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
 from claude_task_cli.project import ProjectPaths, project_root
-from claude_task_cli.server.boundary import StepProgress, tool_boundary
+from claude_task_cli.server.boundary import tool_boundary
+from claude_task_cli.server.progress import StepProgress
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
