@@ -201,8 +201,10 @@ def build_reports(
     output_limit: int = 4000,
     state: Path | None = None,
     start: Path | None = None,
+    root: Path | None = None,
 ) -> BuiltReports:
-    """Render one task's report (`subtask`) or every report and the final summary."""
+    """Render one task's report (`subtask`) or every report and the final summary. `root` (default:
+    the document's project root) is where the project's templates and `docs/reports` are."""
     from claude_task_cli.project import project_root
     from claude_task_cli.report.render import Reports, find_task, render
     from claude_task_cli.report.templating import environment, template_search
@@ -210,7 +212,7 @@ def build_reports(
     doc, path = load_document(task, start)
     reports = Reports.of(doc, _evidence(doc, path, state))
     task_id = None if subtask is None else find_task(reports, subtask)
-    root = project_root(path.resolve().parent)
+    root = project_root(path.resolve().parent) if root is None else root
     env = environment(template_search(root, templates))
     rendered = render(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
@@ -221,11 +223,21 @@ def write_reports(
 ) -> tuple[list[Path], list[Path]]:
     """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
     every report of the document, remove its task reports of the same format that were not
-    written this time (`report_files.py`). Returns (written, removed)."""
+    written this time (`report_files.py`). Returns (written, removed).
+
+    The default directory must resolve inside the root: a `docs/reports` linked to a folder
+    elsewhere is refused (ReportError) rather than written and cleaned; name it as `out_dir` to
+    write there on purpose."""
+    from claude_task_cli.errors import ReportError
     from claude_task_cli.report.files import remove_stale_reports
     from claude_task_cli.report.render import write
 
     target = out_dir or built.root / "docs" / "reports"
+    if out_dir is None and not target.resolve().is_relative_to(built.root.resolve()):
+        raise ReportError(
+            f"{target}: resolves to {target.resolve()}, outside the project root "
+            f"{built.root.resolve()}; refused (name it with --out to write there)"
+        )
     written = write(built.rendered, target)
     if built.task_id is not None:
         return written, []

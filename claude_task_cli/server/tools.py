@@ -30,9 +30,9 @@ from pydantic import BeforeValidator, Field
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
-from claude_task_cli.project import ProjectPaths, project_root
 from claude_task_cli.server.boundary import tool_boundary
 from claude_task_cli.server.progress import StepProgress
+from claude_task_cli.server.served_project import ServedProject
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
@@ -63,8 +63,8 @@ TaskArg = Annotated[
 class Tools:
     """The tools, bound to one project root."""
 
-    def __init__(self, paths: ProjectPaths) -> None:
-        self.paths = paths
+    def __init__(self, project: ServedProject) -> None:
+        self.paths = project
 
     def convert_task(
         self,
@@ -119,6 +119,8 @@ class Tools:
             execute_document,
             doc,
             path,
+            mcp_config=self.paths.servers_for(doc),
+            state=self.paths.state(),
             only_task=only_task,
             only_step=only_step,
             concurrency=concurrency,
@@ -155,7 +157,12 @@ class Tools:
         if (result is None) == (failure is None):
             raise InputError(step, "give exactly one of result or failure")
         outcome = record_step(
-            self.paths.task(task), step, result=result, failure=failure, start=self.paths.root
+            self.paths.task(task),
+            step,
+            result=result,
+            failure=failure,
+            state=self.paths.state(),
+            start=self.paths.root,
         )
         recorded = outcome.step(step)
         return {
@@ -177,7 +184,7 @@ class Tools:
         from claude_task_cli.operations import status_json
 
         # the text `task_status --json` prints, a stopped run's served from its cache
-        text = status_json(self.paths.task(task), start=self.paths.root)
+        text = status_json(self.paths.task(task), state=self.paths.state(), start=self.paths.root)
         matrix: dict[str, Any] = json.loads(text)
         return matrix
 
@@ -200,8 +207,15 @@ class Tools:
         verdict: complete is true only when what was reported is COMPLETE."""
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
 
-        target = None if out is None else self.paths.inside(out)
-        built = build_reports(self.paths.task(task), subtask, fmt=format, start=self.paths.root)
+        target = self.paths.reports(out)
+        built = build_reports(
+            self.paths.task(task),
+            subtask,
+            fmt=format,
+            state=self.paths.state(),
+            start=self.paths.root,
+            root=self.paths.root,
+        )
         written, removed = write_reports(built, target)
         verdict = report_verdict(built.reports, built.task_id)
         return {
@@ -223,7 +237,7 @@ class Tools:
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    tools = Tools(ProjectPaths(project_root(root or Path.cwd())))
+    tools = Tools(ServedProject(root or Path.cwd()))
     server: MCPServer = MCPServer(
         SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )

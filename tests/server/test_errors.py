@@ -25,7 +25,7 @@ from claude_task_cli import errors
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
 from claude_task_cli.store.database import Claim, Store
-from tests.server.conftest import PERSON
+from tests.server.support import PERSON
 
 pytestmark = pytest.mark.anyio
 

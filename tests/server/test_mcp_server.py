@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
-from tests.server.conftest import server_env
+from tests.server.support import server_env
 from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
