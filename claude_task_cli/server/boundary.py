@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from mcp_types import CallToolResult, TextContent
+from pydantic import ValidationError
 
 from claude_task_cli.errors import ExitCode, TaskCliError, TaskSpecError, TaskSpecErrors
 
@@ -74,6 +75,31 @@ def error_result(exc: TaskCliError) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text="\n".join(exc.lines()))],
         structured_content=error_data(exc),
+        is_error=True,
+    )
+
+
+def arguments_result(tool: str, exc: ValidationError) -> CallToolResult:
+    """Arguments that do not fit a tool's input schema, one line per problem (exit code 2)."""
+    lines = []
+    for problem in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "arguments"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{tool}: unknown argument {where!r}")
+        else:
+            lines.append(f"{tool}: argument {where!r}: {problem['msg']}")
+    first = ".".join(str(part) for part in exc.errors()[0]["loc"]) if exc.errors() else None
+    data = {
+        "code": "invalid_input",
+        "exitCode": int(ExitCode.INVALID_INPUT),
+        "kind": "arguments",
+        "message": "\n".join(lines),
+        "where": {"argument": first} if first else None,
+        "errors": [{"path": None, "line": None, "message": line} for line in lines],
+    }
+    return CallToolResult(
+        content=[TextContent(type="text", text=data["message"])],
+        structured_content=data,
         is_error=True,
     )
 

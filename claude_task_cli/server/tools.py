@@ -1,47 +1,42 @@
-"""claude-task as an MCP server: the CLI's operations as tools, for agents.
+"""claude-task as an MCP server: the CLI's operations as a few tools, for agents.
 
-Tools (each calls the same core function as the CLI command of the same name, `operations.py`):
-
-- `convert_task(path)` → the JSON step graph (`convert_task --stdout`).
-- `execute_task(task, only_task, only_step, concurrency, per_server, no_resume, dry_run)` → the run
-  document (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
-  notification each time a step ends, when the client sent a progress token.
-- `record_step(task, step, result | failure)` → what was recorded and where the run stands.
-- `task_status(task)` → the completion matrix (`task_status --json`).
-- `generate_report(task, subtask, format, out)` → the files written and the verdict.
-
-A domain error (`errors.py`) is an `is_error` result (`mcp_boundary.py`): its one-line
-message (one line per problem) as text, and `{"errors": [{path, line, message}], "exitCode": N}`
-as structured content. Any other exception is a bug: one line to the client, the traceback to
-the log file. Every path a tool receives must resolve inside the project root (the directory holding
-`.mcp.json`, else `.git`, else the server's working directory).
+Each tool calls the same facade function (`operations.py`) as the CLI command of the same name
+and returns what that command prints with `--json`, as structured content (and as compact JSON
+text beside it). Every tool publishes the JSON Schema of its result (`schemas.py`), refuses
+arguments it does not know, and says in its annotations what it touches. Errors: `boundary.py`.
+Paths: `served_project.py` (everything inside the project root).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import ToolAnnotations
-from pydantic import BeforeValidator, Field
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
-from claude_task_cli.server.boundary import tool_boundary
+from claude_task_cli.server.boundary import arguments_result, tool_boundary
 from claude_task_cli.server.progress import StepProgress
+from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
-    "Markdown task documents (docs/tasks/*.md) made executable: convert_task validates one into a "
-    "step graph; execute_task runs it through the project's MCP servers and returns the run "
-    "document (status, progress, results, pauseReasons, handoff); steps handed to you "
-    "(awaitingClient) are done by you and recorded with record_step, then execute_task "
-    "continues; task_status and generate_report report from the recorded evidence. TASK is a "
-    "path inside the project or a document id under docs/tasks/ (e.g. 010)."
+    "Markdown task documents (docs/tasks/*.md) made executable. execute_task runs one through the "
+    "project's MCP servers and returns the run document: status, results, pauseReasons and a "
+    "handoff saying what remains. Steps handed to you (awaitingClient, interrupted, ...) you do "
+    "yourself and record with record_step; then execute_task again resumes. task_status and "
+    "generate_report report from the recorded evidence; convert_task checks a document. TASK is "
+    "a path inside the project or a document id under docs/tasks/ (e.g. 010)."
 )
 
 
@@ -56,54 +51,65 @@ Text = BeforeValidator(_as_text)
 TaskArg = Annotated[
     str,
     Text,
-    Field(description="A task document (.md), its converted .json, or its id under docs/tasks/."),
+    Field(description="The task document: a path inside the project, or its id (e.g. 010)."),
 ]
 
 
+def structured(data: Any, text: str | None = None) -> CallToolResult:
+    """A tool's result: `data` as structured content, and as compact JSON text beside it."""
+    shown = (
+        text if text is not None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    )
+    return CallToolResult(content=[TextContent(type="text", text=shown)], structured_content=data)
+
+
 class Tools:
-    """The tools, bound to one project root."""
+    """The tools, bound to one project."""
 
     def __init__(self, project: ServedProject) -> None:
-        self.paths = project
+        self.project = project
 
     def convert_task(
         self,
-        path: Annotated[str, Field(description="A task document (.md) inside the project.")],
-    ) -> dict[str, Any]:
-        """Convert a markdown task document into its validated JSON step graph (tasks, steps,
-        dependencies, waves, tool bindings, warnings). Errors point at file:line."""
+        path: Annotated[str, Text, Field(description="The task document (.md), or its id.")],
+    ) -> CallToolResult:
+        """Check a markdown task document and return its step graph: tasks, steps with their
+        dependencies, tool bindings and shell commands, and warnings. Use it to see what
+        execute_task would run; a problem comes back as an error naming file:line."""
         from claude_task_cli.operations import load_document
 
-        doc, _ = load_document(self.paths.task(path), self.paths.root)
-        graph: dict[str, Any] = json.loads(doc.to_json())
-        return graph
+        doc, _ = load_document(self.project.task(path), self.project.root)
+        text = doc.to_json()
+        return structured(json.loads(text), text)
 
     async def execute_task(
         self,
         task: TaskArg,
         only_task: Annotated[
-            str | None, Text, Field(description="Run only this task (and what it needs).")
+            str | None, Text, Field(description="Run only this task, and what it needs.")
         ] = None,
         only_step: Annotated[
-            str | None, Text, Field(description="Run only this step (and what it needs).")
+            str | None, Text, Field(description="Run only this step, and what it needs.")
         ] = None,
-        concurrency: Annotated[int, Field(ge=1, description="Steps running at once.")] = 4,
+        concurrency: Annotated[int, Field(ge=1, le=64, description="Steps at once.")] = 4,
         per_server: Annotated[
             int | None,
-            Field(ge=1, description="Calls at once to any one server (default: concurrency)."),
+            Field(ge=1, le=64, description="Calls at once to one server (default: concurrency)."),
         ] = None,
         no_resume: Annotated[
-            bool, Field(description="Start a new run instead of resuming the latest one.")
+            bool, Field(description="Start a new run instead of resuming the unfinished one.")
         ] = False,
         dry_run: Annotated[
-            bool, Field(description="Return the plan and resolved calls; call nothing.")
+            bool, Field(description="Only return the calls it would make, with their arguments.")
         ] = False,
         ctx: Context | None = None,
-    ) -> dict[str, Any]:
-        """Run a task document through real MCP tool calls on the project's servers (or resume
-        its paused run). Returns the run document: status (completed, paused, failed),
-        progress, results, pauseReasons and the handoff saying what remains for you. A client
-        that sends a progress token gets a notification each time a step ends."""
+    ) -> CallToolResult:
+        """Run a task document: each step's MCP tool call or shell commands on the project's
+        servers, in dependency order, every outcome recorded. Executing again resumes an
+        unfinished run; completed steps never run twice. Returns the run document: status
+        (completed, paused, failed), results, pauseReasons, and handoff.remaining — the steps
+        left for you, with how to do each. Do those, record_step each, then execute_task again.
+        Sends a progress notification as each step ends when given a progress token."""
         import anyio.from_thread
         import anyio.to_thread
 
@@ -114,13 +120,13 @@ class Tools:
             run_document_json,
         )
 
-        doc, path = load_document(self.paths.task(task), self.paths.root)
+        doc, path = load_document(self.project.task(task), self.project.root)
         run = functools.partial(
             execute_document,
             doc,
             path,
-            mcp_config=self.paths.servers_for(doc),
-            state=self.paths.state(),
+            mcp_config=self.project.servers_for(doc),
+            state=self.project.state(),
             only_task=only_task,
             only_step=only_step,
             concurrency=concurrency,
@@ -136,119 +142,186 @@ class Tools:
                 functools.partial(run, on_event=progress.on_event)
             )
         if dry_run:
-            return plan_json(outcome)
-        return run_document_json(outcome, doc)
+            return structured(plan_json(outcome))
+        return structured(run_document_json(outcome, doc))
 
     def record_step(
         self,
         task: TaskArg,
         step: Annotated[str, Text, Field(description="The step id, e.g. 3.1 (task:3 for a task).")],
         result: Annotated[
-            Any, Field(description="The step's result, any JSON value (or give failure).")
+            Any, Field(description="What the step produced: any JSON value. Or give failure.")
         ] = None,
         failure: Annotated[
-            str | None, Field(description="Record a failure with this message instead.")
+            str | None, Field(description="Instead of a result: why the step failed.")
         ] = None,
-    ) -> dict[str, Any]:
-        """Record the outcome of a step you (or a person) did outside the executor; the next
-        execute_task continues from there. Give exactly one of result or failure."""
+    ) -> CallToolResult:
+        """Record the outcome of a step you (or a person) did: exactly one of result or failure.
+        A result is checked as the executor checks a tool's (the step's expect, a command's
+        exit code); one that fails is kept as evidence and fails the step. The next
+        execute_task continues from there."""
         from claude_task_cli.operations import record_step
 
         if (result is None) == (failure is None):
             raise InputError(step, "give exactly one of result or failure")
         outcome = record_step(
-            self.paths.task(task),
+            self.project.task(task),
             step,
             result=result,
             failure=failure,
-            state=self.paths.state(),
-            start=self.paths.root,
+            state=self.project.state(),
+            start=self.project.root,
         )
         recorded = outcome.step(step)
-        return {
-            "recorded": "failure" if failure is not None else "result",
-            "step": step,
-            # a result that fails the step's `expect` is recorded as a failure of the step
-            "stepStatus": recorded.status,
-            "error": recorded.error,
-            "runId": outcome.run_id,
-            "runStatus": outcome.run_status,
-            "pauseReasons": [
-                r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons
-            ],
-        }
+        return structured(
+            {
+                "recorded": "failure" if failure is not None else "result",
+                "step": step,
+                "stepStatus": recorded.status,
+                "error": recorded.error,
+                "runId": outcome.run_id,
+                "runStatus": outcome.run_status,
+                "pauseReasons": [
+                    r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons
+                ],
+            }
+        )
 
-    def task_status(self, task: TaskArg) -> dict[str, Any]:
-        """Where a document's latest run stands: the completion matrix, every task and step
-        COMPLETE or not, attempts, time, failures and what blocks them."""
+    def task_status(self, task: TaskArg) -> CallToolResult:
+        """Where a document's latest run stands, from the recorded evidence only: the verdict
+        (COMPLETE only when every step's completion was verified), the reasons it is not, and
+        each task and step with its state, attempts, time and what blocks it."""
         from claude_task_cli.operations import status_json
 
         # the text `task_status --json` prints, a stopped run's served from its cache
-        text = status_json(self.paths.task(task), state=self.paths.state(), start=self.paths.root)
-        matrix: dict[str, Any] = json.loads(text)
-        return matrix
+        text = status_json(self.project.task(task), state=self.project.state())
+        return structured(json.loads(text), text)
 
     def generate_report(
         self,
         task: TaskArg,
         subtask: Annotated[
-            str | None,
-            Text,
-            Field(description="One task's report (`1` or `task_1`); default: all."),
+            str | None, Text, Field(description="One task's report (1 or task_1); default: all.")
         ] = None,
         format: Annotated[Literal["md", "json"], Field(description="md or json.")] = "md",
         out: Annotated[
-            str | None,
-            Field(description="Output directory inside the project (default: docs/reports)."),
+            str | None, Field(description="Folder inside the project (default: docs/reports).")
         ] = None,
-    ) -> dict[str, Any]:
-        """Write verification reports (one per task and a final summary with the completion
-        matrix) from the evidence real runs recorded. Returns the files written and the
-        verdict: complete is true only when what was reported is COMPLETE."""
+    ) -> CallToolResult:
+        """Write verification reports from the recorded evidence: one per task and a final
+        summary. Overwrites them, and — when writing every report — deletes this document's
+        task reports that no longer apply. Returns the files written and removed, and whether
+        what was reported is COMPLETE."""
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
 
-        target = self.paths.reports(out)
+        target = self.project.reports(out)
         built = build_reports(
-            self.paths.task(task),
+            self.project.task(task),
             subtask,
             fmt=format,
-            state=self.paths.state(),
-            start=self.paths.root,
-            root=self.paths.root,
+            state=self.project.state(),
+            start=self.project.root,
+            root=self.project.root,
         )
         written, removed = write_reports(built, target)
         verdict = report_verdict(built.reports, built.task_id)
-        return {
-            "written": [self._shown(p) for p in written],
-            "removed": [self._shown(p) for p in removed],
-            "complete": verdict.complete,
-            "verdict": verdict.lines[0],
-            "reasons": [line.strip() for line in verdict.lines[1:]],
-        }
+        return structured(
+            {
+                "written": [self._shown(p) for p in written],
+                "removed": [self._shown(p) for p in removed],
+                "complete": verdict.complete,
+                "verdict": verdict.lines[0],
+                "reasons": [line.strip() for line in verdict.lines[1:]],
+            }
+        )
 
     def _shown(self, path: Path) -> str:
-        resolved = path.resolve()
-        return (
-            resolved.relative_to(self.paths.root).as_posix()
-            if resolved.is_relative_to(self.paths.root)
-            else resolved.as_posix()
-        )
+        return path.resolve().relative_to(self.project.root).as_posix()
+
+
+class StrictTool(Tool):
+    """A tool whose arguments that do not fit its schema (an unknown one included) are one
+    line each, as a tool error with structured content like any other (`boundary.py`)."""
+
+    async def run(
+        self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
+    ) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result=convert_result)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return arguments_result(self.name, exc.__cause__)
+            raise
+
+
+def strict_tool(
+    fn: Callable[..., Any], title: str, hints: ToolAnnotations, schema: dict[str, Any]
+) -> Tool:
+    """`fn` as a tool that refuses arguments it does not declare and publishes `schema` as the
+    JSON Schema of its structured result (built by `structured`, published as is)."""
+    made = Tool.from_function(tool_boundary(fn), title=title, annotations=hints)
+    tool = StrictTool.model_validate(dict(made), from_attributes=False)
+    model = tool.fn_metadata.arg_model
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    strict: type[ArgModelBase] = type(model.__name__, (model,), {"model_config": config})
+    tool.fn_metadata.arg_model = strict
+    tool.fn_metadata.output_schema = without_titles(schema)
+    tool.parameters = without_titles(strict.model_json_schema(by_alias=True))
+    return tool
+
+
+def without_titles(schema: Any) -> Any:
+    """`schema` without pydantic's generated `title`s, which repeat the names beside them and
+    only cost a model's context."""
+    if isinstance(schema, dict):
+        return {
+            key: without_titles(value)
+            for key, value in schema.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+    if isinstance(schema, list):
+        return [without_titles(item) for item in schema]
+    return schema
 
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
     tools = Tools(ServedProject(root or Path.cwd()))
-    server: MCPServer = MCPServer(
-        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    schemas = output_schemas()
+    local = {"open_world_hint": False}
+    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, **local)
+    catalogue = (
+        (tools.convert_task, "Check a task document", reads),
+        (
+            tools.execute_task,
+            "Run a task document",
+            # it runs whatever the document says, on the servers the project declares
+            ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
+        ),
+        (
+            tools.record_step,
+            "Record a step's outcome",
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, **local),
+        ),
+        (tools.task_status, "Where a run stands", reads),
+        (
+            tools.generate_report,
+            "Write verification reports",
+            # stale reports of the document are deleted; the same evidence writes the same files
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local
+            ),
+        ),
     )
-    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-    for method, hints in (
-        (tools.convert_task, reads),
-        (tools.execute_task, ToolAnnotations(read_only_hint=False, open_world_hint=True)),
-        (tools.record_step, writes),
-        (tools.task_status, reads),
-        (tools.generate_report, writes),
-    ):
-        server.add_tool(tool_boundary(method), annotations=hints, structured_output=True)
+    registered = [
+        strict_tool(method, title, hints, schemas[method.__name__])
+        for method, title, hints in catalogue
+    ]
+    server: MCPServer = MCPServer(
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        tools=registered,
+    )
     return server
