@@ -177,11 +177,10 @@ def _either(*schemas: dict[str, Any]) -> dict[str, Any]:
     client checks an error's structured content against the output schema too)."""
     options: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
-    for schema in (*schemas, _schema(Failure)):
-        schema = dict(schema)
-        schema.pop("$schema", None)
-        defs.update(schema.pop("$defs", {}))
-        options.append(schema)
+    for given in (*schemas, _schema(Failure)):
+        option = {k: v for k, v in given.items() if k not in ("$schema", "$defs")}
+        defs.update(given.get("$defs", {}))
+        options.append(option)
     return {"type": "object", "anyOf": options, "$defs": defs}
 
 
