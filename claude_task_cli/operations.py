@@ -154,6 +154,35 @@ def record_step(
     return outcome
 
 
+def latest_run(
+    task: str, *, state: Path | None = None, start: Path | None = None
+) -> tuple[TaskDocument, Path, RunOutcome | None]:
+    """TASK's document, its path, and its latest run as stored (None before the first run;
+    no state database is created to find that out)."""
+    from claude_task_cli.report.completion import state_path_for
+    from claude_task_cli.run.continuation import status_of
+    from claude_task_cli.store.database import Store
+
+    doc, path = load_document(task, start)
+    database = state_path_for(path, state)
+    if not database.is_file():
+        return doc, path, None
+    with Store(database) as store:
+        if store.latest_run(str(path.resolve())) is None:
+            return doc, path, None
+        return doc, path, status_of(doc, store, doc_key=str(path.resolve()))
+
+
+def documents_run(state: Path) -> set[Path]:
+    """The documents (absolute paths) that have a run in the state database `state`."""
+    from claude_task_cli.store.database import Store
+
+    if not state.is_file():
+        return set()
+    with Store(state) as store:
+        return {Path(run.doc_key) for run in store.runs()}
+
+
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
     """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
     from claude_task_cli.report.completion import completion_of

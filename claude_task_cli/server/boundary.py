@@ -79,6 +79,17 @@ def error_result(exc: TaskCliError) -> CallToolResult:
     )
 
 
+def protocol_error(exc: TaskCliError) -> Exception:
+    """A domain error met reading a resource or getting a prompt, as the protocol error to raise
+    (`MCPError`: invalid params for bad input, internal for the environment), `error_data` as its
+    data."""
+    from mcp import MCPError
+    from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+
+    code = INVALID_PARAMS if exc.exit_code == ExitCode.INVALID_INPUT else INTERNAL_ERROR
+    return MCPError(code=code, message="\n".join(exc.lines()), data=error_data(exc))
+
+
 def arguments_result(tool: str, exc: ValidationError) -> CallToolResult:
     """Arguments that do not fit a tool's input schema, one line per problem (exit code 2)."""
     lines = []

@@ -19,13 +19,15 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
 from claude_task_cli.server.boundary import arguments_result, tool_boundary
 from claude_task_cli.server.progress import StepProgress
+from claude_task_cli.server.prompts import Prompts
+from claude_task_cli.server.resources import Library
 from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
 
@@ -317,11 +319,30 @@ def build_server(root: Path | None = None) -> MCPServer:
         strict_tool(method, title, hints, schemas[method.__name__])
         for method, title, hints in catalogue
     ]
-    server: MCPServer = MCPServer(
+    library = Library(tools.project)
+    server = ProjectServer(
+        library,
         SERVER_NAME,
         instructions=INSTRUCTIONS,
         version=__version__,
         log_level="WARNING",
         tools=registered,
     )
+    library.register(server)
+    Prompts(tools.project).register(server)
     return server
+
+
+class ProjectServer(MCPServer[Any]):
+    """The SDK's server, its resource list extended with the runs and reports there are now
+    (the SDK lists only resources registered in advance)."""
+
+    def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.library = library
+
+    async def list_resources(self) -> list[Resource]:
+        import anyio.to_thread
+
+        listed = await super().list_resources()
+        return [*listed, *await anyio.to_thread.run_sync(self.library.listed)]
