@@ -13,23 +13,28 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp_types import CallToolResult, Resource, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, Resource, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
 from claude_task_cli.server.boundary import arguments_result, tool_boundary
+from claude_task_cli.server.people import People
 from claude_task_cli.server.progress import StepProgress
 from claude_task_cli.server.prompts import Prompts
 from claude_task_cli.server.resources import Library
 from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
+
+if TYPE_CHECKING:
+    from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.run.results import RunOutcome
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
@@ -105,16 +110,13 @@ class Tools:
             bool, Field(description="Only return the calls it would make, with their arguments.")
         ] = False,
         ctx: Context | None = None,
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         """Run a task document: each step's MCP tool call or shell commands on the project's
         servers, in dependency order, every outcome recorded. Executing again resumes an
         unfinished run; completed steps never run twice. Returns the run document: status
         (completed, paused, failed), results, pauseReasons, and handoff.remaining — the steps
         left for you, with how to do each. Do those, record_step each, then execute_task again.
         Sends a progress notification as each step ends when given a progress token."""
-        import anyio.from_thread
-        import anyio.to_thread
-
         from claude_task_cli.operations import (
             execute_document,
             load_document,
@@ -136,16 +138,28 @@ class Tools:
             dry_run=dry_run,
             new_run=no_resume,
         )
-        # The run has an event loop of its own, on a worker thread; the portal carries its step
-        # ends back to this loop as notifications, and is left only when all of them are sent.
-        async with anyio.from_thread.BlockingPortal() as portal:
-            progress = StepProgress(portal, ctx, total=len(doc.all_steps()))
-            outcome = await anyio.to_thread.run_sync(
-                functools.partial(run, on_event=progress.on_event)
-            )
         if dry_run:
-            return structured(plan_json(outcome))
-        return structured(run_document_json(outcome, doc))
+            return structured(plan_json(await _running(run, doc, ctx)))
+        people = People(ctx, doc, str(path), self.project.state())
+        if people.run_id is not None:  # the same call again, with the answers to its questions
+            run = functools.partial(run, new_run=False)
+        await people.record_answers()
+        outcome = people.finished or await _running(run, doc, ctx)
+        while True:  # each round records at least one answer, and no step is asked twice
+            asked = await people.ask(outcome)
+            if isinstance(asked, InputRequiredResult):
+                return asked
+            if not asked:
+                break
+            finished = people.finished
+            if finished is not None:  # the answer completed the run: nothing left to execute
+                outcome = finished
+                break
+            outcome = await _running(functools.partial(run, new_run=False), doc, ctx)
+        data = run_document_json(outcome, doc)
+        if people.answered:
+            data["answered"] = people.answered
+        return structured(data)
 
     def record_step(
         self,
@@ -239,6 +253,21 @@ class Tools:
 
     def _shown(self, path: Path) -> str:
         return path.resolve().relative_to(self.project.root).as_posix()
+
+
+async def _running(
+    run: Callable[..., RunOutcome], doc: TaskDocument, ctx: Context | None
+) -> RunOutcome:
+    """`run` (a blocking `execute_document`) on a worker thread, its step ends sent as progress."""
+    import anyio.from_thread
+    import anyio.to_thread
+
+    # The run has an event loop of its own, on a worker thread; the portal carries its step
+    # ends back to this loop as notifications, and is left only when all of them are sent.
+    async with anyio.from_thread.BlockingPortal() as portal:
+        progress = StepProgress(portal, ctx, total=len(doc.all_steps()))
+        outcome = await anyio.to_thread.run_sync(functools.partial(run, on_event=progress.on_event))
+    return outcome
 
 
 class StrictTool(Tool):

@@ -59,6 +59,21 @@ PERSON = """# Task 60: For a person
 - [ ] 1.1 A person looks at the sky
 """
 
+APPROVAL = """# Task 61: Approval
+
+### Task 1: Approve and announce
+
+- [ ] 1.1 A person approves the release
+- [ ] 1.2 Announce who approved it
+  ```mcp
+  server: commands
+  tool: echo
+  args:
+    value: "approved by ${step:1.1/approver}"
+  ```
+  - Depends on: 1.1
+"""
+
 
 def write_project(root: Path) -> Path:
     """A project root: the sample document, one document per error, a README, and a .mcp.json
@@ -73,6 +88,7 @@ def write_project(root: Path) -> Path:
         ("040_undeclared.md", UNDECLARED),
         ("050_dead.md", DEAD),
         ("060_person.md", PERSON),
+        ("061_approval.md", APPROVAL),
     ):
         (tasks / name).write_text(text, encoding="utf-8")
     (root / "README.md").write_text("sample project\n")
