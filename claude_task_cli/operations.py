@@ -173,6 +173,24 @@ def latest_run(
         return doc, path, status_of(doc, store, doc_key=str(path.resolve()))
 
 
+def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
+    """The steps completed in the document's latest run while that run is unfinished — what
+    executing it again resumes from; none when there is no run or it completed."""
+    from claude_task_cli.outcomes import RunStatus, StepStatus
+    from claude_task_cli.report.completion import state_path_for
+    from claude_task_cli.store.database import Store
+
+    database = state_path_for(document, state)
+    if not database.is_file():
+        return set()
+    with Store(database) as store:
+        run = store.latest_run(str(document.resolve()))
+        if run is None or run.status == RunStatus.COMPLETED:
+            return set()
+        latest = store.latest_attempts(run.id)
+    return {step for step, attempt in latest.items() if attempt.status == StepStatus.COMPLETED}
+
+
 def documents_run(state: Path) -> set[Path]:
     """The documents (absolute paths) that have a run in the state database `state`."""
     from claude_task_cli.store.database import Store

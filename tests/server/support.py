@@ -74,6 +74,28 @@ APPROVAL = """# Task 61: Approval
   - Depends on: 1.1
 """
 
+SLOW = """# Task 70: Slow
+
+### Task 1: Wait, then say so
+
+- [ ] 1.1 Wait a long while
+  ```mcp
+  server: commands
+  tool: sleep
+  args:
+    seconds: 120
+  ```
+- [ ] 1.2 Say it is over
+  ```mcp
+  server: commands
+  tool: echo
+  args:
+    value: over
+  ```
+  - Depends on: 1.1
+"""
+SHORT = SLOW.replace("Task 70: Slow", "Task 71: Short").replace("seconds: 120", "seconds: 1")
+
 
 def write_project(root: Path) -> Path:
     """A project root: the sample document, one document per error, a README, and a .mcp.json
@@ -89,6 +111,8 @@ def write_project(root: Path) -> Path:
         ("050_dead.md", DEAD),
         ("060_person.md", PERSON),
         ("061_approval.md", APPROVAL),
+        ("070_slow.md", SLOW),
+        ("071_short.md", SHORT),
     ):
         (tasks / name).write_text(text, encoding="utf-8")
     (root / "README.md").write_text("sample project\n")

@@ -29,7 +29,8 @@ from tests.server.support import server_env
 from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
-TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report"}
+TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report",
+         "cancel_run"}  # fmt: skip
 
 
 def data(result: CallToolResult) -> dict[str, Any]:
@@ -56,6 +57,7 @@ async def test_lists_the_five_tools_with_schemas(project: Path) -> None:
     assert by_name["execute_task"].input_schema["required"] == ["task"]
     assert set(by_name["execute_task"].input_schema["properties"]) == {
         "task", "only_task", "only_step", "concurrency", "per_server", "no_resume", "dry_run",
+        "wait",
     }  # fmt: skip
     assert by_name["task_status"].annotations is not None
     assert by_name["task_status"].annotations.read_only_hint is True

@@ -13,7 +13,8 @@ from mcp import Client
 from mcp_types import Tool
 
 from claude_task_cli.convert.contract import json_schema
-from claude_task_cli.server.tools import build_server, without_titles
+from claude_task_cli.server.registration import without_titles
+from claude_task_cli.server.tools import build_server
 from tests.support import SAMPLE
 
 pytestmark = pytest.mark.anyio
@@ -24,6 +25,7 @@ REQUIRED = {
     "record_step": {"task": "010", "step": "3.1", "result": True},
     "task_status": {"task": "010"},
     "generate_report": {"task": "010", "subtask": "1"},
+    "cancel_run": {"task": "010"},
 }
 
 
