@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,26 @@ async def test_a_server_shutting_down_stops_its_runs(project: Path, tmp_path: Pa
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert after.returncode == 3, after.stderr  # paused (1.1 interrupted), not 4 (locked)
+
+
+def test_wait_false_and_cancel_through_the_inspector(
+    http_server: str, inspector: Callable[..., Any]
+) -> None:
+    def call(tool: str, *pairs: str) -> dict[str, Any]:
+        answer = inspector(http_server, "--method", "tools/call", "--tool-name", tool,
+                           "--tool-arg", *pairs)  # fmt: skip
+        assert answer["isError"] is False, answer
+        content: dict[str, Any] = answer["structuredContent"]
+        return content
+
+    started = call("execute_task", "task=070", "wait=false")
+    assert started["status"] == "running"
+    deadline = time.monotonic() + 60  # a plain loop: the Inspector is a process per call
+    while next(s["state"] for s in call("task_status", "task=070")["steps"]) != "running":
+        assert time.monotonic() < deadline, "step 1.1 never started"
+        time.sleep(0.2)
+    cancelled = call("cancel_run", "task=070")
+    assert (cancelled["cancelled"], cancelled["runId"]) == (True, started["runId"])
 
 
 async def test_progress_counts_what_this_run_will_run(project: Path) -> None:

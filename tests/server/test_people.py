@@ -143,7 +143,15 @@ async def test_over_stdio_declined_or_cancelled_pauses(
 @pytest.mark.slow
 async def test_over_streamable_http(http_server: str) -> None:
     person = Person("accept", {"done": True, "approver": "Katherine"})
-    with anyio.fail_after(60):
+    declines, cancels = Person("decline"), Person("cancel")
+    with anyio.fail_after(90):
+        async with Client(http_server, elicitation_callback=declines) as client:
+            declined = run_of(await client.call_tool("execute_task", {"task": "061"}))
+        async with Client(http_server, elicitation_callback=cancels) as client:
+            cancelled = run_of(await client.call_tool("execute_task", {"task": "061"}))
         async with Client(http_server, elicitation_callback=person) as client:
             run = run_of(await client.call_tool("execute_task", {"task": "061"}))
+    for paused, action in ((declined, "decline"), (cancelled, "cancel")):
+        assert (paused["status"], paused["answered"][0]["action"]) == ("paused", action)
+    assert run["runId"] == declined["runId"] == cancelled["runId"]  # the same run, resumed
     assert run["results"][1]["result"] == {"value": "approved by Katherine"}
