@@ -9,7 +9,8 @@ document (`../shared/seeds/task-003-orchestration-spec.md`):
    the SDK's hidden `tools/list`) and the median of the next ones; and, inside that, what the
    SDK client spends checking each result against the tool's output schema (the converter's
    contract) with `jsonschema`, measured alone on the same graph;
-3. with `--steps N` (e.g. 1000): `execute_task` of a document of N chained `echo` steps through
+3. with `--steps N` (e.g. 1000): `execute_task` of a document of N chained `echo` steps (the
+   tests' tools server) through
    the door (the call, on an open session) against the CLI's `execute_task -q` (the process,
    start-up included), alternating, each a new run. Not a pure ratio of the engine's work: the CLI
    side pays its process start, the door side the tool's result (the run document) on the wire.
@@ -39,6 +40,7 @@ from benchmarks.machine import conditions
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seeds" / "task-003-orchestration-spec.md"
 COMMANDS = [sys.executable, "-m", "claude_task_cli.mcp.command_server"]
+TOOLS = [sys.executable, str(REPO / "tests" / "servers" / "tools_server.py")]  # echo, sleep
 
 
 def project(root: Path, steps: int) -> None:
@@ -46,11 +48,11 @@ def project(root: Path, steps: int) -> None:
     tasks = root / "docs" / "tasks"
     tasks.mkdir(parents=True)
     shutil.copy(SEED, tasks / "003_seed.md")
-    config = {"mcpServers": {"commands": {"command": COMMANDS[0], "args": COMMANDS[1:]}}}
+    config = {"mcpServers": {"tools": {"command": TOOLS[0], "args": TOOLS[1:]}}}
     (root / ".mcp.json").write_text(json.dumps(config))
     lines = ["# Task 900: Chain", "", "### Task 1: Echo", ""]
     for i in range(1, steps + 1):
-        lines += [f"- [ ] 1.{i} Echo {i}", "  ```mcp", "  server: commands", "  tool: echo",
+        lines += [f"- [ ] 1.{i} Echo {i}", "  ```mcp", "  server: tools", "  tool: echo",
                   "  args:", f"    value: {i}", "  ```"]  # fmt: skip
         if i > 1:
             lines.append(f"  - Depends on: 1.{i - 1}")

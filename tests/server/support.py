@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support import SAMPLE, servers
+from tests.support import SAMPLE, TOOLS_SERVER, servers
 
 BROKEN = """# Task 30: Broken
 
@@ -66,7 +66,7 @@ APPROVAL = """# Task 61: Approval
 - [ ] 1.1 A person approves the release
 - [ ] 1.2 Announce who approved it
   ```mcp
-  server: commands
+  server: tools
   tool: echo
   args:
     value: "approved by ${step:1.1/approver}"
@@ -80,14 +80,14 @@ SLOW = """# Task 70: Slow
 
 - [ ] 1.1 Wait a long while
   ```mcp
-  server: commands
+  server: tools
   tool: sleep
   args:
     seconds: 120
   ```
 - [ ] 1.2 Say it is over
   ```mcp
-  server: commands
+  server: tools
   tool: echo
   args:
     value: over
@@ -99,7 +99,8 @@ SHORT = SLOW.replace("Task 70: Slow", "Task 71: Short").replace("seconds: 120", 
 
 def write_project(root: Path) -> Path:
     """A project root: the sample document, one document per error, a README, and a .mcp.json
-    declaring the real time and command servers and a `dead` server (`/bin/false`)."""
+    declaring the real time and command servers, the tests' tools server (`echo`, `sleep`) as
+    `tools`, and a `dead` server (`/bin/false`)."""
     tasks = root / "docs" / "tasks"
     tasks.mkdir(parents=True)
     shutil.copy(SAMPLE, tasks / SAMPLE.name)
@@ -118,6 +119,7 @@ def write_project(root: Path) -> Path:
     (root / "README.md").write_text("sample project\n")
     config = servers()
     config["mcpServers"]["dead"] = {"command": "/bin/false", "args": []}
+    config["mcpServers"]["tools"] = {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}
     (root / ".mcp.json").write_text(json.dumps(config))
     return root
 
