@@ -54,7 +54,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve convert_task, execute_task, record_step, task_status and generate_report as MCP tools.
+    """Serve the CLI's operations as MCP tools (and cancel_run), runs and reports as resources.
 
     Over stdio nothing but protocol messages is written to stdout; with --transport http the
     URL (http://HOST:PORT/mcp) is printed on stderr once the port is bound. It listens on
