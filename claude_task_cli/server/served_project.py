@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claude_task_cli.errors import McpConfigError
+from claude_task_cli.errors import McpConfigMissingError
 from claude_task_cli.project import STATE_DIR, STATE_ENV, ProjectPaths, project_root
 
 if TYPE_CHECKING:
@@ -54,18 +54,17 @@ class ServedProject:
     def servers_for(self, doc: TaskDocument) -> Path | None:
         """The root's `.mcp.json`, which alone declares the servers a document may call.
 
-        None when the root has none and the document calls nothing (no tool, no command):
-        nothing is then started. McpConfigError when it has none and the document calls
-        something."""
+        When the root has none: the path it would have if the document binds a tool (the
+        facade's check then says it is missing, as the CLI's `--mcp-config` would), None if the
+        document calls nothing at all (nothing is started), and `McpConfigMissingError` if it
+        only runs shell commands — the command server would otherwise be looked for beside
+        the document."""
         config = self.root / CONFIG_NAME
-        if config.is_file():
+        if config.is_file() or any(step.tool for _t, step in doc.all_steps()):
             return config
-        calls = sorted({step.tool.server for _t, step in doc.all_steps() if step.tool})
         if any(step.commands for _t, step in doc.all_steps()):
-            calls.append("the command server (its steps run shell commands)")
-        if calls:
-            raise McpConfigError(
-                f"no {CONFIG_NAME} at the project root {self.root}; the document calls "
-                + ", ".join(calls)
+            raise McpConfigMissingError(
+                f"no {config}: the document runs shell commands, which need the command server "
+                "it declares (claude-task init writes one)"
             )
         return None

@@ -66,8 +66,8 @@ async def test_servers_come_from_the_roots_mcp_json_only(project: Path, tmp_path
         refused = await client.call_tool("execute_task", {"task": "vendor/lib/evil.md"})
         shell = await client.call_tool("execute_task", {"task": "vendor/lib/shell.md"})
     text, data = error_of(refused)
-    assert text.startswith(f"{project / '.mcp.json'}: step 1.1 calls server 'evil', which is not")
-    assert data["kind"] == "mcpConfig"
+    assert text.startswith("vendor/lib/evil.md:7: server 'evil' is not declared in .mcp.json")
+    assert data["kind"] == "taskSpec"
     assert shell.structured_content is not None
     assert shell.structured_content["status"] == "completed"  # on the root's command server
     step = shell.structured_content["results"][0]
@@ -88,10 +88,16 @@ async def test_without_a_root_mcp_json_nothing_declared_below_it_runs(
         tool = await client.call_tool("execute_task", {"task": "vendor/lib/evil.md"})
         shell = await client.call_tool("execute_task", {"task": "vendor/lib/shell.md"})
         person = await client.call_tool("execute_task", {"task": "060"})
-    assert error_of(tool)[0] == (
-        f"no .mcp.json at the project root {project}; the document calls evil"
+    text, data = error_of(tool)
+    assert text == (
+        f"vendor/lib/evil.md:7: step 1.1 calls server 'evil', but there is no "
+        f"{project / '.mcp.json'} (claude-task init writes one)"
     )
-    assert "the command server" in error_of(shell)[0]
+    assert (data["kind"], data["exitCode"]) == ("mcpConfigMissing", 4)
+    assert error_of(shell)[0] == (
+        f"no {project / '.mcp.json'}: the document runs shell commands, which need the command "
+        "server it declares (claude-task init writes one)"
+    )
     assert person.structured_content is not None  # a document that calls nothing still runs
     assert person.structured_content["status"] == "paused"
     assert not witness.exists()

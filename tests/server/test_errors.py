@@ -59,6 +59,19 @@ def run_then_change(root: Path) -> None:
     (root / "docs" / "tasks" / "060_person.md").write_text(PERSON + "\nA note.\n")
 
 
+def a_server_without_a_command(root: Path) -> None:
+    """A `.mcp.json` whose `time` entry has no command."""
+    config = json.loads((root / ".mcp.json").read_text())
+    del config["mcpServers"]["time"]["command"]
+    (root / ".mcp.json").write_text(json.dumps(config))
+
+
+def no_mcp_json(root: Path) -> None:
+    """No `.mcp.json` at the root (found by its .git instead)."""
+    (root / ".mcp.json").unlink()
+    (root / ".git").mkdir()
+
+
 def newer_store(root: Path) -> None:
     """A state database written by a release newer than this one."""
     (root / ".claude-task").mkdir(exist_ok=True)
@@ -79,8 +92,15 @@ CASES = {
     "task_specs": Case(errors.TaskSpecErrors, "convert_task", {"path": "032"},
                        ["convert_task", "docs/tasks/032_two_errors.md", "--stdout"], "taskSpec",
                        "invalid_input", {"path": "docs/tasks/032_two_errors.md", "line": 4}),
-    "undeclared_server": Case(errors.McpConfigError, "execute_task", {"task": "040"},
-                              ["execute_task", "040", "-q"], "mcpConfig", "invalid_input"),
+    "undeclared_server": Case(errors.TaskSpecErrors, "execute_task", {"task": "040"},
+                              ["execute_task", "040", "-q"], "taskSpec", "invalid_input",
+                              {"path": "docs/tasks/040_undeclared.md", "line": 7}),
+    "bad_config": Case(errors.McpConfigError, "execute_task", {"task": "010"},
+                       ["execute_task", "010", "-q"], "mcpConfig", "invalid_input",
+                       {"server": "time"}, setup=a_server_without_a_command),
+    "no_config": Case(errors.McpConfigMissingError, "execute_task", {"task": "040"},
+                      ["execute_task", "040", "-q", "--mcp-config", "{root}/.mcp.json"],
+                      "mcpConfigMissing", "environment", setup=no_mcp_json),
     "server_start": Case(errors.ServerStartError, "execute_task", {"task": "050"},
                          ["execute_task", "050", "-q"], "serverStart", "environment",
                          {"server": "dead"}),
