@@ -1,4 +1,4 @@
-"""`generate_report` and `task_status`: thin wrappers over report.py and completion.py."""
+"""`generate_report` and `task_status`: thin wrappers over the facade's report operations."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import typer
 
 from claude_task_cli.cli.boundary import boundary, err, plain_output
 from claude_task_cli.cli.options import StateOpt, TaskArg
+from claude_task_cli.cli.terminal_text import terminal_text
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.report.matrix import Matrix
-    from claude_task_cli.report.render import Rendered
+    from claude_task_cli.report import Matrix, Rendered
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
@@ -76,7 +76,7 @@ def generate_report(
     """
     with boundary():
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
-        from claude_task_cli.report.render import render_matrix
+        from claude_task_cli.report import render_matrix
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
@@ -93,7 +93,7 @@ def generate_report(
             for path in removed:
                 typer.echo(f"removed {_shown(path)} (a stale report of this document)")
         if junit is not None:
-            from claude_task_cli.report.junit import write_junit
+            from claude_task_cli.report import write_junit
 
             typer.echo(f"wrote {_shown(write_junit(built.reports, junit))}", err=stdout)
         summary = os.environ.get(SUMMARY_VARIABLE)
@@ -130,16 +130,12 @@ def task_status(
       claude-task task_status 010 --json
     """
     with boundary(eager_logging=False):
-        from claude_task_cli.gc_pause import gc_paused
         from claude_task_cli.operations import status_json, status_matrix
 
-        # The collector stays paused until the matrix is printed and freed: resumed any earlier,
-        # its next pass would walk every row made while it was paused (~10 ms on 10,000 steps).
-        with gc_paused():
-            if as_json:
-                typer.echo(status_json(task, state=state))
-            else:
-                _show_status(status_matrix(task, state=state))
+        if as_json:
+            typer.echo(status_json(task, state=state))
+        else:
+            _show_status(status_matrix(task, state=state))
 
 
 def _show_status(matrix: Matrix) -> None:
@@ -203,4 +199,4 @@ def _status_lines(matrix: Matrix) -> list[str]:
                 f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
                 f"attempts {step.attempts}{took}  {step.title}{by}{why}{blocked}"
             )
-    return lines
+    return [terminal_text(line) for line in lines]
