@@ -88,10 +88,13 @@ def generate_report(
             _print(built.rendered, chosen)
         else:
             written, removed = write_reports(built, out)
-            for path in written:
-                typer.echo(f"wrote {_shown(path)}")
-            for path in removed:
-                typer.echo(f"removed {_shown(path)} (a stale report of this document)")
+            lines = [f"wrote {shown}" for shown in _shown_all(written)]
+            lines += [
+                f"removed {shown} (a stale report of this document)"
+                for shown in _shown_all(removed)
+            ]
+            if lines:
+                typer.echo("\n".join(lines))
         if junit is not None:
             from claude_task_cli.report import write_junit
 
@@ -164,6 +167,18 @@ def _print(rendered: list[Rendered], fmt: str) -> None:
         if len(rendered) > 1:
             typer.echo(f"{'' if index == 0 else chr(10)}<!-- {item.name} -->")
         typer.echo(item.text, nl=False)
+
+
+def _shown_all(paths: list[Path]) -> list[str]:
+    """`_shown` of each path, each directory resolved once (a run writes thousands of reports
+    into one)."""
+    shown: dict[Path, str] = {}
+    out = []
+    for path in paths:
+        if path.parent not in shown:
+            shown[path.parent] = _shown(path.parent)
+        out.append(f"{shown[path.parent]}/{path.name}".removeprefix("./"))
+    return out
 
 
 def _shown(path: Path) -> str:
