@@ -116,13 +116,13 @@ def report_data(
     rows = {row["id"]: row for row in data["steps"]}
     steps = {s.id: s for _task, s in doc.all_steps()}
     recorded = run["steps"] if run is not None else {}
-    ids_of = matrix.by_task()
+    rows_of = matrix.by_task()
     warnings = _warnings_by_task(doc)
     views = []
     for task, task_data, row in zip(doc.tasks, tasks, data["tasks"], strict=True):
         # one text to scan: no link or report name spans a line, so the matches are the same
         texts = ["\n".join(task_texts(task))]
-        own = [step_view(rows[r.id], steps.get(r.id), recorded.get(r.id)) for r in ids_of[task.id]]
+        own = [step_view(rows[r.id], steps.get(r.id), recorded.get(r.id)) for r in rows_of[task.id]]
         views.append(
             TaskView(
                 task=task_data,
