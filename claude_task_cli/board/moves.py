@@ -69,6 +69,8 @@ def apply(
 ) -> BoardTask:
     """Move `task` to `target` if the rules allow it (`TransitionError` naming the rule and the
     blocker otherwise); `token` fences the write. Returns the task as it now is."""
+    if token is not None and task.claim_token != token:
+        raise ClaimLostError(task.label)
     blockers = unresolved(tx, task.id, policy) if target in GUARDED and not system else ()
     try:
         check_move(Move(task.state, target, claimed, forced, blockers), policy)

@@ -91,16 +91,30 @@ def specs_of(doc: TaskDocument) -> list[TaskSpec]:
 
 def definition_sha(task: Task) -> str:
     """sha256 of what the task asks for, without where it is written or what its marker says."""
-    data = _without_lines(asdict(task))
-    for key in ("status", "id", "depends_on", "depends_declared", "priority"):
+    data = _comparable(asdict(task), f"{task.id}.")
+    for key in ("status", "id", "title", "depends_on", "depends_declared", "priority"):
         data.pop(key, None)  # compared on their own, not as a change of definition
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _without_lines(value: Any) -> Any:
+def _comparable(value: Any, prefix: str) -> Any:
+    """Without line numbers, and with step ids relative to the task (`2.1` of task 2 → `.1`),
+    so that moving or renumbering a task does not read as a change of what it asks."""
     if isinstance(value, dict):
-        return {k: _without_lines(v) for k, v in value.items() if k != "line"}
+        return {
+            k: _relative(v, prefix) if k in ("id", "depends_on") else _comparable(v, prefix)
+            for k, v in value.items()
+            if k != "line"
+        }
     if isinstance(value, list):
-        return [_without_lines(v) for v in value]
+        return [_comparable(v, prefix) for v in value]
+    return value
+
+
+def _relative(value: Any, prefix: str) -> Any:
+    if isinstance(value, list):
+        return [_relative(v, prefix) for v in value]
+    if isinstance(value, str) and value.startswith(prefix):
+        return "." + value[len(prefix) :]
     return value
