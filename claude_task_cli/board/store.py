@@ -17,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from claude_task_cli.board import claims, events, importer, moves, settings
+from claude_task_cli.board import claims, events, importer, moves, quick, settings
 from claude_task_cli.board.claims import Limits
 from claude_task_cli.board.importer import ImportOptions, ImportResult
+from claude_task_cli.board.quick import QuickRun
 from claude_task_cli.board.records import BoardEvent, BoardTask, Claimed
 from claude_task_cli.board.schema import COMPONENT, MIGRATIONS, TASK_COLUMNS, TASKS_FROM
 from claude_task_cli.board.settle import Execution, settle
@@ -260,6 +261,24 @@ class Board:
     def events(self, document: str | None = None, limit: int | None = None) -> list[BoardEvent]:
         document_id = None if document is None else self.find_document(document)[0]
         return self._read(lambda tx: events.read_events(tx, document_id, limit))
+
+    # quick runs ---------------------------------------------------------------------------------
+
+    def quick_started(self, server: str, tool: str, args: dict[str, Any], actor: str) -> int:
+        return self._write(lambda tx: quick.started(tx, server, tool, args, actor))
+
+    def quick_finished(
+        self,
+        run_id: int,
+        result: Any,
+        error: str | None,
+        actor: str,
+        promote_to: str | None = None,
+    ) -> QuickRun:
+        """Record how a quick run's call went (and, promoted, its task in `promote_to`)."""
+        return self._write(lambda tx: quick.finished(tx, run_id, result, error, actor, promote_to))
+
+    # settings ---------------------------------------------------------------------------------
 
     def settings(self) -> dict[str, bool]:
         return self._read(settings.stored)
