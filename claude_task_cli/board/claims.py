@@ -12,8 +12,9 @@ a lease that ends `lease` seconds later on the database's clock; its attempt is 
   `UPDATE … RETURNING`; concurrent claimers never wait on each other's rows.
 
 Limits: at most `per_worker` tasks in progress under one worker name and `per_repository` per
-repository; on PostgreSQL the count is taken under an advisory lock of the worker or repository,
-so two claimers never both see room for one. A lease that ended without its worker settling the
+repository; on PostgreSQL the count is taken under an advisory lock (of the worker's name; one
+for every claim under a repository cap), so two claimers never both see room for one. Manual
+moves (`move --force`) are not bounded by them. A lease that ended without its worker settling the
 task (a crash, a stall) returns the task to `ready` at the next claim, its attempt counted, or to
 `blocked` when that was its last attempt.
 """
@@ -32,6 +33,10 @@ from claude_task_cli.store.engines import Tx
 
 LEASE = 60.0  # seconds; `work` renews it every third of that while the task runs
 SCHEDULER = "board"  # the actor of the scheduler's own moves (a lease that ended)
+# PostgreSQL: claims under a repository cap hold this advisory lock while they count and take, one
+# at a time (a lock per repository would have to be taken before the task, whose repository is
+# not known yet; taken after it, two claimers can wait on each other's)
+CAPPED = "board-claims-capped"
 
 _TAKE = (
     "UPDATE board_tasks SET state = 'in_progress', claim_token = ?, claim_worker = ?,"
@@ -117,39 +122,32 @@ def claim_next(
     full = _worker_full(tx, worker, limits)
     if full:
         return None, full
-    excluded: list[str] = []
-    while True:
-        where = [ready_where(policy)]
-        params: list[object] = [now]
-        if limits.repositories is not None:
-            where.append(f"d.repository IN ({', '.join('?' for _ in limits.repositories)})")
-            params += limits.repositories
-        if excluded:
-            where.append(f"d.repository NOT IN ({', '.join('?' for _ in excluded)})")
-            params += excluded
-        if limits.per_repository is not None:
-            where.append("(" + _REPOSITORY_LOAD.format(repository="d.repository") + ") < ?")
-            params.append(limits.per_repository)
-        best = (
-            f"SELECT t.id FROM {TASKS_FROM} WHERE {' AND '.join(where)}"
-            " ORDER BY t.priority_rank, t.created_at, t.id LIMIT 1"
-        )
-        token = uuid.uuid4().hex
-        until = now + lease
-        if tx.dialect == "sqlite":  # the write lock is held: the best task is ours to take
-            took = tx.execute(
-                _TAKE.format(target=f"({best})"), (token, worker, until, now, *params)
-            ).fetchone()
-            return (None, "nothing is ready") if took is None else (_claimed(tx, took[0]), "")
+    where = [ready_where(policy)]
+    params: list[object] = [now]
+    if limits.repositories is not None:
+        where.append(f"d.repository IN ({', '.join('?' for _ in limits.repositories)})")
+        params += limits.repositories
+    if limits.per_repository is not None:
+        tx.lock(CAPPED)  # counted and taken while no other capped claim is in flight
+        where.append("(" + _REPOSITORY_LOAD.format(repository="d.repository") + ") < ?")
+        params.append(limits.per_repository)
+    best = (
+        f"SELECT t.id FROM {TASKS_FROM} WHERE {' AND '.join(where)}"
+        " ORDER BY t.priority_rank, t.created_at, t.id LIMIT 1"
+    )
+    token = uuid.uuid4().hex
+    took = None
+    if tx.dialect == "sqlite":  # the write lock is held: the best task is ours to take
+        took = tx.execute(
+            _TAKE.format(target=f"({best})"), (token, worker, now + lease, now, *params)
+        ).fetchone()
+    else:
         found = tx.execute(best + " FOR UPDATE OF t SKIP LOCKED", params).fetchone()
-        if found is None:
-            return None, "nothing is ready"
-        task = moves.load_task(tx, found[0])
-        if limits.per_repository is not None and not _room(tx, task.repository, limits):
-            excluded.append(task.repository)  # filled meanwhile by another claimer
-            continue
-        took = tx.execute(_TAKE.format(target="?"), (token, worker, until, now, task.id)).fetchone()
-        return _claimed(tx, took[0]), ""
+        if found is not None:
+            took = tx.execute(
+                _TAKE.format(target="?"), (token, worker, now + lease, now, found[0])
+            ).fetchone()
+    return (None, "nothing is ready") if took is None else (_claimed(tx, took[0]), "")
 
 
 def _worker_full(tx: Tx, worker: str, limits: Limits) -> str:
@@ -166,7 +164,7 @@ def _worker_full(tx: Tx, worker: str, limits: Limits) -> str:
 
 
 def _room(tx: Tx, repository: str, limits: Limits) -> bool:
-    tx.lock(f"board-repository:{repository}")
+    tx.lock(CAPPED)
     held = tx.execute(_REPOSITORY_LOAD.format(repository="?"), (repository,)).fetchone()[0]
     return bool(limits.per_repository is None or held < limits.per_repository)
 
