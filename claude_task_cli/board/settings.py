@@ -12,6 +12,7 @@ the same), and the one environment variable the spec names.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from claude_task_cli.board import events
 from claude_task_cli.board.states import Policy
@@ -35,8 +36,12 @@ def parse_bool(name: str, text: str) -> bool:
 
 def stored(tx: Tx) -> dict[str, bool]:
     """Every setting's stored value (the default where none is stored)."""
+    return _values(tx.execute("SELECT name, value FROM board_settings").fetchall())
+
+
+def _values(rows: list[Any]) -> dict[str, bool]:
     values = dict(DEFAULTS)
-    for name, value in tx.execute("SELECT name, value FROM board_settings").fetchall():
+    for name, value in rows:
         if name in values:
             values[name] = value == "true"
     return values
@@ -44,7 +49,19 @@ def stored(tx: Tx) -> dict[str, bool]:
 
 def policy(tx: Tx) -> Policy:
     """The policy in force for this process: the stored settings, and the environment's word."""
-    values = stored(tx)
+    return _policy(stored(tx))
+
+
+def policy_now(tx: Tx) -> tuple[Policy, float]:
+    """The policy and the database's clock, read in one statement (each claim needs both)."""
+    rows = tx.execute(
+        f"SELECT {tx.now_sql}, s.name, s.value FROM (SELECT 1 AS one) x"
+        " LEFT JOIN board_settings s ON 1 = 1"
+    ).fetchall()
+    return _policy(_values([row[1:] for row in rows if row[1] is not None])), rows[0][0]
+
+
+def _policy(values: dict[str, bool]) -> Policy:
     review = values["review.auto_approve"]
     env = os.environ.get(REVIEW_ENV)
     if env is not None and env.strip():

@@ -29,7 +29,9 @@ can move onto this layer as another component. Driver errors become `StoreError`
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ from claude_task_cli.errors import InputError, StoreError
 from claude_task_cli.project import STATE_DIR, default_state_path
 
 DB_ENV = "CLAUDE_TASK_DB"
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the write lock before giving up
 Dialect = Literal["sqlite", "postgresql"]
 
 _DDL: dict[Dialect, dict[str, str]] = {
@@ -51,9 +54,9 @@ _DDL: dict[Dialect, dict[str, str]] = {
         "{bigint}": "BIGINT",
     },
 }
-_NOW: dict[Dialect, str] = {
-    "sqlite": "SELECT (julianday('now') - 2440587.5) * 86400.0",
-    "postgresql": "SELECT extract(epoch FROM clock_timestamp())::float8",
+_NOW: dict[Dialect, str] = {  # the database's clock as an SQL expression, in epoch seconds
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    "postgresql": "extract(epoch FROM clock_timestamp())::float8",
 }
 _VERSIONS = (
     "CREATE TABLE IF NOT EXISTS schema_versions ("
@@ -148,8 +151,13 @@ class Tx:
 
     def now(self) -> float:
         """The database's clock, in seconds since the epoch: leases are judged on it alone."""
-        value: float = self._conn.execute(_NOW[self.dialect]).fetchone()[0]
+        value: float = self._conn.execute("SELECT " + _NOW[self.dialect]).fetchone()[0]
         return value
+
+    @property
+    def now_sql(self) -> str:
+        """The database's clock as an SQL expression, to read it with other values at once."""
+        return _NOW[self.dialect]
 
     def lock(self, name: str) -> None:
         """Hold `name` until the transaction ends (PostgreSQL; SQLite's writers are serial)."""
@@ -214,7 +222,10 @@ class Database:
                     yield Tx(self._conn, self.dialect, self._sql)
                 return
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write:
+                _begin_immediate(conn)
+            else:
+                conn.execute("BEGIN")
             try:
                 yield Tx(conn, self.dialect, self._sql)
                 conn.execute("COMMIT")
@@ -258,6 +269,25 @@ class Database:
         return statement
 
 
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """`BEGIN IMMEDIATE`, retried after a short random pause while another writer holds the lock.
+
+    SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms), so under
+    contention the writer that just committed takes the lock again while the others sleep: with 8
+    claiming processes, some got no claim at all. Short random pauses keep every waiter in the
+    race (benchmarks/bench_claims.py: the slowest worker gets at least a quarter of its share).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.0001, 0.001))
+
+
 def _connect_sqlite(url: DatabaseUrl) -> sqlite3.Connection:
     path = url.path
     assert path is not None
@@ -265,9 +295,10 @@ def _connect_sqlite(url: DatabaseUrl) -> sqlite3.Connection:
         path.parent.mkdir(parents=True)
         if path.parent.name == STATE_DIR:
             (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # survives kill -9 of any process (not power loss)
+    conn.execute("PRAGMA busy_timeout=0")  # writers wait in `_begin_immediate`; readers never do
     return conn
 
 
