@@ -43,11 +43,16 @@ AnyRepositoryOpt = Annotated[
 ]
 
 
-def _open(db: str | None) -> Board:
+def _open(db: str | None, *, create: bool = True) -> Board:
+    """The board at `--db` (or the default); with `create=False`, a SQLite file that does not
+    exist yet is not created (an empty board in memory stands in for it)."""
     from claude_task_cli.board import Board
-    from claude_task_cli.store.engines import database_url
+    from claude_task_cli.store.engines import DatabaseUrl, database_url
 
-    return Board.open(database_url(db))
+    url = database_url(db)
+    if not create and url.path is not None and not url.path.exists():
+        url = DatabaseUrl("sqlite", ":memory:", Path(":memory:"))
+    return Board.open(url)
 
 
 def _limits(per_worker: int | None, per_repository: int | None, any_repository: bool) -> Limits:
@@ -100,7 +105,7 @@ def import_documents(
 
         options = ImportOptions(ready, accept_marks, attempts, backoff)
         results = []
-        with _open(db) as board:
+        with _open(db, create=not preview) as board:
             for given in documents:
                 doc, path = load_document(given)
                 result = board.import_document(doc, path, options, default_actor(), preview=preview)
@@ -302,7 +307,7 @@ def events(
     with boundary():
         from claude_task_cli.cli.board_view import event_lines
 
-        with _open(db) as board:
+        with _open(db, create=False) as board:
             found = board.events(document, limit)
         if as_json:
             _echo_json([e.to_dict() for e in found])
@@ -335,7 +340,7 @@ def board_status(as_json: bool, db: str | None) -> None:
     """`task_status` without TASK: the board, every document's tasks grouped by state."""
     from claude_task_cli.cli.board_view import board_json, show_board
 
-    with _open(db) as board:
+    with _open(db, create=False) as board:
         tasks = board.tasks()
     if as_json:
         _echo_json(board_json(tasks))

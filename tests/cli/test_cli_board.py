@@ -202,3 +202,11 @@ def test_quick_runs(project: Path) -> None:
     runner.invoke(app, ["move", "quick-runs", promoted["promoted_task"], "ready"])  # type: ignore[index]
     worked = _json("work", "--once")
     assert worked["worked"][0]["state"] == "in_review"  # type: ignore[index]
+
+
+def test_reading_or_previewing_creates_no_database(project: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "none" / "state.db"
+    for args in (["task_status"], ["events"], ["import", "950", "--preview"]):
+        result = runner.invoke(app, [*args, "--db", f"sqlite:///{missing}"])
+        assert result.exit_code == 0, result.output
+    assert not missing.parent.exists()
