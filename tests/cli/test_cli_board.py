@@ -58,16 +58,27 @@ PLAN = """# Task 950: Board plan
 """
 
 
+def _project(root: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> Path:
+    (root / ".git").mkdir()
+    (root / "docs" / "tasks").mkdir(parents=True)
+    (root / "docs" / "tasks" / "950_plan.md").write_text(PLAN, encoding="utf-8")
+    write_mcp_json(root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("CLAUDE_TASK_DB", url)
+    monkeypatch.setenv("CLAUDE_TASK_REPOSITORY", "repo")
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "docs" / "tasks").mkdir(parents=True)
-    (tmp_path / "docs" / "tasks" / "950_plan.md").write_text(PLAN, encoding="utf-8")
-    write_mcp_json(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CLAUDE_TASK_DB", db_url)
-    monkeypatch.setenv("CLAUDE_TASK_REPOSITORY", "repo")
-    return tmp_path
+    """A project with the plan and servers, its board on each engine."""
+    return _project(tmp_path, monkeypatch, db_url)
+
+
+@pytest.fixture
+def sqlite_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same project on SQLite only: for what is the same on both engines (the calls)."""
+    return _project(tmp_path, monkeypatch, f"sqlite:///{tmp_path / 'state.db'}")
 
 
 def _json(*args: str, code: int = 0) -> object:
@@ -183,7 +194,7 @@ def test_work_with_auto_approved_review(project: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.slow
-def test_quick_runs(project: Path) -> None:
+def test_quick_runs(sqlite_project: Path) -> None:  # recorded on both: tests/board/test_quick.py
     once = _json("quick", "time", "get_current_time", "--args", UTC)
     assert (once["status"], once["result"]["timezone"], once["promoted_task"]) == (  # type: ignore[index]
         "completed", "UTC", None,
