@@ -8,8 +8,9 @@ a lease that ends `lease` seconds later on the database's clock; its attempt is 
 
 - SQLite: the transaction is `BEGIN IMMEDIATE` (claimers queue for the write lock) and the claim one
   `UPDATE … WHERE id = (the best ready task) RETURNING`.
-- PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` picks the best task no other claimer is taking, then
-  `UPDATE … RETURNING`; concurrent claimers never wait on each other's rows.
+- PostgreSQL: `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING` takes the
+  best task no other claimer is taking (its event written by the same statement); concurrent
+  claimers never wait on each other's rows.
 
 Limits: at most `per_worker` tasks in progress under one worker name and `per_repository` per
 repository; on PostgreSQL the count is taken under an advisory lock (of the worker's name; one
