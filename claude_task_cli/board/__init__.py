@@ -14,6 +14,7 @@ from claude_task_cli.board.records import (
     BoardEvent,
     BoardTask,
     Claimed,
+    board_json,
     default_actor,
     default_worker,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Policy",
     "TaskState",
     "TransitionError",
+    "board_json",
     "default_actor",
     "default_worker",
     "parse_state",

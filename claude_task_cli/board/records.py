@@ -10,7 +10,7 @@ import socket
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from claude_task_cli.board.states import TaskState
+from claude_task_cli.board.states import ORDER, TaskState
 
 
 def default_actor() -> str:
@@ -131,3 +131,24 @@ class BoardEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def board_json(tasks: list[BoardTask]) -> dict[str, Any]:
+    """The board as both doors print it (`task_status --json` without TASK): every document's
+    tasks grouped by state, and the totals."""
+    documents: dict[tuple[str, str], dict[str, Any]] = {}
+    totals = dict.fromkeys((s.value for s in ORDER), 0)
+    for task in tasks:
+        key = (task.repository, task.path)
+        entry = documents.setdefault(
+            key,
+            {
+                "repository": task.repository,
+                "document": task.path,
+                "doc_id": task.doc_id,
+                "states": {s.value: [] for s in ORDER},
+            },
+        )
+        entry["states"][task.state.value].append(task.to_dict())
+        totals[task.state.value] += 1
+    return {"documents": list(documents.values()), "totals": totals}

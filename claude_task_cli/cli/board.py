@@ -338,7 +338,8 @@ def settings(
 
 def board_status(as_json: bool, db: str | None) -> None:
     """`task_status` without TASK: the board, every document's tasks grouped by state."""
-    from claude_task_cli.cli.board_view import board_json, show_board
+    from claude_task_cli.board.records import board_json
+    from claude_task_cli.cli.board_view import show_board
 
     with _open(db, create=False) as board:
         tasks = board.tasks()

@@ -6,7 +6,7 @@ Plain lines when piped or with NO_COLOR, a rich table in a terminal, JSON with `
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,28 +16,6 @@ if TYPE_CHECKING:
     from claude_task_cli.board import BoardEvent, BoardTask
     from claude_task_cli.board.importer import ImportResult
     from claude_task_cli.board.worker import Worked
-
-
-def board_json(tasks: list[BoardTask]) -> dict[str, Any]:
-    """Every document's tasks grouped by state, and the totals."""
-    from claude_task_cli.board.states import ORDER
-
-    documents: dict[tuple[str, str], dict[str, Any]] = {}
-    totals = dict.fromkeys((s.value for s in ORDER), 0)
-    for task in tasks:
-        key = (task.repository, task.path)
-        entry = documents.setdefault(
-            key,
-            {
-                "repository": task.repository,
-                "document": task.path,
-                "doc_id": task.doc_id,
-                "states": {s.value: [] for s in ORDER},
-            },
-        )
-        entry["states"][task.state.value].append(task.to_dict())
-        totals[task.state.value] += 1
-    return {"documents": list(documents.values()), "totals": totals}
 
 
 def show_board(tasks: list[BoardTask]) -> None:
