@@ -2,10 +2,11 @@
 functions that take typed arguments and return data; they never print and never exit.
 
 ```python
+init_project(Path("."), "starter")                        # claude-task init
 doc, path = load_document("010")                          # TASK → converted document
 outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
-record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
+record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
 status_matrix("010").to_dict()                              # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
 written, removed = write_reports(built, out_dir)           # written; stale ones removed
@@ -36,9 +37,17 @@ if TYPE_CHECKING:
     from claude_task_cli.report.matrix import Matrix
     from claude_task_cli.report.render import Rendered, Reports
     from claude_task_cli.run.results import RunOutcome
+    from claude_task_cli.samples.scaffold import InitOutcome
     from claude_task_cli.store.database import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
+
+
+def init_project(directory: Path, example: str = "starter") -> InitOutcome:
+    """Set up `directory` for claude-task: `.mcp.json`, a sample document, `.gitignore`."""
+    from claude_task_cli.samples.scaffold import init_project as scaffold
+
+    return scaffold(directory, example)
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
@@ -84,27 +93,55 @@ def execute_document(
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers; blocks until the
     run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    from claude_task_cli.errors import ServerStartError
     from claude_task_cli.report.completion import remember
+    from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    outcome = run_document(
-        doc,
-        doc_path=path,
-        mcp_config_path=mcp_config,
-        state_path=state,
-        concurrency=concurrency,
-        per_server_limit=per_server_limit,
-        call_timeout=call_timeout,
-        only_task=only_task,
-        only_step=only_step,
-        dry_run=dry_run,
-        new_run=new_run,
-        on_event=on_event,
-    )
+    check_declared(doc, path, mcp_config)  # at the document's line, before anything starts
+    try:
+        outcome = run_document(
+            doc,
+            doc_path=path,
+            mcp_config_path=mcp_config,
+            state_path=state,
+            concurrency=concurrency,
+            per_server_limit=per_server_limit,
+            call_timeout=call_timeout,
+            only_task=only_task,
+            only_step=only_step,
+            dry_run=dry_run,
+            new_run=new_run,
+            on_event=on_event,
+        )
+    except ServerStartError as exc:
+        raise with_install_hint(exc) from exc
     if not dry_run:  # what `task_status` reads next is built now, from the loaded document
         remember(path, doc, state_path=state)
     return outcome
+
+
+def check_document(
+    doc: TaskDocument, path: Path, *, contact: bool = False, mcp_config: Path | None = None
+) -> None:
+    """Check a converted document against its project's `.mcp.json`: every server it calls is
+    declared; with `contact`, the servers are started and every tool it calls exists and gets
+    arguments that fit its input schema. Raises `TaskSpecErrors` (each problem at its line),
+    `McpConfigMissingError`, `ServerStartError` (with an install hint when known)."""
+    if not any(step.tool is not None for _task, step in doc.all_steps()):
+        return  # nothing to check, and nothing imported: `convert_task --check` stays fast
+    from claude_task_cli.errors import TaskSpecErrors
+    from claude_task_cli.run.preflight import check_declared, check_tools
+
+    os.environ.setdefault(PYTHON_VARIABLE, sys.executable)  # before `${…}` in .mcp.json expand
+    found = check_declared(doc, path, mcp_config)
+    if contact and found is not None:
+        import asyncio
+
+        problems = asyncio.run(check_tools(doc, path, found))
+        if problems:
+            raise TaskSpecErrors(problems)
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
@@ -139,14 +176,20 @@ def record_step(
     *,
     result: Any = None,
     failure: str | None = None,
+    done: bool = False,
+    note: str | None = None,
     state: Path | None = None,
     start: Path | None = None,
 ) -> RunOutcome:
-    """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
+    """Record the outcome of a step done outside the executor: `result` (any JSON value),
+    `failure` (a failure message), or `done` — a person's "done", recorded as the result
+    `{"done": true}` with their `note` when given."""
     from claude_task_cli.report.completion import remember
     from claude_task_cli.run.continuation import record_step_result
     from claude_task_cli.run.runner import open_store
 
+    if done:
+        result = {"done": True} if note is None else {"done": True, "note": note}
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
         outcome = record_step_result(
