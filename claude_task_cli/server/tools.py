@@ -109,7 +109,7 @@ class Tools:
         each task and step with its state, attempts, time and what blocks it."""
         from claude_task_cli.operations import status_json
 
-        # the text `task_status --json` prints, a stopped run's served from its cache
+        # the text `task_status --json` prints
         text = status_json(self.project.task(task), state=self.project.state())
         return structured(json.loads(text), text)
 
