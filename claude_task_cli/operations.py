@@ -7,15 +7,14 @@ doc, path = load_document("010")                          # TASK → converted d
 outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
 record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
-status_matrix("010").to_dict()                              # what `task_status --json` prints
+status_json("010")                                         # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
 written, removed = write_reports(built, out_dir)           # written; stale ones removed
 report_verdict(built.reports, built.task_id)               # COMPLETE or not, in words
 ```
 
-TASK is resolved from `start` (default: the working directory) as `locate.locate_document` says.
-Heavy imports (pydantic, the engine, jinja2) happen inside the functions: `status_matrix` keeps
-`task_status`'s fast path free of them.
+TASK is resolved from `start` (default: the working directory) as `project.locate_document` says.
+Heavy imports (the engine, the MCP SDK, jinja2) happen inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -33,9 +32,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from claude_task_cli.convert.model import TaskDocument
-    from claude_task_cli.report.evidence import RunEvidence
-    from claude_task_cli.report.matrix import Matrix
-    from claude_task_cli.report.render import Rendered, Reports
+    from claude_task_cli.report import Matrix, Rendered, Reports
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.samples.scaffold import InitOutcome
     from claude_task_cli.store.database import Event
@@ -94,7 +91,6 @@ def execute_document(
     """Execute (or resume) a loaded document through its project's servers; blocks until the
     run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
     from claude_task_cli.errors import ServerStartError
-    from claude_task_cli.report.completion import remember
     from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
 
@@ -117,8 +113,6 @@ def execute_document(
         )
     except ServerStartError as exc:
         raise with_install_hint(exc) from exc
-    if not dry_run:  # what `task_status` reads next is built now, from the loaded document
-        remember(path, doc, state_path=state)
     return outcome
 
 
@@ -184,7 +178,6 @@ def record_step(
     """Record the outcome of a step done outside the executor: `result` (any JSON value),
     `failure` (a failure message), or `done` — a person's "done", recorded as the result
     `{"done": true}` with their `note` when given."""
-    from claude_task_cli.report.completion import remember
     from claude_task_cli.run.continuation import record_step_result
     from claude_task_cli.run.runner import open_store
 
@@ -195,34 +188,69 @@ def record_step(
         outcome = record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
         )
-    remember(path, doc, state_path=state)
     return outcome
 
 
-def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
-    """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
-    from claude_task_cli.report.completion import completion_of
+def latest_run(
+    task: str, *, state: Path | None = None, start: Path | None = None
+) -> tuple[TaskDocument, Path, RunOutcome | None]:
+    """TASK's document, its path, and its latest run as stored (None before the first run;
+    no state database is created to find that out)."""
+    from claude_task_cli.report import state_path_for
+    from claude_task_cli.run.continuation import status_of
+    from claude_task_cli.store.database import Store
 
-    return completion_of(*_located(task, start), state_path=state)
+    doc, path = load_document(task, start)
+    database = state_path_for(path, state)
+    if not database.is_file():
+        return doc, path, None
+    with Store(database) as store:
+        if store.latest_run(str(path.resolve())) is None:
+            return doc, path, None
+        return doc, path, status_of(doc, store, doc_key=str(path.resolve()))
+
+
+def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
+    """The steps completed in the document's latest run while that run is unfinished — what
+    executing it again resumes from; none when there is no run or it completed."""
+    from claude_task_cli.outcomes import RunStatus, StepStatus
+    from claude_task_cli.report import state_path_for
+    from claude_task_cli.store.database import Store
+
+    database = state_path_for(document, state)
+    if not database.is_file():
+        return set()
+    with Store(database) as store:
+        run = store.latest_run(str(document.resolve()))
+        if run is None or run.status == RunStatus.COMPLETED:
+            return set()
+        latest = store.latest_attempts(run.id)
+    return {step for step, attempt in latest.items() if attempt.status == StepStatus.COMPLETED}
+
+
+def documents_run(state: Path) -> set[Path]:
+    """The documents (absolute paths) that have a run in the state database `state`."""
+    from claude_task_cli.store.database import Store
+
+    if not state.is_file():
+        return set()
+    with Store(state) as store:
+        return {Path(run.doc_key) for run in store.runs()}
+
+
+def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
+    """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
+    from claude_task_cli.report import completion_of
+
+    doc, path = load_document(task, start)
+    return completion_of(path, doc, state_path=state)
 
 
 def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
-    """`status_matrix(...)` as compact JSON; a stopped run's is served from its cached text."""
-    from claude_task_cli.report.completion import completion_json
+    """`status_matrix(...)` as compact JSON: what `task_status --json` prints."""
+    from claude_task_cli.report import matrix_json
 
-    return completion_json(*_located(task, start), state_path=state)
-
-
-def _located(task: str, start: Path | None) -> tuple[Path, Callable[[], TaskDocument]]:
-    """TASK's file, and how to convert it (called only when no cache serves)."""
-    from claude_task_cli.project import locate_document
-
-    path = locate_document(task, start or Path.cwd())
-
-    def load() -> TaskDocument:
-        return load_document(str(path))[0]
-
-    return path, load
+    return matrix_json(status_matrix(task, state=state, start=start))
 
 
 @dataclass(frozen=True)
@@ -246,18 +274,28 @@ def build_reports(
     output_limit: int = 4000,
     state: Path | None = None,
     start: Path | None = None,
+    root: Path | None = None,
 ) -> BuiltReports:
-    """Render one task's report (`subtask`) or every report and the final summary."""
+    """Render one task's report (`subtask`) or every report and the final summary. `root` (default:
+    the document's project root) is where the project's templates and `docs/reports` are."""
     from claude_task_cli.project import project_root
-    from claude_task_cli.report.render import Reports, find_task, render
-    from claude_task_cli.report.templating import environment, template_search
+    from claude_task_cli.report import (
+        Reports,
+        environment,
+        find_task,
+        latest_evidence,
+        render_reports,
+        state_path_for,
+        template_search,
+    )
 
     doc, path = load_document(task, start)
-    reports = Reports.of(doc, _evidence(doc, path, state))
+    evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
+    reports = Reports.of(doc, evidence)
     task_id = None if subtask is None else find_task(reports, subtask)
-    root = project_root(path.resolve().parent)
+    root = project_root(path.resolve().parent) if root is None else root
     env = environment(template_search(root, templates))
-    rendered = render(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
+    rendered = render_reports(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
 
 
@@ -266,11 +304,20 @@ def write_reports(
 ) -> tuple[list[Path], list[Path]]:
     """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
     every report of the document, remove its task reports of the same format that were not
-    written this time (`report_files.py`). Returns (written, removed)."""
-    from claude_task_cli.report.files import remove_stale_reports
-    from claude_task_cli.report.render import write
+    written this time (`report/files.py`). Returns (written, removed).
+
+    The default directory must resolve inside the root: a `docs/reports` linked to a folder
+    elsewhere is refused (ReportError) rather than written and cleaned; name it as `out_dir` to
+    write there on purpose."""
+    from claude_task_cli.errors import ReportError
+    from claude_task_cli.report import remove_stale_reports, write
 
     target = out_dir or built.root / "docs" / "reports"
+    if out_dir is None and not target.resolve().is_relative_to(built.root.resolve()):
+        raise ReportError(
+            f"{target}: resolves to {target.resolve()}, outside the project root "
+            f"{built.root.resolve()}; refused (name it with --out to write there)"
+        )
     written = write(built.rendered, target)
     if built.task_id is not None:
         return written, []
@@ -309,15 +356,3 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
     if note:
         lines.append(f"  {note}")
     return Verdict(matrix.verdict == "COMPLETE", lines)
-
-
-def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
-    from claude_task_cli.report.completion import state_path_for
-    from claude_task_cli.report.evidence import load_evidence
-    from claude_task_cli.store.database import Store
-
-    database = state_path_for(path, state)
-    if not database.is_file():
-        return None  # never create a state database only to find it empty
-    with Store(database) as store:
-        return load_evidence(store, doc, doc_key=str(path.resolve()))
