@@ -116,17 +116,6 @@ def main() -> None:
             "",
         )
     )
-    import pyromark
-
-    opts = pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_TABLES
-    rows.append(
-        (
-            "  for reference: pyromark events with ranges",
-            f"{median_ms(lambda: list(pyromark.events_with_range(text, options=opts, merge_text=True)), options.runs * 3):.2f} ms",
-            "",
-            "",
-        )
-    )
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "generated.md"

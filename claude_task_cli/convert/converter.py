@@ -43,10 +43,10 @@ def convert_text(source: SourceText, stem: str) -> TaskDocument:
 
 def _convert(source: SourceText, stem: str) -> TaskDocument:
     try:
-        blocks = parse_blocks(source.text)
+        parsed_blocks = parse_blocks(source.text)
     except NestingError as exc:
         raise TaskSpecErrors([TaskSpecError(source.path, exc.line, str(exc))]) from None
-    parsed = build_document(source, blocks, stem)
+    parsed = build_document(source, parsed_blocks.blocks, stem, parsed_blocks.warnings)
     errors = _resolve(parsed, source.path)
     if errors:
         raise TaskSpecErrors(errors)

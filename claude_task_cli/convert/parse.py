@@ -79,12 +79,12 @@ class Parsed:
 
 
 class _Builder:
-    def __init__(self, source: SourceText, stem: str) -> None:
+    def __init__(self, source: SourceText, stem: str, warnings: list[tuple[int, str]]) -> None:
         self.source = source
         self.lines = source.text.split("\n")
         self.stem = stem
         self.parsed = Parsed(doc=self._empty_doc())
-        self.warnings: list[tuple[int, str]] = list(source.warnings)
+        self.warnings: list[tuple[int, str]] = [*source.warnings, *warnings]
         self.task: Task | None = None
         self.task_level = 0
         self.section: Section | None = None
@@ -415,6 +415,9 @@ def _stem_id(stem: str) -> str:
     return match.group(1) if match else stem
 
 
-def build_document(source: SourceText, blocks: list[Block], stem: str) -> Parsed:
-    """Fold parsed blocks into a TaskDocument (dependencies read, not yet resolved)."""
-    return _Builder(source, stem).run(blocks)
+def build_document(
+    source: SourceText, blocks: list[Block], stem: str, warnings: list[tuple[int, str]]
+) -> Parsed:
+    """Fold parsed blocks into a TaskDocument (dependencies read, not yet resolved); `warnings`
+    are the parser's, kept with the builder's own."""
+    return _Builder(source, stem, warnings).run(blocks)
