@@ -14,7 +14,7 @@ from claude_task_cli.convert.graph import (
     combined_edges,
     default_order,
     find_cycle,
-    waves,
+    task_waves,
 )
 from claude_task_cli.convert.model import Step, TaskDocument, Warning
 from claude_task_cli.convert.parse import Parsed, build_document
@@ -171,7 +171,7 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
     if cycle_error is not None:
         return [cycle_error]
     errors.extend(TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, edges))
-    doc.waves = waves(doc.tasks)
+    doc.waves = task_waves(doc.tasks)
     return errors
 
 
@@ -189,16 +189,16 @@ def _assign_steps(steps: list[Step], declared: dict[str, list[str]], base: list[
 def _cycles(parsed: Parsed, path: str, edges: dict[str, list[str]]) -> CycleError | None:
     doc = parsed.doc
     tasks = {task.id: task for task in doc.tasks}
-    cycle = find_cycle(tasks, lambda t: tasks[t].depends_on)
+    cycle = find_cycle({task.id: task.depends_on for task in doc.tasks})
     if cycle:
         line = parsed.task_dep_lines.get(cycle[0], tasks[cycle[0]].line)
         return CycleError(path, line, [f"Task {t}" for t in cycle])
     steps = {step.id: step for _t, step in doc.all_steps()}
-    cycle = find_cycle(steps, lambda s: steps[s].depends_on)
+    cycle = find_cycle({step.id: step.depends_on for step in steps.values()})
     if cycle:
         line = parsed.steps.dep_lines.get(cycle[0], steps[cycle[0]].line)
         return CycleError(path, line, [f"Step {s}" for s in cycle])
-    cycle = find_cycle(edges, lambda n: edges.get(n, []))
+    cycle = find_cycle(edges)
     if cycle:
         names = [("Step " if n.startswith("s:") else "Task ") + n[2:] for n in cycle]
         first = next(n[2:] for n in cycle if n.startswith("s:"))
