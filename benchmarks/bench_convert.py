@@ -21,14 +21,20 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "docs" / "tasks" / "003_test_mcp.md"
 
 
-def generated_document(tasks: int = 2000, steps_per_task: int = 5) -> str:
-    """A document with tasks × steps checklist steps; each task depends on the two before it."""
+def generated_document(
+    tasks: int = 2000, steps_per_task: int = 5, *, blocks: bool = False, placeholders: bool = False
+) -> str:
+    """A document with tasks × steps checklist steps; each task depends on the two before it.
+
+    `blocks`: an ```mcp block on every step; `placeholders`: each block's arguments name the step
+    before it (`${step:…}`), which the converter checks is an earlier step."""
     lines = [
         "# Task 900: Generated benchmark document ⏳ Not Started",
         "",
         "**Objective**: size test",
         "",
     ]
+    previous = ""
     for t in range(1, tasks + 1):
         lines += [f"### Task {t}: Generated task {t} ⏳ Not Started", ""]
         lines += ["**Priority**: HIGH | **Complexity**: LOW | **Impact**: LOW", ""]
@@ -39,6 +45,16 @@ def generated_document(tasks: int = 2000, steps_per_task: int = 5) -> str:
             lines += [f"- [ ] {t}.{s} Step {s} of task {t}", f"  - a detail line for {t}.{s}"]
             if s == 2:
                 lines += [f"  - Depends on: {t}.1"]
+            if blocks or placeholders:
+                value = f"${{step:{previous}/text}}" if placeholders and previous else "UTC"
+                lines += [
+                    "  ```mcp",
+                    "  server: time",
+                    "  tool: get_current_time",
+                    f'  args: {{timezone: "{value}"}}',
+                    "  ```",
+                ]
+            previous = f"{t}.{s}"
         lines += [""]
     return "\n".join(lines) + "\n"
 
