@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePath
 
 from claude_task_cli.convert.blocks import NestingError, parse_blocks
@@ -22,26 +19,8 @@ from claude_task_cli.convert.source import SourceText, decode, read_source
 from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSpecErrors
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Conversion allocates many small acyclic objects; the cycle collector only slows it
-    (~40% of the time on a 10,000-step document, see docs/benchmarks.md)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def convert_text(source: SourceText, stem: str) -> TaskDocument:
     """Convert decoded text; raise TaskSpecErrors listing every problem found."""
-    with _gc_paused():
-        return _convert(source, stem)
-
-
-def _convert(source: SourceText, stem: str) -> TaskDocument:
     try:
         parsed_blocks = parse_blocks(source.text)
     except NestingError as exc:
