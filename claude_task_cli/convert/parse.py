@@ -7,6 +7,7 @@ defaults, checks them and computes the waves.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from claude_task_cli.convert.blocks import Block, Fence, Heading, Item, ListBlock, Paragraph, Table
@@ -27,6 +28,7 @@ from claude_task_cli.convert.source import SourceText
 from claude_task_cli.convert.status_marks import classify, split_title
 from claude_task_cli.convert.steps import (
     SHELL_LANGS,
+    FreeNumbers,
     StepContext,
     bind_fences,
     block_items,
@@ -94,6 +96,7 @@ class _Builder:
         self.report_level = 0
         self.loose_fences: list[Fence] = []
         self.task_ids: set[str] = set()
+        self.task_numbers = FreeNumbers(self.task_ids.__contains__)
 
     def _empty_doc(self) -> TaskDocument:
         src = Source(
@@ -134,8 +137,9 @@ class _Builder:
         return self.parsed
 
     def _text_after(self, heading_line: int) -> str:
-        later = [ln for ln in self.heading_lines if ln > heading_line]
-        end = min(later) - 1 if later else len(self.lines)
+        """The source text from below a heading to the next heading (headings come in order)."""
+        later = bisect_right(self.heading_lines, heading_line)
+        end = self.heading_lines[later] - 1 if later < len(self.heading_lines) else len(self.lines)
         return "\n".join(self.lines[heading_line:end]).strip()
 
     # -- headings --------------------------------------------------------------------------
@@ -177,9 +181,7 @@ class _Builder:
         task_id = number.lower()
         taken = self.task_ids
         if task_id in taken:
-            suffix = 2
-            while f"{task_id}-{suffix}" in taken:
-                suffix += 1
+            suffix = self.task_numbers.first(f"{task_id}-", 2)
             self.parsed.duplicate_tasks.setdefault(task_id, []).append(block.line)
             self.warnings.append(
                 (block.line, f"duplicate task id {task_id}; renamed {task_id}-{suffix}")
@@ -210,7 +212,7 @@ class _Builder:
             return
         ctx = self.parsed.steps
         for fence in self.loose_fences:
-            step_id = free_id(task.id, len(task.steps) + 1, ctx.used)
+            step_id = free_id(task.id, len(task.steps) + 1, ctx.numbers)
             ctx.taken.add(step_id)
             tool, commands = bind_fences(step_id, [fence], ctx)
             task.steps.append(
