@@ -10,12 +10,15 @@ Block quotes are transparent: their content joins the surrounding flow.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock, table
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.token import Token
 
 MAX_DEPTH = 64  # lists and quotes nested deeper are refused (no real document comes close)
 _CHECKBOX = re.compile(r"\[([ xX])\](?:[ \t\n]+|$)")
@@ -82,15 +85,25 @@ class NestingError(Exception):
 def _parser() -> MarkdownIt:
     """CommonMark with tables, block rules only. markdown-it stops descending at `maxNesting`
     token levels (a list is two: the list and its item), which also bounds its recursion; the
-    limit sits just above MAX_DEPTH lists so that a document too deep is refused, never cut."""
+    limit sits just above MAX_DEPTH lists so that a document too deep is refused, never cut.
+    Imported here, on the first parse: the stages that only read the model never pay for it."""
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import table
+
     md = MarkdownIt("commonmark", {"maxNesting": 2 * MAX_DEPTH + 4}).enable("table")
-    md.block.ruler.at("table", _table_as_written, {"alt": ["paragraph"]})
+    md.block.ruler.at("table", partial(_table_as_written, table), {"alt": ["paragraph"]})
     md.block.ruler.disable("reference")  # `- [Name]: [purpose]` is text here, not a link target
     md.core.ruler.disable(["inline", "text_join"])
     return md
 
 
-def _table_as_written(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+def _table_as_written(
+    table: Callable[[StateBlock, int, int, bool], bool],
+    state: StateBlock,
+    start: int,
+    end: int,
+    silent: bool,
+) -> bool:
     """markdown-it's GFM table rule, with each cell's text as written: the rule drops the
     backslash of an escaped `\\|`, which is the author's text here, not markup."""
     first = len(state.tokens)

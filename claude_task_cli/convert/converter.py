@@ -6,6 +6,7 @@ import os
 from pathlib import Path, PurePath
 
 from claude_task_cli.convert.blocks import NestingError, parse_blocks
+from claude_task_cli.convert.document import Parsed, build_document
 from claude_task_cli.convert.graph import (
     check_references,
     combined_edges,
@@ -14,7 +15,6 @@ from claude_task_cli.convert.graph import (
     task_waves,
 )
 from claude_task_cli.convert.model import Step, TaskDocument, Warning
-from claude_task_cli.convert.parse import Parsed, build_document
 from claude_task_cli.convert.source import SourceText, decode, read_source
 from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSpecErrors
 
@@ -83,14 +83,14 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
     doc = parsed.doc
     errors = [TaskSpecError(path, ln, msg) for ln, msg in [*parsed.errors, *parsed.steps.errors]]
     task_ids = {task.id for task in doc.tasks}
-    order = default_order(doc.tasks, parsed.task_declared, [])
+    order = default_order(doc.tasks, parsed.tasks.declared, [])
     for task in doc.tasks:
         task.depends_on = order[task.id]
-        task.depends_declared = task.id in parsed.task_declared
-        line = parsed.task_dep_lines.get(task.id, task.line)
+        task.depends_declared = task.id in parsed.tasks.declared
+        line = parsed.tasks.lines.get(task.id, task.line)
         for dep in task.depends_on:
-            if dep in parsed.duplicate_tasks and task.depends_declared:
-                lines = ", ".join(str(n) for n in parsed.duplicate_tasks[dep])
+            if dep in parsed.tasks.duplicates and task.depends_declared:
+                lines = ", ".join(str(n) for n in parsed.tasks.duplicates[dep])
                 errors.append(
                     TaskSpecError(
                         path,
@@ -170,7 +170,7 @@ def _cycles(parsed: Parsed, path: str, edges: dict[str, list[str]]) -> CycleErro
     tasks = {task.id: task for task in doc.tasks}
     cycle = find_cycle({task.id: task.depends_on for task in doc.tasks})
     if cycle:
-        line = parsed.task_dep_lines.get(cycle[0], tasks[cycle[0]].line)
+        line = parsed.tasks.lines.get(cycle[0], tasks[cycle[0]].line)
         return CycleError(path, line, [f"Task {t}" for t in cycle])
     steps = {step.id: step for _t, step in doc.all_steps()}
     cycle = find_cycle({step.id: step.depends_on for step in steps.values()})

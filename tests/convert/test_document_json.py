@@ -81,3 +81,13 @@ def test_converting_a_document_without_bindings_imports_no_pydantic() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_importing_the_package_imports_neither_the_parser_nor_pydantic() -> None:
+    code = (
+        "import sys, claude_task_cli.convert as convert\n"
+        "assert convert.levels({'b': ['a']}) == [['a'], ['b']]\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'markdown_it', 'pydantic', 'yaml'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
