@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, report, serve
+from claude_task_cli.cli import board, convert, execute, init, report, serve
 from claude_task_cli.cli.boundary import set_debug
 
 
@@ -36,11 +36,12 @@ app = typer.Typer(
     name="claude-task",
     cls=_Commands,
     help=(
-        "Make markdown task documents executable and verifiable.\n\n"
+        "Make markdown task documents executable and verifiable. A new project starts with "
+        "`claude-task init`.\n\n"
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "
-        "4 environment error, 70 internal error."
+        "4 environment error, 5 nothing ready to claim, 70 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -69,6 +70,7 @@ def main_options(
     set_debug(debug)
 
 
+app.command("init")(init.init)
 app.command("convert_task")(convert.convert_task)
 app.command("schema")(convert.schema)
 app.command("execute_task")(execute.execute_task)
@@ -76,6 +78,13 @@ app.command("record_step")(execute.record_step)
 app.command("task_status")(report.task_status)
 app.command("generate_report")(report.generate_report)
 app.command("serve")(serve.serve)
+app.command("import")(board.import_documents)
+app.command("claim")(board.claim)
+app.command("work")(board.work)
+app.command("move")(board.move)
+app.command("quick")(board.quick)
+app.command("events")(board.events)
+app.command("settings")(board.settings)
 
 
 def main() -> None:

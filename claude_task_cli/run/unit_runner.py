@@ -410,6 +410,8 @@ class UnitRunner:
     ) -> _Try:
         if done is not None:
             error = done.error or done.text or "the tool reported an error"
+            if done.structured is not None:  # an error result's data is evidence too
+                outcome.result = done.structured
         outcome.error = error
         outcome.reason = ToolError(
             failed_step=unit.id, error=outcome.error, retryable=unit.retryable, suggested_tool=tool

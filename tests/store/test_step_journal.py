@@ -14,7 +14,6 @@ import pytest
 import claude_task_cli.store.database as store_module
 from claude_task_cli.errors import StoreError
 from claude_task_cli.outcomes import StepStatus
-from claude_task_cli.report.completion import read_run_facts
 from claude_task_cli.store.database import Claim, Event, Store
 from claude_task_cli.store.journal import journals, read_records
 
@@ -106,10 +105,12 @@ def test_task_status_reads_a_killed_executors_journal_first(tmp_path: Path) -> N
     database = tmp_path / "state.db"
     proc = subprocess.run([sys.executable, "-c", KILLED, str(database)], check=False)
     assert proc.returncode == -9
-    facts = read_run_facts(database, "k")  # the read-only path of `task_status`
-    assert facts is not None
+    with Store(database) as store:  # as `task_status` reads: through a Store
+        run = store.latest_run("k")
+        assert run is not None
+        latest = store.latest_attempts(run.id)
     assert journals(database) == []
-    statuses = Counter(step.status for step in facts.steps.values())
+    statuses = Counter(attempt.status for attempt in latest.values())
     assert statuses == {StepStatus.COMPLETED: 100, StepStatus.RUNNING: 1}
 
 
