@@ -9,11 +9,11 @@ Block quotes are transparent: their content joins the surrounding flow.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cache, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -27,44 +27,38 @@ _CHECKLIST_LINE = re.compile(r"^[>\s]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[[ xX]\](?:\s|
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 
 
-@dataclass
-class Heading:
+class Heading(NamedTuple):
     level: int
     text: str
     line: int
 
 
-@dataclass
-class Paragraph:
+class Paragraph(NamedTuple):
     text: str
     line: int
 
 
-@dataclass
-class Fence:
+class Fence(NamedTuple):
     info: str
     content: str
     line: int
     end_line: int
 
 
-@dataclass
-class Table:
+class Table(NamedTuple):
     rows: list[list[str]]
     line: int
     row_lines: list[int]
 
 
-@dataclass
-class Item:
+class Item(NamedTuple):
     text: str
     line: int
     checked: bool | None
-    children: list[Block] = field(default_factory=list)
+    children: list[Block]
 
 
-@dataclass
-class ListBlock:
+class ListBlock(NamedTuple):
     items: list[Item]
     ordered: bool
     line: int
@@ -127,8 +121,7 @@ def _table_as_written(
     return True
 
 
-@dataclass
-class ParsedBlocks:
+class ParsedBlocks(NamedTuple):
     """The top-level blocks, and what the parse itself has to warn about."""
 
     blocks: list[Block]
@@ -277,11 +270,25 @@ def _fold(text: str) -> str:
     return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
+def _tokens(text: str) -> list[Token]:
+    """markdown-it's tokens for `text`, made with the cycle collector paused. The parse makes a
+    few objects per line, none in a cycle; the collections they trigger rescan every token made
+    so far, so time grew faster than the document: the linear-time target (100,000 headings in
+    at most 15x the time of 10,000, benchmarks/bench_convert.py) is missed without the pause."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parser().parse(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_blocks(text: str) -> ParsedBlocks:
     """Parse markdown text into top-level blocks (block quotes flattened)."""
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()  # markdown-it counts the lines a final newline ends, not the empty one after
-    folder = _Folder(_parser().parse(text), lines)
+    folder = _Folder(_tokens(text), lines)
     blocks = folder.blocks()
     return ParsedBlocks(blocks, folder.warnings)
