@@ -9,7 +9,6 @@ Block quotes are transparent: their content joins the surrounding flow.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
 from functools import cache, partial
@@ -270,25 +269,11 @@ def _fold(text: str) -> str:
     return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
-def _tokens(text: str) -> list[Token]:
-    """markdown-it's tokens for `text`, made with the cycle collector paused. The parse makes a
-    few objects per line, none in a cycle; the collections they trigger rescan every token made
-    so far, so time grew faster than the document: the linear-time target (100,000 headings in
-    at most 15x the time of 10,000, benchmarks/bench_convert.py) is missed without the pause."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _parser().parse(text)
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_blocks(text: str) -> ParsedBlocks:
     """Parse markdown text into top-level blocks (block quotes flattened)."""
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()  # markdown-it counts the lines a final newline ends, not the empty one after
-    folder = _Folder(_tokens(text), lines)
+    folder = _Folder(_parser().parse(text), lines)
     blocks = folder.blocks()
     return ParsedBlocks(blocks, folder.warnings)

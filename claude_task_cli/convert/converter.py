@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path, PurePath
 
@@ -20,7 +21,23 @@ from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSp
 
 
 def convert_text(source: SourceText, stem: str) -> TaskDocument:
-    """Convert decoded text; raise TaskSpecErrors listing every problem found."""
+    """Convert decoded text; raise TaskSpecErrors listing every problem found.
+
+    The cycle collector is paused meanwhile. Converting makes a few objects per line, none in a
+    cycle, and the collections they trigger rescan every one made so far, so time grows faster
+    than the document. Two targets of benchmarks/bench_convert.py are missed or at their limit
+    without the pause: 100,000 headings in at most 15x the time of 10,000, and a 10,000-step
+    document in at most 1.5x markdown-it's own parse."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _convert(source, stem)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _convert(source: SourceText, stem: str) -> TaskDocument:
     try:
         parsed_blocks = parse_blocks(source.text)
     except NestingError as exc:
