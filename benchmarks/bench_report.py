@@ -60,7 +60,7 @@ def synthesise_run(document: Path, database: Path) -> None:
         UnresolvedDependency,
         VerificationFailed,
     )
-    from claude_task_cli.store.database import Claim, Store
+    from claude_task_cli.store import Claim, Store
 
     doc = convert_file(document)
     now = [1_795_000_000.0]
@@ -213,7 +213,7 @@ def report_rows(
     from claude_task_cli.report.evidence import load_evidence
     from claude_task_cli.report.render import Rendered, Reports, render, write
     from claude_task_cli.report.templating import environment
-    from claude_task_cli.store.database import Store
+    from claude_task_cli.store import Store
 
     rows: list[tuple[str, str, str, str]] = []
     doc = convert_file(document, "docs/tasks/900_generated.md")

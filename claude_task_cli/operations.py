@@ -3,7 +3,7 @@ functions that take typed arguments and return data; they never print and never 
 
 ```python
 doc, path = load_document("010")                          # TASK → converted document
-outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
+outcome = execute_document(doc, path, RunOptions())       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
 record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
 status_matrix("010").to_dict()                              # what `task_status --json` prints
@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from claude_task_cli.report.evidence import RunEvidence
     from claude_task_cli.report.matrix import Matrix
     from claude_task_cli.report.render import Rendered, Reports
+    from claude_task_cli.run.options import RunOptions
     from claude_task_cli.run.results import RunOutcome
-    from claude_task_cli.store.database import Event
+    from claude_task_cli.store import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
 
@@ -70,64 +71,49 @@ def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, P
 def execute_document(
     doc: TaskDocument,
     path: Path,
+    options: RunOptions,
     *,
-    only_task: str | None = None,
-    only_step: str | None = None,
-    concurrency: int = 4,
-    per_server_limit: int | None = None,
-    dry_run: bool = False,
-    new_run: bool = False,
-    mcp_config: Path | None = None,
-    state: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> RunOutcome:
-    """Execute (or resume) a loaded document through its project's servers; blocks until the
-    run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    """Execute (or resume) a loaded document through its project's servers, as `options` say;
+    blocks until the run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter
+    when unset."""
     from claude_task_cli.report.completion import remember
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    outcome = run_document(
-        doc,
-        doc_path=path,
-        mcp_config_path=mcp_config,
-        state_path=state,
-        concurrency=concurrency,
-        per_server_limit=per_server_limit,
-        only_task=only_task,
-        only_step=only_step,
-        dry_run=dry_run,
-        new_run=new_run,
-        on_event=on_event,
-    )
-    if not dry_run:  # what `task_status` reads next is built now, from the loaded document
-        remember(path, doc, state_path=state)
+    outcome = run_document(doc, options, doc_path=path, on_event=on_event)
+    if not options.dry_run:  # what `task_status` reads next is built now, from the document
+        remember(path, doc, state_path=options.state)
     return outcome
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
     """The machine-readable run document: status, progress, results, pause reasons, handoff."""
     from claude_task_cli.run.handoff import handoff
+    from claude_task_cli.run.results import record_json
 
     return {
         "runId": outcome.run_id,
         "document": {"id": doc.id, "path": doc.source.path, "sha256": doc.source.sha256},
-        "status": outcome.status,
-        "runStatus": outcome.run_status,
+        "status": outcome.status.value,
+        "runStatus": outcome.run_status.value,
         "progress": outcome.progress.model_dump(mode="json", by_alias=True),
-        "results": [s.model_dump(mode="json", by_alias=True) for s in outcome.steps],
+        "results": [record_json(s) for s in outcome.steps],
         "pauseReasons": [r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons],
-        "handoff": handoff(outcome, doc).model_dump(mode="json", by_alias=True),
+        "handoff": record_json(handoff(outcome, doc)),
     }
 
 
 def plan_json(outcome: RunOutcome) -> dict[str, Any]:
     """A dry run's plan: every call it would make, wave by wave, and the run it would resume
     (`runId`, null for a new run). The CLI's `--dry-run --json` and the MCP tool return it."""
+    from claude_task_cli.run.results import record_json
+
     return {
         "dryRun": True,
         "runId": outcome.run_id,
-        "plan": [p.model_dump(mode="json") for p in outcome.plan or []],
+        "plan": [record_json(p) for p in outcome.plan or []],
     }
 
 
@@ -269,7 +255,7 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
 def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
     from claude_task_cli.report.completion import state_path_for
     from claude_task_cli.report.evidence import load_evidence
-    from claude_task_cli.store.database import Store
+    from claude_task_cli.store import Store
 
     database = state_path_for(path, state)
     if not database.is_file():

@@ -74,23 +74,22 @@ def execute_task(
             run_document_json,
         )
         from claude_task_cli.run.handoff import handoff
+        from claude_task_cli.run.options import RunOptions
 
+        options = RunOptions(
+            concurrency=concurrency,
+            per_server=per_server,
+            only_task=only_task,
+            only_step=only_step,
+            new_run=no_resume,
+            dry_run=dry_run,
+            mcp_config=mcp_config,
+            state=state,
+        )
         doc, path = load_document(task)
         total = len(doc.all_steps()) or len(doc.tasks)
         with progress_view(total, quiet or dry_run or as_json) as view:
-            outcome = execute_document(
-                doc,
-                path,
-                only_task=only_task,
-                only_step=only_step,
-                concurrency=concurrency,
-                per_server_limit=per_server,
-                dry_run=dry_run,
-                new_run=no_resume,
-                mcp_config=mcp_config,
-                state=state,
-                on_event=view.on_event,
-            )
+            outcome = execute_document(doc, path, options, on_event=view.on_event)
         if dry_run:
             if as_json:
                 typer.echo(json.dumps(plan_json(outcome), indent=2, ensure_ascii=False))

@@ -39,7 +39,6 @@ from claude_task_cli.report.outline import (
     read_cached,
     write_cached,
 )
-from claude_task_cli.store.journal import journals
 
 if TYPE_CHECKING:
     from claude_task_cli.convert.model import TaskDocument
@@ -95,7 +94,7 @@ _RUN = (
     "SELECT id, status, started_at, ended_at, source_sha256, {} FROM runs"
     " WHERE doc_key = ? ORDER BY id DESC LIMIT 1"
 )
-_RUN_OF = {1: _RUN.format("NULL"), 2: _RUN.format("revision"), 3: _RUN.format("revision")}
+_RUN_OF = {4: _RUN.format("NULL")}
 _CACHED = "SELECT json FROM matrix_cache WHERE run_id = ? AND revision = ? AND key = ?"
 
 
@@ -103,12 +102,11 @@ def _snapshot(state_path: Path, doc_key: str, cache_key: str | None) -> _Snapsho
     """The latest run's facts, or its cached matrix when `cache_key` and the revision match."""
     if not state_path.is_file():
         return _Snapshot(None)
-    if journals(state_path):  # writes not in the database yet: a dead executor's are applied
-        from claude_task_cli.errors import TaskCliError
-        from claude_task_cli.store.database import Store
+    from claude_task_cli.errors import TaskCliError
+    from claude_task_cli.store import Store
 
-        with contextlib.suppress(TaskCliError):
-            Store(state_path).close()
+    with contextlib.suppress(TaskCliError):  # an older schema is migrated first
+        Store(state_path).close()
     uri = f"{state_path.resolve().as_uri()}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
@@ -280,7 +278,7 @@ def completion_of(
 
 def _typed_facts(state: Path, doc: TaskDocument, key: str) -> RunFacts | None:
     from claude_task_cli.report.evidence import load_evidence
-    from claude_task_cli.store.database import Store
+    from claude_task_cli.store import Store
 
     with Store(state) as store:
         evidence = load_evidence(store, doc, doc_key=key)

@@ -21,7 +21,7 @@ from claude_task_cli.convert.model import Step, TaskDocument
 from claude_task_cli.gc_pause import gc_paused
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 from claude_task_cli.report.matrix import RunFacts, StepFacts
-from claude_task_cli.store.database import AttemptRecord, Store
+from claude_task_cli.store import AttemptRecord, Store
 
 
 class _Evidence(BaseModel):
@@ -130,7 +130,7 @@ def load_evidence(
     by default the engine's own `document_key`.
     """
     if doc_key is None:
-        from claude_task_cli.store.records import document_key
+        from claude_task_cli.store import document_key
 
         doc_key = document_key(doc)
     with gc_paused():

@@ -17,7 +17,7 @@ from claude_task_cli.outcomes import STEP_END
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal
 
-    from claude_task_cli.store.database import Event
+    from claude_task_cli.store import Event
 
 P = ParamSpec("P")
 R = TypeVar("R")

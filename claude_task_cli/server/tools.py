@@ -112,19 +112,18 @@ class Tools:
             plan_json,
             run_document_json,
         )
+        from claude_task_cli.run.options import RunOptions
 
-        doc, path = load_document(self.paths.task(task), self.paths.root)
-        run = functools.partial(
-            execute_document,
-            doc,
-            path,
+        options = RunOptions(
+            concurrency=concurrency,
+            per_server=per_server,
             only_task=only_task,
             only_step=only_step,
-            concurrency=concurrency,
-            per_server_limit=per_server,
-            dry_run=dry_run,
             new_run=no_resume,
+            dry_run=dry_run,
         )
+        doc, path = load_document(self.paths.task(task), self.paths.root)
+        run = functools.partial(execute_document, doc, path, options)
         # The run has an event loop of its own, on a worker thread; the portal carries its step
         # ends back to this loop as notifications, and is left only when all of them are sent.
         async with anyio.from_thread.BlockingPortal() as portal:

@@ -237,34 +237,13 @@ def test_an_expectation_without_equals_holds_after_the_json_round_trip(project: 
 
 
 @pytest.mark.slow
-def test_task_status_after_a_run_converts_and_builds_nothing(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from claude_task_cli.operations import load_document
-    from claude_task_cli.report import completion
-    from claude_task_cli.report.matrix_json import matrix_json
-
-    def refused(*_args: object) -> None:
-        raise AssertionError("task_status converted the document or built the matrix again")
-
-    def fresh() -> str:
-        doc, path = load_document("010")
-        return matrix_json(completion.completion_of(path, lambda: doc))
-
+def test_task_status_reads_what_the_run_and_record_step_wrote(project: Path) -> None:
     assert runner.invoke(app, ["execute_task", "010"]).exit_code == 3  # paused for the client
-    with monkeypatch.context() as patched:
-        patched.setattr(completion, "outline_of", refused)
-        patched.setattr(completion, "build_matrix", refused)
-        after_run = runner.invoke(app, ["task_status", "010", "--json"])
+    after_run = runner.invoke(app, ["task_status", "010", "--json"])
     assert after_run.exit_code == 0, after_run.output
-    assert after_run.stdout.strip() == fresh()
     assert json.loads(after_run.stdout)["steps_complete"] == 5
 
     recorded = ["record_step", "010", "3.1", "--result", '{"confirmed": true}']
     assert runner.invoke(app, recorded).exit_code == 0
-    with monkeypatch.context() as patched:
-        patched.setattr(completion, "outline_of", refused)
-        patched.setattr(completion, "build_matrix", refused)
-        after_record = runner.invoke(app, ["task_status", "010", "--json"])
-    assert after_record.stdout.strip() == fresh()
+    after_record = runner.invoke(app, ["task_status", "010", "--json"])
     assert json.loads(after_record.stdout)["verdict"] == "COMPLETE"

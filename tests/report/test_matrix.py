@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.project import project_root as store_project_root
 from claude_task_cli.report.completion import (
     document_outline,
     project_root,
@@ -34,8 +35,7 @@ from claude_task_cli.report.outline import (
     read_cached,
     write_cached,
 )
-from claude_task_cli.store.database import Store, default_state_path
-from claude_task_cli.store.database import project_root as store_project_root
+from claude_task_cli.store import Store, default_state_path
 from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
 DEMO = DOCUMENTS[0]

@@ -24,7 +24,7 @@ from claude_task_cli.report.render import Reports, render
 from claude_task_cli.report.templating import environment
 from claude_task_cli.run.continuation import record_step_result
 from claude_task_cli.run.results import RunOutcome
-from claude_task_cli.store.database import Store
+from claude_task_cli.store import Store
 from tests.report.regen_reports import DOCUMENTS, fixture_document, restore
 
 DEMO = DOCUMENTS[0]
