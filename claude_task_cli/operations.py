@@ -78,14 +78,20 @@ def execute_document(
     """Execute (or resume) a loaded document through its project's servers, as `options` say;
     blocks until the run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter
     when unset."""
-    from claude_task_cli.report.completion import remember
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    outcome = run_document(doc, options, doc_path=path, on_event=on_event)
-    if not options.dry_run:  # what `task_status` reads next is built now, from the document
-        remember(path, doc, state_path=options.state)
-    return outcome
+    return run_document(doc, options, doc_path=path, on_event=on_event)
+
+
+def with_results(
+    outcome: RunOutcome, doc: TaskDocument, path: Path, options: RunOptions
+) -> RunOutcome:
+    """The outcome of `execute_document` with `options.with_results` false, every settled step's
+    result read back from the store (for the handoff, when the run did not complete)."""
+    from claude_task_cli.run.runner import read_results
+
+    return read_results(outcome, doc, options, path)
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
@@ -127,17 +133,14 @@ def record_step(
     start: Path | None = None,
 ) -> RunOutcome:
     """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
-    from claude_task_cli.report.completion import remember
     from claude_task_cli.run.continuation import record_step_result
     from claude_task_cli.run.runner import open_store
 
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
-        outcome = record_step_result(
+        return record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
         )
-    remember(path, doc, state_path=state)
-    return outcome
 
 
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:

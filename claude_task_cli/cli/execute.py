@@ -72,6 +72,7 @@ def execute_task(
             load_document,
             plan_json,
             run_document_json,
+            with_results,
         )
         from claude_task_cli.run.handoff import handoff
         from claude_task_cli.run.options import RunOptions
@@ -85,6 +86,7 @@ def execute_task(
             dry_run=dry_run,
             mcp_config=mcp_config,
             state=state,
+            with_results=as_json,  # the summary shows none; the handoff reads them if needed
         )
         doc, path = load_document(task)
         total = len(doc.all_steps()) or len(doc.tasks)
@@ -102,7 +104,7 @@ def execute_task(
         else:
             _show_summary(outcome)
             if outcome.status != "completed":
-                the_handoff = handoff(outcome, doc)
+                the_handoff = handoff(with_results(outcome, doc, path, options), doc)
                 typer.echo("")
                 typer.echo(the_handoff.narrative(), nl=False)
                 if the_handoff.remaining:
@@ -203,9 +205,12 @@ def _show_summary(outcome: RunOutcome) -> None:
             f"selection {outcome.status}, run {outcome.run_id} {outcome.run_status}: {parts}"
         )
     if plain_output():
+        lines = []
         for step in outcome.steps:
             took = f" {step.duration_ms:.0f} ms" if step.duration_ms is not None else ""
-            typer.echo(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+            lines.append(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+        if lines:
+            typer.echo("\n".join(lines))
         return
     from rich.console import Console
     from rich.table import Table

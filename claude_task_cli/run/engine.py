@@ -38,7 +38,7 @@ from claude_task_cli.run.calls import CommandSetup
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.plan import dry_run
 from claude_task_cli.run.recorder import Recorder
-from claude_task_cli.run.results import RunOutcome, build_outcome, summarize
+from claude_task_cli.run.results import RunOutcome, build_outcome, fill_results, summarize
 from claude_task_cli.run.scheduler import Scheduler
 from claude_task_cli.run.states import UnitStates, referenced
 from claude_task_cli.run.unit_runner import UnitRunner
@@ -89,7 +89,7 @@ async def execute(
     )
     states = UnitStates(units, referenced(units))
     if resumed:
-        states.load(store.step_states(run.id, results=states.needed))
+        states.load(store.step_states(run.id, values=states.needed))
     recorder = Recorder(store, run.id, states, clock, on_event)
     commands = CommandSetup(command_server, command_cwd, options.command_timeout)
     runner = UnitRunner(
@@ -118,9 +118,7 @@ async def execute(
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        outcome = build_outcome(
-            doc, units, states.with_results(store, run.id), scope, run_id=run.id, resumed=resumed
-        )
+        outcome = build_outcome(doc, units, states.all(), scope, run_id=run.id, resumed=resumed)
         recorder.finish_run(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
         recorder.finish_run(claim, summarize(s.status for _, s in states.items()), error=exc)
@@ -129,7 +127,7 @@ async def execute(
         store.on_commit = previous_sink
     if runner.abort is not None:
         raise runner.abort
-    return outcome
+    return fill_results(outcome, store) if options.with_results else outcome
 
 
 async def _schedule(

@@ -143,7 +143,7 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
         task_id=outcome.doc_id,
         run_id=outcome.run_id,
         status=outcome.run_status,
-        goal=outcome.progress.goal,
+        goal=outcome.goal,
         done=done,
         remaining=remaining,
         pause_reasons=outcome.pause_reasons,

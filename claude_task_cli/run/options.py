@@ -23,7 +23,10 @@ class RunOptions:
     `new_run`: start a new run instead of resuming; `dry_run`: plan, call and write nothing;
     `command_timeout`: seconds a shell command may run; `retry_backoff`: seconds before a
     retryable step's first retry (doubled each time, at most `max_backoff`); `mcp_config` and
-    `state`: the servers file and the state database (None: the project's)."""
+    `state`: the servers file and the state database (None: the project's); `with_results`: the
+    outcome carries every settled step's result and checks (False: only those the run kept for
+    its placeholders, for a caller that shows no results or reads them when it needs them,
+    `runner.read_results`)."""
 
     concurrency: int = DEFAULT_CONCURRENCY
     per_server: int | None = None
@@ -36,6 +39,7 @@ class RunOptions:
     max_backoff: float = MAX_BACKOFF
     mcp_config: Path | None = None
     state: Path | None = None
+    with_results: bool = True
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -15,7 +15,7 @@ from claude_task_cli.errors import DocumentChangedError
 from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.run.arguments import marker, resolve_args
 from claude_task_cli.run.options import RunOptions
-from claude_task_cli.run.results import PlannedCall, RunOutcome, build_outcome
+from claude_task_cli.run.results import PlannedCall, RunOutcome, build_outcome, fill_results
 from claude_task_cli.run.states import UnitStates, referenced
 from claude_task_cli.run.units import Unit, levels, select
 from claude_task_cli.store import Store
@@ -32,13 +32,13 @@ def dry_run(
         raise DocumentChangedError(doc.source.path, run.id, run.source_sha256, doc.source.sha256)
     states = UnitStates(units, referenced(units))
     if run is not None:
-        states.load(store.step_states(run.id, results=states.needed))
+        states.load(store.step_states(run.id, values=states.needed))
     done = {uid for uid, s in states.items() if s.status == StepStatus.COMPLETED}
     scope = select(units, options.only_task, options.only_step, done)
     plan = _plan(units, scope, done, states.results(done))
     run_id = None if run is None else run.id
-    final = states.with_results(store, run_id)
-    return build_outcome(doc, units, final, scope, run_id=run_id, plan=plan)
+    outcome = build_outcome(doc, units, states.all(), scope, run_id=run_id, plan=plan)
+    return fill_results(outcome, store) if options.with_results else outcome
 
 
 def _plan(

@@ -16,7 +16,7 @@ for `RunOutcome.run_status` and the stored run):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -26,7 +26,7 @@ from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.convert.step_kind import UnitKind
 from claude_task_cli.outcomes import PauseReason, Progress, ProgressStep, RunStatus, StepStatus
 from claude_task_cli.run.units import Unit
-from claude_task_cli.store import StepState
+from claude_task_cli.store import StepState, Store
 
 
 def summarize(statuses: Iterable[StepStatus]) -> RunStatus:
@@ -86,17 +86,23 @@ class RunOutcome:
     run_id: int | None
     doc_id: str
     doc_path: str
+    goal: str
     status: RunStatus
     run_status: RunStatus
     steps: list[StepResult]
     pause_reasons: list[PauseReason]
-    progress: Progress
     resumed: bool = False
     dry_run: bool = False
     plan: list[PlannedCall] | None = None
 
     def step(self, step_id: str) -> StepResult:
         return next(s for s in self.steps if s.step_id == step_id)
+
+    @property
+    def progress(self) -> Progress:
+        """The PMCP progress document of these steps."""
+        steps = [ProgressStep(name=s.step_id, tool=s.tool, status=s.status) for s in self.steps]
+        return Progress(goal=self.goal, steps=steps)
 
 
 def build_outcome(
@@ -137,23 +143,49 @@ def build_outcome(
         for s in steps
         if s.selected and s.pause_reason is not None and s.status != StepStatus.COMPLETED
     ]
-    progress = Progress(
-        goal=doc.objective or doc.title,
-        steps=[ProgressStep(name=s.step_id, tool=s.tool, status=s.status) for s in steps],
-    )
     return RunOutcome(
         run_id=run_id,
         doc_id=doc.id,
         doc_path=doc.source.path,
+        goal=doc.objective or doc.title,
         status=summarize(s.status for s in steps if s.selected),
         run_status=summarize(s.status for s in steps),
         steps=steps,
         pause_reasons=reasons,
-        progress=progress,
         resumed=resumed,
         dry_run=plan is not None,
         plan=plan,
     )
+
+
+def fill_results(outcome: RunOutcome, store: Store) -> RunOutcome:
+    """`outcome` with the values the run did not keep (`states.py`) read back from the store: the
+    arguments of every step recorded with some, the result and checks of every settled step (a
+    settled step's state is its latest attempt's)."""
+    missing = [
+        s.step_id
+        for s in outcome.steps
+        if s.args is None
+        or (s.status != StepStatus.PENDING and s.result is None and s.checks is None)
+    ]
+    if outcome.run_id is None or not missing:
+        return outcome
+    stored = store.step_values(outcome.run_id, missing)
+    return replace(
+        outcome, steps=[_filled(step, stored.get(step.step_id)) for step in outcome.steps]
+    )
+
+
+def _filled(step: StepResult, stored: tuple[Any, Any, Any] | None) -> StepResult:
+    """`step` with the stored values it lacks."""
+    if stored is None:
+        return step
+    args, result, checks = stored
+    if step.args is not None:
+        args = step.args
+    if step.status == StepStatus.PENDING or not (step.result is None and step.checks is None):
+        result, checks = step.result, step.checks
+    return replace(step, args=args, result=result, checks=checks)
 
 
 def record_json(record: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from claude_task_cli.project import project_root
 from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
 from claude_task_cli.run.engine import execute
 from claude_task_cli.run.options import RunOptions
-from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.run.results import RunOutcome, fill_results
 from claude_task_cli.store import Event, Store, default_state_path
 
 COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
@@ -132,6 +132,15 @@ def run_document(
 
     with Store(options.state or default_state_path(start)) as store:
         return asyncio.run(go(store))
+
+
+def read_results(
+    outcome: RunOutcome, doc: TaskDocument, options: RunOptions, doc_path: Path | None = None
+) -> RunOutcome:
+    """The outcome of a run made `with_results=False`, with every settled step's result."""
+    start = document_dir(doc, doc_path)
+    with Store(options.state or default_state_path(start)) as store:
+        return fill_results(outcome, store)
 
 
 class _NoCalls:

@@ -2,9 +2,10 @@
 
 A step's result can be large (a command's output, a file's text) and a run has many steps, so the
 executor keeps a settled step's result and checks only when a later placeholder (`${step:ID/...}`
-in a tool binding's arguments) refers to that step; every other result is in the store, and is
-read back once, when the run's outcome is built (`with_results`). Statuses, arguments, attempt
-counts and errors are small and always held: they decide what runs next.
+in a tool binding's arguments) refers to that step; every other result is in the store, read back
+when the run's outcome needs it (`results.fill_results`). A resumed run reads its steps' states
+without their values (arguments, result, checks) but for those same steps. Statuses, attempt
+counts and errors are always held: they decide what runs next.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from claude_task_cli.outcomes import StepStatus
 from claude_task_cli.run.units import Unit
-from claude_task_cli.store import StepState, Store
+from claude_task_cli.store import StepState
 
 
 def referenced(units: Mapping[str, Unit]) -> frozenset[str]:
@@ -29,7 +30,6 @@ class UnitStates:
     def __init__(self, units: Iterable[str], needed: frozenset[str]) -> None:
         self.needed = needed
         self._states = {uid: StepState() for uid in units}
-        self._unheld: set[str] = set()  # units whose stored result or checks are not held
 
     def __getitem__(self, uid: str) -> StepState:
         return self._states[uid]
@@ -41,19 +41,14 @@ class UnitStates:
         return self._states.items()
 
     def load(self, stored: Mapping[str, StepState]) -> None:
-        """Take the states a store read back (`Store.step_states(run, results=needed)`)."""
+        """Take the states a store read back (`Store.step_states(run, values=needed)`)."""
         for uid, state in stored.items():
             if uid in self._states:
                 self._states[uid] = state
-                if uid not in self.needed:
-                    self._unheld.add(uid)
 
     def set(self, uid: str, state: StepState) -> None:
         """`uid`'s new state; its result and checks dropped unless a later step reads them."""
-        if uid in self.needed or (state.result is None and state.checks is None):
-            self._unheld.discard(uid)
-        else:
-            self._unheld.add(uid)
+        if uid not in self.needed and (state.result is not None or state.checks is not None):
             state = dataclasses.replace(state, result=None, checks=None)
         self._states[uid] = state
 
@@ -76,10 +71,5 @@ class UnitStates:
             if ref in states and states[ref].status == StepStatus.COMPLETED
         }
 
-    def with_results(self, store: Store, run_id: int | None) -> dict[str, StepState]:
-        """Every unit's state, with the results and checks not held read back from the store."""
-        states = dict(self._states)
-        if run_id is not None and self._unheld:
-            for uid, (result, checks) in store.latest_results(run_id, self._unheld).items():
-                states[uid] = dataclasses.replace(states[uid], result=result, checks=checks)
-        return states
+    def all(self) -> dict[str, StepState]:
+        return dict(self._states)

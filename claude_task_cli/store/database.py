@@ -292,17 +292,17 @@ class Store:
         return {a.step_id: a for a in self.attempts(run_id)}
 
     def step_states(
-        self, run_id: int, results: Collection[str] | None = None
+        self, run_id: int, values: Collection[str] | None = None
     ) -> dict[str, StepState]:
-        """Each step's state in the run; the result and checks only of the steps in `results`
-        (None: every step)."""
+        """Each step's state in the run; its arguments, result and checks only for the steps in
+        `values` (None: every step)."""
         self.flush()
-        return rows.step_states(self._conn, run_id, results)
+        return rows.step_states(self._conn, run_id, values)
 
-    def latest_results(self, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any]]:
-        """`(result, checks)` of the latest attempt of each step of `steps` the run has."""
+    def step_values(self, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any, Any]]:
+        """`(args, result, checks)` of each step of `steps` the run has, as its state has them."""
         self.flush()
-        return rows.latest_results(self._conn, run_id, steps)
+        return rows.step_values(self._conn, run_id, steps)
 
     # events -----------------------------------------------------------------------------------
 

@@ -1,40 +1,43 @@
 """The store's rows read back as records: functions over a connection, plain SQL.
 
-`step_states` is what resuming a run reads: every step's state, with the result and checks only of
-the steps asked for — a resumed run needs the results a later placeholder uses, not the whole run's
-output; `latest_results` reads the others back when the run's outcome is built.
+`step_states` is what resuming a run reads: every step's state, with its values — arguments,
+result and checks, which may be large — only for the steps asked for: a resumed run needs the
+results a later placeholder uses, not the whole run's output. `step_values` reads the others back
+when the run's outcome needs them.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
 from claude_task_cli.outcomes import RunStatus, StepStatus, parse_pause_reason
-from claude_task_cli.store.records import AttemptRecord, Event, RunRecord, StepState, fold_by_step
+from claude_task_cli.store.records import AttemptRecord, Event, RunRecord, StepState, fold
 
 _RUN_COLUMNS = (
     "id, doc_key, doc_path, doc_id, source_sha256, status, started_at, ended_at, claim_pid,"
     " claim_host, claim_token, claim_heartbeat"
 )
-_PLAIN_COLUMNS = "step_id, attempt, status, source, error, pause_reason, started_at, ended_at"
+_COLUMNS = (
+    "step_id, attempt, status, source, error, pause_reason, started_at, ended_at, duration_ms"
+)
 _ATTEMPTS = (
-    f"SELECT {_PLAIN_COLUMNS}, duration_ms, args, result, checks FROM step_attempts"
+    f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
     " WHERE run_id = ? ORDER BY step_id, attempt"
 )
-_WITHOUT_RESULTS = (
-    f"SELECT {_PLAIN_COLUMNS}, duration_ms, args, NULL, NULL FROM step_attempts"
+_WITHOUT_VALUES = (
+    f"SELECT {_COLUMNS}, NULL, NULL, NULL FROM step_attempts"
     " WHERE run_id = ? ORDER BY step_id, attempt"
 )
-_LATEST_RESULTS = (
-    "SELECT step_id, result, checks FROM step_attempts AS a WHERE run_id = ? AND step_id IN ({})"
-    " AND attempt = (SELECT MAX(attempt) FROM step_attempts AS b WHERE b.run_id = a.run_id"
-    " AND b.step_id = a.step_id)"
+_VALUES = (
+    f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
+    " WHERE run_id = ? AND step_id IN ({}) ORDER BY step_id, attempt"
 )
 _CHUNK = 500  # step ids bound in one query
+_STEP_STATUS = {status.value: status for status in StepStatus}
 
 
 def read_runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
@@ -73,7 +76,7 @@ def _attempt(run_id: int, row: tuple[Any, ...]) -> AttemptRecord:
         run_id=run_id,
         step_id=step_id,
         attempt=attempt,
-        status=StepStatus(status),
+        status=_STEP_STATUS[status],
         source=source,
         args=_loads(args),
         result=_loads(result),
@@ -91,32 +94,45 @@ def read_attempts(conn: sqlite3.Connection, run_id: int) -> list[AttemptRecord]:
     return [_attempt(run_id, row) for row in conn.execute(_ATTEMPTS, (run_id,))]
 
 
-def step_states(
-    conn: sqlite3.Connection, run_id: int, results: Collection[str] | None = None
-) -> dict[str, StepState]:
-    """Each step's state in the run; the result and checks only of the steps in `results`
-    (None: every step)."""
-    if results is None:
-        return fold_by_step(read_attempts(conn, run_id))
-    cursor = conn.execute(_WITHOUT_RESULTS, (run_id,))
-    states = fold_by_step(_attempt(run_id, row) for row in cursor)
-    for step_id, (result, checks) in latest_results(conn, run_id, results).items():
-        if step_id in states:
-            states[step_id] = replace(states[step_id], result=result, checks=checks)
+def _folded(run_id: int, rows: Iterable[tuple[Any, ...]]) -> dict[str, StepState]:
+    """Rows ordered by step, then attempt, folded per step."""
+    states: dict[str, StepState] = {}
+    group: list[AttemptRecord] = []
+    for row in rows:
+        if group and group[0].step_id != row[0]:
+            states[group[0].step_id] = fold(group)
+            group = []
+        group.append(_attempt(run_id, row))
+    if group:
+        states[group[0].step_id] = fold(group)
     return states
 
 
-def latest_results(
+def step_states(
+    conn: sqlite3.Connection, run_id: int, values: Collection[str] | None = None
+) -> dict[str, StepState]:
+    """Each step's state in the run; its arguments, result and checks only for the steps in
+    `values` (None: every step)."""
+    if values is None:
+        return _folded(run_id, conn.execute(_ATTEMPTS, (run_id,)))
+    states = _folded(run_id, conn.execute(_WITHOUT_VALUES, (run_id,)))
+    for step_id, (args, result, checks) in step_values(conn, run_id, values).items():
+        states[step_id] = replace(states[step_id], args=args, result=result, checks=checks)
+    return states
+
+
+def step_values(
     conn: sqlite3.Connection, run_id: int, steps: Collection[str]
-) -> dict[str, tuple[Any, Any]]:
-    """`(result, checks)` of the latest attempt of each step of `steps` the run has."""
+) -> dict[str, tuple[Any, Any, Any]]:
+    """`(args, result, checks)` of each step of `steps` the run has, as its state has them: the
+    latest arguments recorded, the latest attempt's result and checks."""
     ids = sorted(steps)
-    found: dict[str, tuple[Any, Any]] = {}
+    found: dict[str, tuple[Any, Any, Any]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        query = _LATEST_RESULTS.format(", ".join("?" * len(chunk)))
-        for step_id, result, checks in conn.execute(query, (run_id, *chunk)):
-            found[step_id] = (_loads(result), _loads(checks))
+        query = _VALUES.format(", ".join("?" * len(chunk)))
+        for step_id, state in _folded(run_id, conn.execute(query, (run_id, *chunk))).items():
+            found[step_id] = (state.args, state.result, state.checks)
     return found
 
 
