@@ -32,6 +32,7 @@ from claude_task_cli.outcomes import (
 from claude_task_cli.run.continuation import record_step_result, status_of
 from claude_task_cli.run.handoff import handoff
 from claude_task_cli.run.options import RunOptions
+from claude_task_cli.run.results import fill_results
 from claude_task_cli.store import Claim, Store
 from tests.run.engine_fakes import (
     ANY_OBJECT,
@@ -411,6 +412,40 @@ def test_values_flow_between_steps_with_their_type(h: Harness) -> None:
     caller = caller_for("work")
     h.run(doc, caller)
     assert caller.calls[1][2] == {"whole": [1, 2], "text": "n=2"}
+
+
+KEPT = f"""# Task 13: Kept results
+
+## Task 1: T
+
+- [ ] 1.1 read later
+{mcp("work", args="{id: a}")}
+- [ ] 1.2 reads 1.1
+{mcp("work", args='{v: "${step:1.1/echo/id}"}')}
+- [ ] 1.3 read by no one
+{mcp("work", args="{id: c}")}
+- [ ] 1.4 by hand
+  - Check the three
+"""
+
+
+def test_a_run_holds_only_the_results_a_later_step_reads(h: Harness) -> None:
+    doc = doc_from(KEPT)
+    lean = h.run(doc, caller_for("work"), with_results=False)
+    assert lean.status == RunStatus.PAUSED
+    assert lean.step("1.1").result == {"echo": {"id": "a"}}  # a placeholder reads it
+    assert lean.step("1.2").result is None  # in the store only
+    assert lean.step("1.3").result is None
+    assert lean.step("1.3").args == {"id": "c"}
+    full = fill_results(lean, h.store)
+    assert full.step("1.2").result == {"echo": {"v": "a"}}
+    assert full.step("1.3").result == {"echo": {"id": "c"}}
+    assert full.step("1.4").result is None
+    # resumed, it reads the values of 1.1 only, and reads back the rest for its outcome
+    resumed = h.run(doc, caller_for("work"))
+    assert resumed.resumed
+    assert [s.result for s in resumed.steps] == [s.result for s in full.steps]
+    assert [s.args for s in resumed.steps] == [s.args for s in full.steps]
 
 
 CLIENT = f"""# Task 10: Client work

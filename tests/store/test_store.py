@@ -12,6 +12,7 @@ import textwrap
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,33 @@ def test_attempts_are_numbered_and_round_trip(store: Store) -> None:
     assert latest.duration_ms >= 0
 
 
+def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    first = store.start_attempt(run_id, "1.1", {"try": 1})
+    store.finish_attempt(run_id, "1.1", first, StepStatus.FAILED, error="boom", result={"n": 1})
+    second = store.start_attempt(run_id, "1.1", {"try": 2})
+    store.finish_attempt(
+        run_id, "1.1", second, StepStatus.COMPLETED, result={"n": 2}, checks=[{"passed": True}]
+    )
+    store.record_outcome(run_id, "1.2", StepStatus.SKIPPED, error="1.0 did not complete")
+    full = store.step_states(run_id)
+    lean = store.step_states(run_id, values={"1.2"})
+    state = full["1.1"]
+    assert (state.status, state.attempts, state.attempt, state.error) == (
+        StepStatus.COMPLETED, 2, 2, None,
+    )  # fmt: skip
+    assert (state.args, state.result, state.checks) == ({"try": 2}, {"n": 2}, [{"passed": True}])
+    assert state.total_ms is not None
+    assert state.duration_ms is not None
+    assert state.total_ms >= state.duration_ms
+    assert (full["1.2"].attempts, full["1.2"].error) == (0, "1.0 did not complete")
+    assert lean["1.1"] == replace(state, args=None, result=None, checks=None)
+    assert lean["1.2"] == full["1.2"]
+    assert store.step_values(run_id, ["1.1", "9.9"]) == {
+        "1.1": ({"try": 2}, {"n": 2}, [{"passed": True}])
+    }
+
+
 def test_a_repeated_outcome_without_a_call_adds_no_row(store: Store) -> None:
     run_id, _ = open_doc(store, Claim())
     waiting = AwaitingClient(blocked_step="2", guidance="do it")
@@ -249,6 +277,7 @@ def test_a_failed_unit_of_work_leaves_nothing(store: Store) -> None:
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPORT_FIXTURES = Path(__file__).resolve().parent.parent / "report" / "fixtures"
 JOURNAL = "steps-1-949bc8d4ad95430397ab8ad5ca89a0f0.jsonl"
+TABLES = ("runs", "step_attempts", "events")
 
 
 def restore(dump: Path, database: Path) -> Path:
@@ -297,9 +326,6 @@ def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path, dump:
     assert after["step_attempts"][: len(before["step_attempts"])] == before["step_attempts"]
     assert len(after["step_attempts"]) == len(before["step_attempts"]) + 1
     assert len(attempts) == len(before["step_attempts"])
-
-
-TABLES = ("runs", "step_attempts", "events")
 
 
 def test_a_schema_2_database_loses_its_cache_and_revisions_not_a_row(tmp_path: Path) -> None:
