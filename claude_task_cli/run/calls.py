@@ -35,7 +35,7 @@ class CommandSetup:
     timeout: float
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Attempted:
     """One attempt's outcome: the last result, every check made, and why it failed (if it did)."""
 
@@ -51,7 +51,8 @@ async def make_calls(
     """Run the unit's commands, then call its tool with `args`; stop at the first failure."""
     uid, step = unit.id, unit.step
     assert step is not None
-    outcome = Attempted()
+    result: Any = None
+    checks: list[dict[str, Any]] = []
     for command in step.commands:
         assert commands.server is not None
         call_args: dict[str, Any] = {"command": command.script, "timeout": commands.timeout}
@@ -61,47 +62,50 @@ async def make_calls(
             commands.server, COMMAND_TOOL, call_args, commands.timeout + _COMMAND_GRACE
         )
         if done.is_error:
-            return tool_error(outcome, unit, COMMAND_TOOL, done)
-        outcome.result = _value(done)
-        ran = check(_EXIT_ZERO, outcome.result)
-        outcome.checks.append(ran.to_json())
+            return tool_error(unit, COMMAND_TOOL, done, result=result, checks=checks)
+        result = _value(done)
+        ran = check(_EXIT_ZERO, result)
+        checks.append(ran.to_json())
         if not ran.passed:
-            code = outcome.result.get("exit_code") if isinstance(outcome.result, dict) else None
+            code = result.get("exit_code") if isinstance(result, dict) else None
             first = command.script.strip().splitlines()[0] if command.script.strip() else ""
-            outcome.error = f"command {first!r} exited {code}"
-            outcome.reason = VerificationFailed(
+            reason = VerificationFailed(
                 failed_step=uid,
                 expectation=f"command {first!r} exits 0",
                 actual=code,
                 suggested_tool=COMMAND_TOOL,
             )
-            return outcome
+            return Attempted(result, checks, f"command {first!r} exited {code}", reason)
     binding = step.tool
     if binding is None:
-        return outcome
+        return Attempted(result, checks)
     done = await caller.call(binding.server, binding.tool, args, binding.timeout)
     if done.is_error:
-        return tool_error(outcome, unit, binding.tool, done)
-    outcome.result = _value(done)
-    if binding.expect:
-        checks, error, reason = verdict(uid, binding.tool, binding.expect, outcome.result)
-        outcome.checks.extend(checks)
-        if reason is not None:
-            outcome.error, outcome.reason = error, reason
-    return outcome
+        return tool_error(unit, binding.tool, done, result=result, checks=checks)
+    result = _value(done)
+    if not binding.expect:
+        return Attempted(result, checks)
+    verified, error, failed = verdict(uid, binding.tool, binding.expect, result)
+    return Attempted(result, [*checks, *verified], error, failed)
 
 
 def tool_error(
-    outcome: Attempted, unit: Unit, tool: str, done: CallResult | None, error: str = ""
+    unit: Unit,
+    tool: str,
+    done: CallResult | None,
+    error: str = "",
+    *,
+    result: Any = None,
+    checks: list[dict[str, Any]] | None = None,
 ) -> Attempted:
-    """The attempt failed with a `toolError`: the call's error (else `error`)."""
+    """The attempt failed with a `toolError`: the call's error (else `error`), with the result and
+    checks of the calls before it."""
     if done is not None:
         error = done.error or done.text or "the tool reported an error"
-    outcome.error = error
-    outcome.reason = ToolError(
+    reason = ToolError(
         failed_step=unit.id, error=error, retryable=unit.retryable, suggested_tool=tool
     )
-    return outcome
+    return Attempted(result, checks or [], error, reason)
 
 
 def _value(done: CallResult) -> Any:

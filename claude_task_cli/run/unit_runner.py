@@ -30,7 +30,7 @@ from claude_task_cli.run.arguments import (
     schema_reason,
     unresolved_reason,
 )
-from claude_task_cli.run.calls import Attempted, CommandSetup, make_calls, tool_error
+from claude_task_cli.run.calls import CommandSetup, make_calls, tool_error
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.recorder import Recorder
 from claude_task_cli.run.states import UnitStates
@@ -202,7 +202,7 @@ class UnitRunner:
             outcome = await make_calls(self.caller, unit, args, self.commands)
         except TaskCliError as exc:  # a server that cannot be used: no retry, stop the run
             self.abort = self.abort or exc
-            outcome = tool_error(Attempted(), unit, unit.tool_name or "", None, str(exc))
+            outcome = tool_error(unit, unit.tool_name or "", None, str(exc))
             last = True
         ms = (self.clock() - t0) * 1000
         if outcome.reason is None:

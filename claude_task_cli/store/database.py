@@ -190,13 +190,6 @@ class Store:
             events,
         )
 
-    def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
-        """Change an unclaimed run's status (after an outcome recorded by the client)."""
-        self._commit(
-            lambda conn: conn.execute("UPDATE runs SET status = ? WHERE id = ?", (status, run_id)),
-            events,
-        )
-
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
         self.flush()
@@ -208,11 +201,6 @@ class Store:
         if doc_key is None:
             return rows.read_runs(self._conn, "1 = 1 ORDER BY id", ())
         return rows.read_runs(self._conn, "doc_key = ? ORDER BY id", (doc_key,))
-
-    def run(self, run_id: int) -> RunRecord | None:
-        self.flush()
-        found = rows.read_runs(self._conn, "id = ?", (run_id,))
-        return found[0] if found else None
 
     # step attempts ----------------------------------------------------------------------------
 
@@ -286,10 +274,6 @@ class Store:
         """Every attempt of a run, by step then attempt number."""
         self.flush()
         return rows.read_attempts(self._conn, run_id)
-
-    def latest_attempts(self, run_id: int) -> dict[str, AttemptRecord]:
-        """The latest attempt of each step of a run."""
-        return {a.step_id: a for a in self.attempts(run_id)}
 
     def step_states(
         self, run_id: int, values: Collection[str] | None = None

@@ -74,7 +74,7 @@ def test_a_recorded_result_that_fails_the_steps_expect_fails_the_step(demo: Reco
     assert step.pause_reason in outcome.pause_reasons
     assert step.result == {"time_difference": "+9.0h"}  # the evidence is kept
     with Store(demo.database) as store:
-        latest = store.latest_attempts(outcome.run_id or 0)["2.2"]
+        latest = store.step_states(outcome.run_id or 0)["2.2"]
         events = [e for e in store.events(outcome.run_id or 0) if e.step_id == "2.2"]
     assert latest.status == StepStatus.FAILED
     assert latest.result == {"time_difference": "+9.0h"}

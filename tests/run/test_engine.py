@@ -642,7 +642,7 @@ def test_a_server_that_cannot_start_stops_the_run_after_recording_it(h: Harness)
     run = h.store.runs()[0]
     assert run.status == RunStatus.FAILED
     assert run.claim_token is None
-    latest = h.store.latest_attempts(run.id)
+    latest = h.store.step_states(run.id)
     assert latest["1.1"].status == StepStatus.FAILED
     assert "failed to start" in (latest["1.1"].error or "")
 
