@@ -54,8 +54,11 @@ from claude_task_cli.store import Claim, Event, Store
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import conditions
 
+# The tests' tools server (`echo`, `sleep`), run by path; named `cmd` here.
 SERVER = StdioServer(
-    name="cmd", command=sys.executable, args=["-m", "claude_task_cli.mcp.command_server"]
+    name="cmd",
+    command=sys.executable,
+    args=[str(Path(__file__).resolve().parent.parent / "tests" / "servers" / "tools_server.py")],
 )
 
 

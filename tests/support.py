@@ -13,6 +13,8 @@ CORPUS = REPO.parent / "shared" / "corpus"
 SEED = REPO.parent / "shared" / "seeds" / "task-003-orchestration-spec.md"
 SAMPLE = REPO / "docs" / "tasks" / "010_time_and_commands.md"
 COMMAND_SERVER = [sys.executable, "-m", "claude_task_cli.mcp.command_server"]
+# The tests' own tools (echo, sleep, respond, exit), run by path: any current directory works.
+TOOLS_SERVER = [sys.executable, str(REPO / "tests" / "servers" / "tools_server.py")]
 TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
 
 

@@ -33,6 +33,14 @@ def execute_task(
             "--per-server", min=1, help="Calls at once to any one server (default: --concurrency)."
         ),
     ] = None,
+    call_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--call-timeout",
+            min=0.001,
+            help="Seconds a tool call may take when its step sets no timeout (default 300).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan and resolved calls; call nothing.")
     ] = False,
@@ -80,6 +88,7 @@ def execute_task(
         options = RunOptions(
             concurrency=concurrency,
             per_server=per_server,
+            call_timeout=call_timeout,
             only_task=only_task,
             only_step=only_step,
             new_run=no_resume,

@@ -6,7 +6,6 @@ Tools:
   `/bin/sh -c` (pass `shell=false` to split it into an argv instead). A non-zero exit code is a
   normal result; a timeout kills the command's whole process group and returns `timed_out: true`
   with the kill signal as a negative exit code. Only a missing `cwd` is a tool error.
-- `sleep(seconds)` and `echo(value)`: test helpers, for tests and benchmarks of the transport.
 
 Run it as `python -m claude_task_cli.mcp.command_server` (stdio) or with `--transport http
 --port 0`, which binds an ephemeral port on 127.0.0.1 and prints
@@ -24,7 +23,7 @@ import shlex
 import signal
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -40,14 +39,6 @@ class CommandResult(TypedDict):
     stderr: str
     duration_ms: float
     timed_out: bool
-
-
-class SleepResult(TypedDict):
-    slept_ms: float
-
-
-class EchoResult(TypedDict):
-    value: Any
 
 
 async def run_command(
@@ -108,25 +99,12 @@ async def run_command(
     return _result(code, bytes(out), bytes(err), started, timed_out)
 
 
-async def sleep(seconds: float) -> SleepResult:
-    """Test helper: sleep without blocking the server, then report how long it took."""
-    started = time.perf_counter()
-    await asyncio.sleep(max(0.0, seconds))
-    return {"slept_ms": (time.perf_counter() - started) * 1000}
-
-
-async def echo(value: Any) -> EchoResult:
-    """Test helper: return `value` unchanged (measures a bare round trip)."""
-    return {"value": value}
-
-
 def build_server() -> MCPServer:
-    """A fresh server with the three tools registered (built on demand: importing is cheap)."""
+    """A fresh server with its tool registered (built on demand: importing is cheap)."""
     from mcp.server.mcpserver import MCPServer
 
     server: MCPServer = MCPServer(SERVER_NAME, log_level="WARNING")
-    for fn in (run_command, sleep, echo):
-        server.add_tool(fn, structured_output=True)
+    server.add_tool(run_command, structured_output=True)
     return server
 
 

@@ -17,6 +17,12 @@ SDK transport an entry describes (`mcp` is imported only then).
 - `${VAR}` and `${VAR:-default}` expand in command, args, env values, cwd, url and header values;
   the default applies when VAR is unset or empty (as in the shell). `${VAR}` with VAR unset is an
   error naming the server and the variable. A plain `$VAR` is left alone.
+- What `${VAR}` expands to is used to start and reach the server, and nowhere else: each entry
+  keeps what it expanded from the environment (`expansions`), and `McpConfig.redact` puts the
+  form as written back into any text about the server (a start failure, its stderr, a transport
+  error) before it reaches the store, a report, the log or the screen. Values shorter than
+  `MIN_REDACTED` characters are left alone (replacing every `1` would garble a message and hide
+  nothing), and so are `:-default` values, which the file itself shows.
 - Unknown keys in an entry (Claude Code and other clients add their own) are ignored; known keys
   are typed and checked.
 
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
     from mcp.client._transport import TransportStreams
 
 CONFIG_NAME = ".mcp.json"
+MIN_REDACTED = 4  # characters: shorter expanded values are not replaced in messages
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TYPE_ALIASES = {"stdio": "stdio", "http": "http", "streamable-http": "http", "sse": "sse"}
@@ -55,6 +62,16 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str
+    expansions: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description="what `${VAR}` expanded to from the environment → the form as written",
+    )
+
+    def redact(self, text: str) -> str:
+        """`text` with every value this entry expanded from the environment written back as
+        `${VAR}` (the form in the file)."""
+        return _redact(text, self.expansions)
 
 
 class StdioServer(_Entry):
@@ -98,6 +115,14 @@ class McpConfig(BaseModel):
     @property
     def names(self) -> frozenset[str]:
         return frozenset(self.servers)
+
+    def redact(self, text: str) -> str:
+        """`text` with what any entry expanded from the environment written back as `${VAR}`."""
+        expansions: dict[str, str] = {}
+        for entry in self.servers.values():
+            for value, written in entry.expansions.items():
+                expansions.setdefault(value, written)
+        return _redact(text, expansions)
 
     def get(self, name: str) -> StdioServer | HttpServer | SseServer:
         """The entry for `name`; `McpConfigError` naming the declared ones when there is none."""
@@ -158,10 +183,11 @@ def _load_entry(
         )
     entry["type"] = _TYPE_ALIASES[kind]
     entry["name"] = name
+    expansions: dict[str, str] = {}
 
     def expand(value: Any, where: str) -> Any:
         if isinstance(value, str):
-            return _expand(value, env, path, name, where)
+            return _expand(value, env, path, name, where, expansions)
         if isinstance(value, list):
             return [expand(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if isinstance(value, dict):
@@ -173,6 +199,7 @@ def _load_entry(
             entry[key] = expand(entry[key], key)
     if isinstance(entry.get("cwd"), str):
         entry["cwd"] = (path.resolve().parent / entry["cwd"]).resolve()
+    entry["expansions"] = expansions
     try:
         return _SERVER_ADAPTER.validate_python(entry)
     except ValidationError as exc:
@@ -183,10 +210,19 @@ def _load_entry(
         raise McpConfigError(problems, path=path, server=name) from None
 
 
-def _expand(value: str, env: Mapping[str, str], path: Path, name: str, where: str) -> str:
+def _expand(
+    value: str,
+    env: Mapping[str, str],
+    path: Path,
+    name: str,
+    where: str,
+    expansions: dict[str, str],
+) -> str:
     def substitute(match: re.Match[str]) -> str:
         var, default = match.group(1), match.group(2)
         current = env.get(var)
+        if current and len(current) >= MIN_REDACTED:
+            expansions.setdefault(current, match.group(0))
         if default is not None:
             return current if current else default
         if current is None:
@@ -199,6 +235,16 @@ def _expand(value: str, env: Mapping[str, str], path: Path, name: str, where: st
         return current
 
     return _VAR.sub(substitute, value)
+
+
+def _redact(text: str, expansions: Mapping[str, str]) -> str:
+    if not expansions or not text:
+        return text
+    # one pass, longest value first: a value inside a longer one, or inside a `${VAR}` just
+    # written back, is never replaced again
+    values = sorted(expansions, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(value) for value in values))
+    return pattern.sub(lambda match: expansions[match.group(0)], text)
 
 
 def open_transport(

@@ -1,13 +1,21 @@
-"""A pool of MCP client sessions for one run: one session per server, opened on first use.
+"""A pool of MCP client sessions for one run: one session per server, reused by every call.
 
     async with ServerPool(config, allowed={"cmd", "time"}) as pool:
+        pool.start({"cmd", "time"})             # open both at once, now (else: on first use)
         tools = await pool.list_tools("time")   # tools/list once per server, cached
         outcome = await pool.call("cmd", "run_command", {"command": "make"}, timeout=600)
+
+`start` opens the servers a run will need concurrently, so a document calling three servers
+waits for the slowest start, not for the sum of them; a server that fails to start is reported
+where it is first used, as if it had been opened there.
 
 A call always returns a `CallOutcome`: a tool error, a protocol error, a timeout or a dead server
 is data for the executor. Only what stops a call from being made raises: an undeclared server
 (`McpConfigError`, before anything is spawned) and a server that will not start
-(`ServerStartError`, with its stderr tail). Each server's transport and `ClientSession` live in one
+(`ServerStartError`, with its stderr tail, and what it wrote on stdout that is not an MCP
+message, if anything). Every message about a server passes through `McpConfig.redact`, so what
+`.mcp.json` expanded from `${VAR}` is shown as written. The SDK's own log records go to the log
+file (`logger.debug`), not to the screen. Each server's transport and `ClientSession` live in one
 long-lived task of the pool's task group (anyio wants a context exited by the task that entered
 it); calls from any task share the session, at most `per_server_limit` at a time per server.
 """
@@ -17,50 +25,41 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import tempfile
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from pydantic import BaseModel, ConfigDict
 
-from claude_task_cli.errors import McpConfigError, ServerStartError
-from claude_task_cli.mcp.config import HttpServer, McpConfig, StdioServer, open_transport
+from claude_task_cli.errors import McpConfigError
+from claude_task_cli.mcp.config import HttpServer, McpConfig, StdioServer
+from claude_task_cli.mcp.connection import Connection, ToolInfo, sdk_log_handler
+from claude_task_cli.mcp.content import record
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from mcp import ClientSession, MCPError
-    from mcp_types import TextContent
 
 ErrorKind = Literal["tool", "protocol", "timeout", "transport"]
+DEFAULT_CALL_TIMEOUT = 300.0  # seconds a tools/call may take, unless the step or the run says
 
 # What a stdio server gets besides the SDK's HOME/LOGNAME/PATH/SHELL/TERM/USER and its own `env`.
 PASSTHROUGH_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
-class ToolInfo(BaseModel):
-    """A tool as the server listed it."""
-
-    model_config = ConfigDict(frozen=True, from_attributes=True)
-
-    name: str
-    description: str | None = None
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any] | None = None
-
-
-@dataclass(slots=True, kw_only=True)  # not frozen: its __init__ would cost 3× as much
+@dataclass(slots=True, kw_only=True)  # not frozen: a frozen __init__ costs more, once a call
 class CallOutcome:
     """The result of one `tools/call`; `kind` says why it failed, and is None when it did not.
-    A plain dataclass: one is made per call, and nothing in it needs validating."""
+    `text` and `structured` are the result as recorded (`content.py`): every block as a line,
+    and the structured content — with the blocks beside it when they say more. A plain
+    dataclass: one is made per call, and nothing in it needs validating."""
 
     server: str
     tool: str
     is_error: bool
     kind: ErrorKind | None = None
-    text: str = ""  # the text content blocks, joined by newlines
+    text: str = ""
     structured: Any | None = None
     duration_ms: float
     error: str | None = None
@@ -76,11 +75,12 @@ class ServerPool:
         *,
         per_server_limit: int = 8,
         start_timeout: float = 30.0,
-        default_timeout: float | None = 300.0,
+        default_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
     ) -> None:
-        """`allowed` defaults to every server in `config`; `base_env` (default: this process's
-        locale and temp variables) is what stdio servers get under their configured `env`."""
+        """`allowed` defaults to every server in `config`; `default_timeout` bounds a call that
+        names no timeout (None: no bound); `base_env` (default: this process's locale and temp
+        variables) is what stdio servers get under their configured `env`."""
         self.config = config
         self.allowed = frozenset(config.names if allowed is None else allowed)
         self.per_server_limit = per_server_limit
@@ -90,7 +90,7 @@ class ServerPool:
             base_env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
         self.base_env = dict(base_env)
         self.sessions_opened = 0
-        self._connections: dict[str, _Connection] = {}
+        self._connections: dict[str, Connection] = {}
         self._tg: TaskGroup | None = None
         self._used = False
 
@@ -100,6 +100,7 @@ class ServerPool:
         self._used = True
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
+        sdk_log_handler().redactors.append(self.config.redact)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
@@ -115,6 +116,17 @@ class ServerPool:
         finally:
             for conn in self._connections.values():
                 conn.release()
+            sdk_log_handler().redactors.remove(self.config.redact)
+
+    def start(self, servers: Iterable[str]) -> None:
+        """Begin opening each of `servers` now, concurrently, without waiting for any. A server
+        that cannot be opened (undeclared, an unsupported transport, a failed start) raises
+        where it is first used, as it would without this."""
+        if self._tg is None:
+            raise RuntimeError("ServerPool used outside its 'async with' block")
+        for server in sorted(servers):
+            with contextlib.suppress(McpConfigError):
+                self._begin(self._connection(server))
 
     async def list_tools(self, server: str) -> dict[str, ToolInfo]:
         """The server's tools by name (listed once, when its session opened)."""
@@ -136,7 +148,7 @@ class ServerPool:
     ) -> CallOutcome:
         """Call `tool` on `server`. `timeout` (seconds; default `default_timeout`) bounds the
         request itself, not the wait for a free slot under `per_server_limit`."""
-        mcp_error, text_content = _sdk_types()
+        mcp_error = _sdk_error()
         conn = self._connections.get(server)
         if conn is None or conn.session is None or self._tg is None:  # else: open, no await
             conn = await self._open(server)
@@ -170,25 +182,37 @@ class ServerPool:
                 conn.broken = conn.broken or error
                 error = "\n  stderr: ".join([str(error), *conn.stderr_tail(5)])
             return CallOutcome(
-                server=server, tool=tool, is_error=True, kind=kind, duration_ms=ms, error=error
+                server=server,
+                tool=tool,
+                is_error=True,
+                kind=kind,
+                duration_ms=ms,
+                error=self.config.redact(str(error)),
             )
-        text = "\n".join(
-            b.text if isinstance(b, text_content) else _not_text(b) for b in result.content
-        )
+        recorded = record(result.content, result.structured_content)
         return CallOutcome(
             server=server,
             tool=tool,
             is_error=result.is_error,
             kind="tool" if result.is_error else None,
-            text=text,
-            structured=result.structured_content,
+            text=recorded.text,
+            structured=recorded.structured,
             duration_ms=ms,
-            error=(text or "the tool reported an error") if result.is_error else None,
+            error=(recorded.text or "the tool reported an error") if result.is_error else None,
         )
 
-    async def _open(self, server: str) -> _Connection:
+    async def _open(self, server: str) -> Connection:
         if self._tg is None:
             raise RuntimeError("ServerPool used outside its 'async with' block")
+        conn = self._connection(server)
+        self._begin(conn)
+        await conn.ready.wait()
+        if conn.failure is not None:
+            raise conn.failure
+        return conn
+
+    def _connection(self, server: str) -> Connection:
+        """The server's connection, made (not started) on first request."""
         if server not in self.allowed:
             declared = ", ".join(sorted(self.allowed)) or "none"
             message = f"not declared for this run (declared: {declared})"
@@ -199,114 +223,26 @@ class ServerPool:
             if not isinstance(entry, StdioServer | HttpServer):
                 message = f"transport {entry.type!r} is not supported; use stdio or http"
                 raise McpConfigError(message, path=self.config.path, server=server)
-            conn = self._connections[server] = _Connection(entry, self.per_server_limit)
-        async with conn.lock:  # concurrent first calls: one opens, the others wait for it
-            if not conn.started:
-                conn.started = True
-                self.sessions_opened += 1
-                self._tg.start_soon(conn.own, self.base_env, self.start_timeout)
-            await conn.ready.wait()
-        if conn.failure is not None:
-            raise conn.failure
+            conn = self._connections[server] = Connection(
+                entry, self.per_server_limit, self.config.redact
+            )
         return conn
 
-
-class _Connection:
-    """One server's session, owned from open to close by the task running `own`."""
-
-    def __init__(self, entry: StdioServer | HttpServer, limit: int) -> None:
-        self.entry = entry
-        self.lock = anyio.Lock()
-        self.limit = anyio.Semaphore(limit)
-        self.ready = anyio.Event()
-        self.close = anyio.Event()
-        self.started = False
-        self.session: ClientSession | None = None
-        self.tools: dict[str, ToolInfo] = {}
-        self.failure: ServerStartError | None = None
-        self.broken: str | None = None
-        # The server's stderr: lives as long as the connection, closed by `release`.
-        self._errlog = (
-            tempfile.TemporaryFile("w+", encoding="utf-8", prefix=f"mcp-{entry.name}-")  # noqa: SIM115
-            if isinstance(entry, StdioServer)
-            else None
-        )
-
-    async def own(self, base_env: Mapping[str, str], start_timeout: float) -> None:
-        from mcp import ClientSession
-
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                transport = open_transport(self.entry, base_env=base_env, errlog=self._errlog)
-                read, write = await stack.enter_async_context(transport)
-                session = await stack.enter_async_context(ClientSession(read, write))
-                with anyio.fail_after(start_timeout):
-                    await session.initialize()
-                    self.tools = await _list_all_tools(session)
-                self.session = session
-                self.ready.set()
-                await self.close.wait()
-        except Exception as exc:
-            leaf = _leaf(exc)
-            if self.session is None:
-                reason = _describe_start_failure(leaf, start_timeout)
-                self.failure = ServerStartError(self.entry.name, reason, self.stderr_tail())
-            elif not self.close.is_set():  # the transport failed under a live session
-                self.broken = self.broken or str(leaf) or type(leaf).__name__
-        finally:
-            if self.session is None and self.failure is None:
-                self.failure = ServerStartError(self.entry.name, "the pool closed while starting")
-            self.ready.set()
-
-    def stderr_tail(self, lines: int = 20) -> list[str]:
-        """The last lines the server wrote to stderr (stdio only); `pread` leaves alone the file
-        offset the child writes at."""
-        if self._errlog is None or self._errlog.closed:
-            return []
-        fd = self._errlog.fileno()
-        size = os.fstat(fd).st_size
-        chunk = os.pread(fd, min(size, 64 * 1024), max(0, size - 64 * 1024))
-        return chunk.decode("utf-8", errors="replace").splitlines()[-lines:]
-
-    def release(self) -> None:
-        if self._errlog is not None:
-            self._errlog.close()
-
-
-async def _list_all_tools(session: ClientSession) -> dict[str, ToolInfo]:
-    from mcp_types import PaginatedRequestParams
-
-    tools: dict[str, ToolInfo] = {}
-    cursor: str | None = None
-    while True:
-        page = await session.list_tools(params=PaginatedRequestParams(cursor=cursor))
-        tools.update((t.name, ToolInfo.model_validate(t, from_attributes=True)) for t in page.tools)
-        cursor = page.next_cursor
-        if not cursor:
-            return tools
+    def _begin(self, conn: Connection) -> None:
+        """Start `conn`'s owning task unless it runs already (no await: one start per server)."""
+        if not conn.started:
+            assert self._tg is not None
+            conn.started = True
+            self.sessions_opened += 1
+            self._tg.start_soon(conn.own, self.base_env, self.start_timeout)
 
 
 @functools.cache
-def _sdk_types() -> tuple[type[MCPError], type[TextContent]]:
-    """The SDK classes `call` needs, imported once (an import statement costs ~1 µs a call)."""
+def _sdk_error() -> type[MCPError]:
+    """The SDK's error class, imported once (`call` runs per step)."""
     from mcp import MCPError
-    from mcp_types import TextContent
 
-    return MCPError, TextContent
-
-
-def _not_text(block: Any) -> str:
-    """A content block that is not text (image, audio, resource) as one line saying what it was,
-    so the evidence shows it came back; its data itself is not recorded."""
-    kind = str(getattr(block, "type", "content"))
-    details = [str(m) for m in (getattr(block, "mime_type", None),) if m]
-    data = getattr(block, "data", None)
-    if isinstance(data, str):  # base64
-        details.append(f"{len(data) * 3 // 4 - data[-2:].count('='):,} bytes")
-    uri = getattr(block, "uri", None) or getattr(getattr(block, "resource", None), "uri", None)
-    if uri:
-        details.append(str(uri))
-    return f"[{kind}{': ' if details else ''}{', '.join(details)}; data not recorded]"
+    return MCPError
 
 
 class _Gone(Exception):
@@ -324,22 +260,3 @@ def _classify(exc: Exception, limit: float | None) -> tuple[ErrorKind, str]:
     if isinstance(exc, _Gone):
         return "transport", str(exc)
     return "transport", "the connection to the server closed (did it exit?)"
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _describe_start_failure(exc: BaseException, start_timeout: float) -> str:
-    from mcp import MCPError
-    from mcp_types import CONNECTION_CLOSED
-
-    if isinstance(exc, TimeoutError):
-        return f"no answer to initialize within {start_timeout} s"
-    if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
-        return "the server closed the connection before answering initialize"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"cannot run it: {exc.strerror}: {exc.filename or ''}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"

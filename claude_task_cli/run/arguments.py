@@ -8,8 +8,9 @@ values that are not strings. A reference that cannot be resolved is reported, no
 - the producing step failed or was skipped → `unresolvedDependency`;
 - it completed but its result has nothing at the path → `unresolvableParams`.
 
-Schema check: Draft 2020-12 (`jsonschema`); required fields that are absent → `schemaMismatch`
-with `missingFields`, any other violation → `invalidParams`.
+Schema check: a Draft 2020-12 `jsonschema` validator per tool, built once and kept by the caller
+for the run (the engine keys it by server and tool); required fields that are absent →
+`schemaMismatch` with `missingFields`, any other violation → `invalidParams`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from claude_task_cli.outcomes import (
     UnresolvableParams,
     UnresolvedDependency,
 )
-from claude_task_cli.run.schema_precheck import Check, compile_precheck
 from claude_task_cli.run.verify import MISSING, lookup
 
 
@@ -142,13 +142,7 @@ def unresolved_reason(
     )
 
 
-@dataclass(frozen=True)
-class ArgsValidator:
-    """A tool's `inputSchema`, compiled once per run: `quick` proves most valid arguments valid
-    in ~1 µs (`schema_precheck.py`); `full` decides the rest and words their problems."""
-
-    full: Validator
-    quick: Check | None
+ArgsValidator = Validator  # a tool's `inputSchema`, compiled
 
 
 def make_validator(schema: Mapping[str, Any]) -> ArgsValidator | None:
@@ -157,19 +151,19 @@ def make_validator(schema: Mapping[str, Any]) -> ArgsValidator | None:
         Draft202012Validator.check_schema(schema)
     except SchemaError:
         return None
-    full: Validator = Draft202012Validator(schema)
-    return ArgsValidator(full, compile_precheck(schema))
+    validator: Validator = Draft202012Validator(schema)
+    return validator
 
 
 def schema_reason(
     step_id: str, tool: str, validator: ArgsValidator | None, args: Mapping[str, Any]
 ) -> PauseReason | None:
     """`schemaMismatch` for missing required fields, else `invalidParams`, else None."""
-    if validator is None or (validator.quick is not None and validator.quick(args)):
+    if validator is None:
         return None
     missing: list[str] = []
     problems: list[str] = []
-    errors: list[ValidationError] = list(validator.full.iter_errors(dict(args)))
+    errors: list[ValidationError] = list(validator.iter_errors(dict(args)))
     for error in errors:
         prefix = "/".join(str(part) for part in error.absolute_path)
         required = error.validator_value

@@ -102,6 +102,8 @@ def tool_error(
     checks of the calls before it."""
     if done is not None:
         error = done.error or done.text or "the tool reported an error"
+        if done.structured is not None:  # an error result's data is evidence too
+            result = done.structured
     reason = ToolError(
         failed_step=unit.id, error=error, retryable=unit.retryable, suggested_tool=tool
     )

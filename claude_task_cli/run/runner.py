@@ -99,7 +99,9 @@ def run_document(
 ) -> RunOutcome:
     """Execute (or resume) a document against the project's servers; blocks until it stops.
 
-    `options.per_server` (default: `options.concurrency`) bounds concurrent calls to one server.
+    `options.per_server` (default: `options.concurrency`) bounds concurrent calls to one server;
+    `options.call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step
+    sets no `timeout`. Every server the document calls starts at once, before the first step.
     Raises the engine's domain errors, `McpConfigError` before anything starts, and
     `ServerStartError` when a server will not start (the step and the run are recorded first).
     """
@@ -109,7 +111,7 @@ def run_document(
     key = str(doc_path.resolve()) if doc_path is not None else None
 
     async def go(store: Store) -> RunOutcome:
-        from claude_task_cli.mcp.sessions import ServerPool
+        from claude_task_cli.mcp.sessions import DEFAULT_CALL_TIMEOUT, ServerPool
 
         async def run(caller: ToolCaller) -> RunOutcome:
             return await execute(
@@ -125,9 +127,16 @@ def run_document(
 
         if options.dry_run:
             return await run(_NoCalls())
-        allowed = set(servers_needed(doc)) | ({commands} if commands else set())
+        needed = set(servers_needed(doc))
+        if commands and any(step.commands for _task, step in doc.all_steps()):
+            needed.add(commands)
+        allowed = needed | ({commands} if commands else set())
         limit = options.per_server or options.concurrency
-        async with ServerPool(config, allowed=allowed, per_server_limit=limit) as pool:
+        timeout = options.call_timeout or DEFAULT_CALL_TIMEOUT
+        async with ServerPool(
+            config, allowed=allowed, per_server_limit=limit, default_timeout=timeout
+        ) as pool:
+            pool.start(needed)  # all at once, while the run opens its state
             return await run(pool)
 
     with Store(options.state or default_state_path(start)) as store:

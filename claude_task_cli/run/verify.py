@@ -1,8 +1,13 @@
 """Check a step's `expect` assertions against its result, keeping every check as evidence.
 
-A result is a tool's structured content, else its text. `path` (`a/0/b`, keys and list indexes,
-a leading `/` allowed) walks into it; a text result is parsed as JSON first when a path needs it.
-Each expectation may combine conditions, all of which must hold:
+A result is a tool's structured content, else its text (`mcp/content.py`). When the tool returned
+text or other blocks beside its structured content, the result holds both,
+`{"structuredContent": …, "content": [blocks]}`, and a path walks the structured content as it
+would without the blocks (for placeholders too): `structuredContent/…` says so explicitly, and
+`content/…` walks the blocks (`content/1/text`) unless the structured content has a `content`
+key of its own. `path` (`a/0/b`, keys and list indexes, a leading `/` allowed) walks into the
+result; a text result is parsed as JSON first when a path needs it. Each expectation may
+combine conditions, all of which must hold:
 
 - `exists: true|false` — the path is (not) there;
 - `equals: V` — the value equals V (compared as JSON values);
@@ -11,7 +16,10 @@ Each expectation may combine conditions, all of which must hold:
 - `matches: RE` — `re.search` on the value (its JSON text when not a string);
 - `exit_code: N` — the value's `exit_code` field (a command result) equals N.
 
-An expectation with a path and no condition asserts that the path exists.
+An expectation with a path and no condition asserts that the path exists. With no path, on a
+result holding blocks beside its structured content, `contains` and `matches` hold when the
+structured content or any text block satisfies them: the text a tool returns beside its data
+(`WARNING: 2 files skipped`) is checked like the data.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any, NamedTuple
 from claude_task_cli.convert.document_json import to_data
 from claude_task_cli.convert.model import Expectation
 from claude_task_cli.convert.not_given import NOT_GIVEN
+from claude_task_cli.mcp.content import CONTENT, STRUCTURED
 from claude_task_cli.outcomes import VerificationFailed
 
 MISSING: Any = object()
@@ -50,8 +59,16 @@ class CheckResult(NamedTuple):
 
 
 def lookup(value: Any, path: str) -> Any:
-    """The value at `path` inside `value`, or `MISSING`. Text is parsed as JSON when walked into."""
-    for part in (p for p in path.split("/") if p):
+    """The value at `path` inside `value`, or `MISSING`. Text is parsed as JSON when walked into;
+    a result with blocks beside its structured content is walked as the module docstring says."""
+    parts = [p for p in path.split("/") if p]
+    if _is_whole(value):
+        structured = value[STRUCTURED]
+        if parts[:1] == [STRUCTURED]:
+            parts = parts[1:]
+        if not (parts[:1] == [CONTENT] and not _has_key(structured, CONTENT)):
+            value = structured
+    for part in parts:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
@@ -106,7 +123,8 @@ def check(exp: Expectation, result: Any) -> CheckResult:
     if needs_value and not present:
         failures.append("path not found")
     elif present:
-        failures.extend(_value_failures(exp, found))
+        texts = _text_blocks(result) if not exp.path.strip("/") else []
+        failures.extend(_value_failures(exp, found, texts))
     return CheckResult(
         passed=not failures,
         expectation=exp,
@@ -151,17 +169,42 @@ def verdict(
     return Verdict(checks, error, reason)
 
 
-def _value_failures(exp: Expectation, value: Any) -> list[str]:
+def _is_whole(value: Any) -> bool:
+    """Whether `value` is a result holding blocks beside its structured content."""
+    return (
+        isinstance(value, dict)
+        and value.keys() == {STRUCTURED, CONTENT}
+        and isinstance(value[CONTENT], list)
+    )
+
+
+def _has_key(value: Any, key: str) -> bool:
+    return isinstance(value, dict) and key in value
+
+
+def _text_blocks(result: Any) -> list[str]:
+    """The text blocks of a result holding blocks beside its structured content, else none."""
+    if not _is_whole(result):
+        return []
+    blocks = result[CONTENT]
+    return [b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str)]
+
+
+def _value_failures(exp: Expectation, value: Any, texts: list[str]) -> list[str]:
     failures = []
+    nor = " (nor does a text block)" if texts else ""
     if exp.equals is not NOT_GIVEN and not _equal(value, exp.equals):
         failures.append(f"is {_show(value)}")
-    if exp.contains is not None and not _contains(value, exp.contains):
-        failures.append(f"{_show(value)} does not contain {exp.contains!r}")
+    if exp.contains is not None:
+        needle = exp.contains
+        if not _contains(value, needle) and not any(needle in text for text in texts):
+            failures.append(f"{_show(value)} does not contain {needle!r}{nor}")
     if exp.matches is not None:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         try:
-            if re.search(exp.matches, text) is None:
-                failures.append(f"{_show(value)} does not match")
+            pattern = re.compile(exp.matches)
+            if not any(pattern.search(candidate) for candidate in (text, *texts)):
+                failures.append(f"{_show(value)} does not match{nor}")
         except re.error as exc:
             failures.append(f"invalid regular expression: {exc}")
     if exp.exit_code is not None:

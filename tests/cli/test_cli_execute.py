@@ -53,7 +53,7 @@ def test_run_pauses_for_the_client_then_a_recorded_result_completes_it(project: 
     results = {r["step_id"]: r for r in run["results"]}
     assert results["1.1"]["result"]["timezone"] == "UTC"  # a real answer from mcp-server-time
     assert results["2.2"]["result"]["stdout"] == "README present\n"  # run in the project root
-    assert results["2.3"]["result"]["value"].startswith("UTC now: 20")  # the placeholder resolved
+    assert results["2.3"]["result"]["stdout"].startswith("UTC now: 20")  # the placeholder resolved
     assert run["handoff"]["remaining"][0]["step_id"] == "3.1"
 
     recorded = runner.invoke(app, ["record_step", "010", "3.1", "--result", '{"confirmed": true}'])
@@ -113,7 +113,7 @@ def test_dry_run_calls_nothing(project: Path) -> None:
         result.stdout.splitlines()[0]
         == 'wave 1  1.1      time.get_current_time {"timezone": "UTC"}'
     )
-    assert "wave 3  2.3      commands.echo" in result.stdout
+    assert "wave 3  2.3      commands.run_command" in result.stdout
     assert "<result of step 1.1 at /datetime>" in result.stdout
     assert not (project / ".claude-task").exists() or not any(
         p.name == "state.db-wal" for p in (project / ".claude-task").iterdir()
@@ -203,11 +203,11 @@ ECHO_CONTAINS = """# Task 011: Round trip
 - [ ] 1.1 Echo a greeting
   ```mcp
   server: commands
-  tool: echo
+  tool: run_command
   args:
-    value: hello world
+    command: [echo, hello world]
   expect:
-    - path: value
+    - path: stdout
       contains: world
   ```
 """
@@ -223,7 +223,7 @@ def test_an_expectation_without_equals_holds_after_the_json_round_trip(project: 
     assert converted.exit_code == 0, converted.output
     written = json.loads((project / "rt.json").read_text())
     assert written["tasks"][0]["steps"][0]["tool"]["expect"] == [
-        {"path": "value", "contains": "world", "matches": None, "exists": None, "exit_code": None}
+        {"path": "stdout", "contains": "world", "matches": None, "exists": None, "exit_code": None}
     ]
     result = runner.invoke(app, ["execute_task", "rt.json", "--json"])
     assert result.exit_code == 0, result.output

@@ -92,6 +92,39 @@ def test_expansion_with_and_without_defaults(tmp_path: Path) -> None:
     assert h.headers == {"Authorization": "Bearer t0k"}
 
 
+def test_what_the_environment_gave_is_written_back_in_messages(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "s": {
+                "command": "${BIN}/server",
+                "args": ["--token", "${TOKEN}", "--level", "${LEVEL:-verbose}", "${N}"],
+                "env": {"KEY": "Bearer ${TOKEN}"},
+            },
+            "h": {"url": "https://${HOST}/mcp", "headers": {"X": "${TOKEN:-none}"}},
+        },
+    )
+    environ = {"BIN": "/opt/s3cret", "TOKEN": "tok-123456", "N": "7", "HOST": "internal.corp"}
+    config = load_mcp_config(path, environ=environ)
+    server = config.get("s")
+    assert server.expansions == {"/opt/s3cret": "${BIN}", "tok-123456": "${TOKEN}"}
+    message = "cannot run /opt/s3cret/server --token tok-123456 at internal.corp, level verbose 7"
+    assert server.redact(message) == (
+        "cannot run ${BIN}/server --token ${TOKEN} at internal.corp, level verbose 7"
+    )  # a default from the file and a one-character value stay as they are
+    assert config.redact(message) == (
+        "cannot run ${BIN}/server --token ${TOKEN} at ${HOST}, level verbose 7"
+    )
+
+
+def test_redaction_is_one_pass_longest_value_first(tmp_path: Path) -> None:
+    path = write(tmp_path, {"s": {"command": "${LONG}", "args": ["${SHORT}", "${NAME}"]}})
+    environ = {"LONG": "abcdefgh", "SHORT": "abcd", "NAME": "SHORT"}
+    config = load_mcp_config(path, environ=environ)
+    # "abcd" inside "abcdefgh" is not replaced on its own, nor "SHORT" inside "${SHORT}"
+    assert config.redact("abcdefgh abcd SHORT") == "${LONG} ${SHORT} ${NAME}"
+
+
 def test_absolute_cwd_is_kept(tmp_path: Path) -> None:
     path = write(tmp_path, {"s": {"command": "srv", "cwd": "/"}})
     entry = load_mcp_config(path, environ={}).get("s")

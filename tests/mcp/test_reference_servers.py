@@ -13,8 +13,11 @@ or the installed packages these tests skip — unless `CLAUDE_TASK_REQUIRE_REFER
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -307,6 +310,45 @@ def test_filesystem_write_read_and_refused_access(project: Path, tmp_path: Path)
     assert "not for the server" not in json.dumps(run)
 
 
+MEDIA = """# Task 34: A picture through server-filesystem
+
+## Task 1: Read it
+
+- [ ] 1.1 Read the picture
+  ```mcp
+  server: fs
+  tool: read_media_file
+  args: {path: "@DIR@/picture.png"}
+  expect:
+    - {path: content/0/mimeType, equals: image/png}
+    - {path: content/0/sha256, equals: "@SHA256@"}
+  ```
+"""
+
+
+def test_a_large_image_is_recorded_as_a_reference(project: Path, tmp_path: Path) -> None:
+    server = node_server("server-filesystem")
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4096  # a 1 MiB "image"
+    (allowed / "picture.png").write_bytes(picture)
+    digest = hashlib.sha256(picture).hexdigest()
+    document = MEDIA.replace("@DIR@", str(allowed)).replace("@SHA256@", digest)
+    run = execute(project, {"fs": stdio([*server, str(allowed)])}, document, 0)
+
+    reference = {"type": "image", "mimeType": "image/png", "size": len(picture), "sha256": digest}
+    # the server returns the image as a block and inside its structured content: both kept, as
+    # references
+    assert steps(run)["1.1"]["result"] == {
+        "structuredContent": {"content": [reference]},
+        "content": [reference],
+    }
+    assert len(json.dumps(run)) < 20_000
+    stored = b"".join(p.read_bytes() for p in (project / ".claude-task").glob("state.db*"))
+    assert base64.b64encode(picture[:300]) not in stored
+    assert len(stored) < len(picture) // 2
+
+
 # @modelcontextprotocol/server-everything ---------------------------------------------------------
 
 EVERYTHING = """# Task 33: Values through server-everything
@@ -364,7 +406,24 @@ EVERYTHING = """# Task 33: Values through server-everything
   expect:
     - contains: "The image above is the MCP logo."
   ```
+- [ ] 1.8 An embedded binary resource
+  - Depends on: none
+  ```mcp
+  server: everything
+  tool: get-resource-reference
+  args: {resourceType: Blob, resourceId: 2}
+  expect:
+    - contains: "[resource: demo://resource/dynamic/blob/2, text/plain, "
+  ```
 """
+
+
+def tiny_image() -> bytes:
+    """The PNG server-everything's `get-tiny-image` returns, read from its source."""
+    source = NPM_SCOPE / "server-everything" / "dist" / "tools" / "get-tiny-image.js"
+    found = re.search(r'MCP_TINY_IMAGE = "([A-Za-z0-9+/=]+)"', source.read_text(encoding="utf-8"))
+    assert found is not None
+    return base64.b64decode(found.group(1))
 
 
 def free_port() -> int:
@@ -423,12 +482,22 @@ def test_everything_values_flow_and_real_schemas_pause(
     assert results["1.4"]["result"] == (
         "Echo: The sum of 36 and 1 is 37. (Light rain / drizzle) after: The sum of 2 and 3 is 5."
     )
-    assert all(results[s]["status"] == "completed" for s in ("1.1", "1.2", "1.3", "1.4", "1.7"))
-    # an image between two texts: said in its place, its bytes not kept
+    assert all(
+        results[s]["status"] == "completed" for s in ("1.1", "1.2", "1.3", "1.4", "1.7", "1.8")
+    )
+    # an image between two texts: a reference in its place (size and digest of the very bytes
+    # the server's source holds), the bytes themselves not kept
+    image = tiny_image()
     assert results["1.7"]["result"] == (
         "Here's the image you requested:\n"
-        "[image: image/png, 4,033 bytes; data not recorded]\n"
+        f"[image: image/png, {len(image):,} bytes, sha256 {hashlib.sha256(image).hexdigest()};"
+        " data not recorded]\n"
         "The image above is the MCP logo."
+    )
+    assert base64.b64encode(image).decode()[:40] not in json.dumps(run)
+    blob = results["1.8"]["result"].splitlines()[1]
+    assert re.fullmatch(
+        r"\[resource: \S+, text/plain, \d+ bytes, sha256 [0-9a-f]{64}; data not recorded\]", blob
     )
     # checked against the server's real inputSchema (draft-07, from zod), never called
     assert run["status"] == "paused"

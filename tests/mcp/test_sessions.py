@@ -17,10 +17,12 @@ import pytest
 from claude_task_cli.errors import ExitCode, McpConfigError, ServerStartError
 from claude_task_cli.mcp.config import McpConfig, SseServer, StdioServer, load_mcp_config
 from claude_task_cli.mcp.sessions import CallOutcome, ServerPool
+from tests.support import TOOLS_SERVER
 
 pytestmark = pytest.mark.anyio
 
 COMMAND_SERVER = ["-m", "claude_task_cli.mcp.command_server"]
+TOOLS = TOOLS_SERVER[1:]  # echo, sleep, respond, exit
 
 
 def stdio(name: str, *args: str, **fields: Any) -> StdioServer:
@@ -152,7 +154,7 @@ async def test_server_that_dies_mid_run_gives_transport_outcomes() -> None:
         async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
             await server_pid(pool)
             killed = await pool.call("cmd", "run_command", {"command": "kill -9 $PPID"}, timeout=10)
-            after: CallOutcome = await pool.call("cmd", "echo", {"value": 1}, timeout=10)
+            after: CallOutcome = await pool.call("cmd", "run_command", {"command": "true"})
     assert (killed.is_error, killed.kind) == (True, "transport")
     assert (after.is_error, after.kind) == (True, "transport")
     assert after.error is not None
@@ -162,9 +164,9 @@ async def test_server_that_dies_mid_run_gives_transport_outcomes() -> None:
 @pytest.mark.slow
 async def test_call_timeout_is_an_outcome_and_the_session_survives() -> None:
     with anyio.fail_after(30):
-        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
-            slow = await pool.call("cmd", "sleep", {"seconds": 10}, timeout=0.3)
-            fine = await pool.call("cmd", "echo", {"value": "still here"}, timeout=10)
+        async with ServerPool(config(stdio("tools", *TOOLS))) as pool:
+            slow = await pool.call("tools", "sleep", {"seconds": 10}, timeout=0.3)
+            fine = await pool.call("tools", "echo", {"value": "still here"}, timeout=10)
     assert (slow.is_error, slow.kind) == (True, "timeout")
     assert 300 <= slow.duration_ms < 5000
     assert fine.structured == {"value": "still here"}
@@ -173,12 +175,12 @@ async def test_call_timeout_is_an_outcome_and_the_session_survives() -> None:
 @pytest.mark.slow
 async def test_per_server_limit_bounds_concurrent_calls() -> None:
     with anyio.fail_after(30):
-        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER)), per_server_limit=2) as pool:
-            await pool.list_tools("cmd")  # start the server outside the measurement
+        async with ServerPool(config(stdio("tools", *TOOLS)), per_server_limit=2) as pool:
+            await pool.list_tools("tools")  # start the server outside the measurement
             started = time.perf_counter()
             async with anyio.create_task_group() as tg:
                 for _ in range(6):
-                    tg.start_soon(pool.call, "cmd", "sleep", {"seconds": 0.2})
+                    tg.start_soon(pool.call, "tools", "sleep", {"seconds": 0.2})
             elapsed = time.perf_counter() - started
     assert elapsed >= 0.55  # three waves of two, not one wave of six
 
@@ -186,13 +188,13 @@ async def test_per_server_limit_bounds_concurrent_calls() -> None:
 @pytest.mark.slow
 async def test_open_session_fast_path_releases_its_slot_and_refuses_after_close() -> None:
     with anyio.fail_after(30):
-        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER)), per_server_limit=1) as pool:
-            await pool.list_tools("cmd")
-            slow = await pool.call("cmd", "sleep", {"seconds": 10}, timeout=0.3)
-            fine = await pool.call("cmd", "echo", {"value": 1}, timeout=10)  # the slot came back
+        async with ServerPool(config(stdio("tools", *TOOLS)), per_server_limit=1) as pool:
+            await pool.list_tools("tools")
+            slow = await pool.call("tools", "sleep", {"seconds": 10}, timeout=0.3)
+            fine = await pool.call("tools", "echo", {"value": 1}, timeout=10)  # the slot came back
         assert (slow.kind, fine.structured) == ("timeout", {"value": 1})
         with pytest.raises(RuntimeError, match="outside its 'async with' block"):
-            await pool.call("cmd", "echo", {"value": 2})
+            await pool.call("tools", "echo", {"value": 2})
 
 
 @pytest.mark.slow
@@ -278,14 +280,17 @@ async def test_console_script_form_works_when_on_path() -> None:
     entry = StdioServer(name="cmd", command="claude-task-command-server", env={"PATH": path})
     with anyio.fail_after(30):
         async with ServerPool(config(entry)) as pool:
-            outcome = await pool.call("cmd", "echo", {"value": "via console script"})
-    assert outcome.structured == {"value": "via console script"}
+            outcome = await pool.call("cmd", "run_command", {"command": ["printf", "via script"]})
+    assert outcome.structured is not None, outcome.error
+    assert outcome.structured["stdout"] == "via script"
 
 
 def test_the_mcp_plumbing_imports_without_mcp() -> None:
     code = (
-        "import sys, claude_task_cli.mcp.config, claude_task_cli.mcp.sessions, "
-        "claude_task_cli.mcp.command_server; print(sorted(m for m in sys.modules if m == 'mcp'))"
+        "import sys, claude_task_cli.mcp, claude_task_cli.mcp.config, claude_task_cli.mcp.sessions,"
+        " claude_task_cli.mcp.connection, claude_task_cli.mcp.content,"
+        " claude_task_cli.mcp.command_server;"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
@@ -300,7 +305,66 @@ async def test_cancelling_the_run_closes_its_servers() -> None:
         async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
             pids.append(await server_pid(pool))
             outer.cancel()
-            await pool.call("cmd", "sleep", {"seconds": 20})
+            await pool.call("cmd", "run_command", {"command": "sleep 20"})
     assert outer.cancelled_caught
     (pid,) = pids
     assert not alive(pid)
+
+
+def barrier_servers(directory: Path, names: list[str]) -> list[StdioServer]:
+    """Servers that serve only once all of them have started: opened one by one, none would."""
+    wait = ["--wait-for", str(directory), str(len(names))]
+    return [stdio(name, *TOOLS, *wait) for name in names]
+
+
+@pytest.mark.slow
+async def test_start_opens_every_server_at_once(tmp_path: Path) -> None:
+    names = ["a", "b", "c"]
+    with anyio.fail_after(90):
+        async with ServerPool(config(*barrier_servers(tmp_path / "started", names))) as pool:
+            pool.start(names)
+            assert pool.sessions_opened == 3  # started, not waited for
+            for name in names:
+                outcome = await pool.call(name, "echo", {"value": name})
+                assert outcome.structured == {"value": name}, outcome.error
+            pool.start(names)  # started already: nothing more
+            assert pool.sessions_opened == 3
+
+
+@pytest.mark.slow
+async def test_a_server_started_but_never_used_fails_nothing() -> None:
+    boom = stdio("boomer", "-c", "import sys; sys.exit(1)")
+    with anyio.fail_after(60):
+        async with ServerPool(config(stdio("tools", *TOOLS), boom)) as pool:
+            pool.start(["tools", "boomer"])
+            assert (await pool.call("tools", "echo", {"value": 1})).structured == {"value": 1}
+            with pytest.raises(ServerStartError, match="'boomer' failed to start"):
+                await pool.list_tools("boomer")  # where it is used, as without `start`
+
+
+async def test_start_leaves_undeclared_and_unsupported_servers_to_their_first_use() -> None:
+    legacy = SseServer(name="old", url="http://127.0.0.1:9/sse")
+    async with ServerPool(config(legacy), allowed={"old"}) as pool:
+        pool.start(["old", "nobody"])
+        assert pool.sessions_opened == 0
+        with pytest.raises(McpConfigError, match="'sse' is not supported"):
+            await pool.call("old", "t")
+    with pytest.raises(RuntimeError, match="async with"):
+        ServerPool(config()).start(["old"])
+
+
+def test_the_package_face_loads_its_names_on_first_use() -> None:
+    code = (
+        "import sys, claude_task_cli.mcp as face;"
+        " print(sorted(m for m in sys.modules if m.startswith('claude_task_cli.mcp.')));"
+        " print(all(getattr(face, name) is not None for name in face.__all__))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.splitlines() == ["[]", "True"]
+    import claude_task_cli.mcp as face
+
+    assert face.ServerPool is ServerPool
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        face.Nothing  # noqa: B018

@@ -1,12 +1,14 @@
 """The engine against REAL servers over real stdio, through the real ServerPool and .mcp.json.
 
-Servers: the built-in command server (`python -m claude_task_cli.mcp.command_server`) and the reference
-`mcp-server-time` (PyPI), which no one here wrote; once over streamable HTTP too.
+Servers: the built-in command server (`python -m claude_task_cli.mcp.command_server`), the tests'
+tools server (`tests/servers/tools_server.py`) and the reference `mcp-server-time` (PyPI), which
+no one here wrote; once over streamable HTTP too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -49,12 +51,14 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def write_mcp_json(directory: Path, **extra: dict[str, Any]) -> Path:
-    """`time` and the command server as `cmd`, plus `extra` entries."""
+    """`time`, the command server as `cmd` and the tests' tools server as `tools`, plus `extra`
+    entries."""
     return support.write_mcp_json(
         directory,
         {
             "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
             "cmd": {"command": support.COMMAND_SERVER[0], "args": support.COMMAND_SERVER[1:]},
+            "tools": {"command": support.TOOLS_SERVER[0], "args": support.TOOLS_SERVER[1:]},
             **extra,
         },
     )
@@ -123,14 +127,14 @@ PAUSES = """# Task 20: Pause reasons from real calls
 - [ ] 1.6 Then a value flows into the next call
   - Depends on: 1.5
   ```mcp
-  server: cmd
+  server: tools
   tool: echo
   args: {value: "read at ${step:1.5/datetime}"}
   ```
 - [ ] 1.7 A path the real result does not have
   - Depends on: 1.5
   ```mcp
-  server: cmd
+  server: tools
   tool: echo
   args: {value: "${step:1.5/no_such_field}"}
   ```
@@ -188,13 +192,13 @@ PARALLEL = """# Task 21: Parallel sleeps
 
 - [ ] 1.1 [P] Sleep A
   ```mcp
-  server: cmd
+  server: tools
   tool: sleep
   args: {seconds: 0.5}
   ```
 - [ ] 1.2 [P] Sleep B
   ```mcp
-  server: cmd
+  server: tools
   tool: sleep
   args: {seconds: 0.5}
   ```
@@ -236,12 +240,12 @@ def test_each_server_is_listed_once_per_run(
         f"  args: {args}\n  ```\n"
         for n, (server, tool, args) in enumerate(
             [
-                ("cmd", "echo", "{value: 1}"),
+                ("tools", "echo", "{value: 1}"),
                 ("time", "get_current_time", "{timezone: UTC}"),
-                ("cmd", "sleep", "{seconds: 0}"),
+                ("tools", "sleep", "{seconds: 0}"),
                 ("time", "convert_time", '{source_timezone: UTC, time: "12:00", '
                  "target_timezone: Asia/Tokyo}"),
-                ("cmd", "echo", "{value: 2}"),
+                ("tools", "echo", "{value: 2}"),
             ],
             start=1,
         )
@@ -366,12 +370,12 @@ async def test_over_streamable_http(tmp_path: Path) -> None:
 
 ## Task 1: T
 
-- [ ] 1.1 Echo over HTTP
+- [ ] 1.1 A command over HTTP
   ```mcp
   server: web
-  tool: echo
-  args: {value: [1, 2]}
-  expect: [{path: value/1, equals: 2}]
+  tool: run_command
+  args: {command: [printf, "%s", "1 2"]}
+  expect: [{path: stdout, equals: "1 2"}]
   ```
 """,
         )
@@ -380,7 +384,7 @@ async def test_over_streamable_http(tmp_path: Path) -> None:
             async with ServerPool(load_mcp_config(path)) as http_pool:
                 outcome, _ = await run(doc, http_pool, store)
         assert outcome.status == RunStatus.COMPLETED
-        assert outcome.step("1.1").result == {"value": [1, 2]}
+        assert outcome.step("1.1").result["stdout"] == "1 2"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -394,7 +398,7 @@ CRASH = """# Task 25: Crash and resume
 
 - [ ] 1.1 Quick first step
   ```mcp
-  server: cmd
+  server: tools
   tool: echo
   args: {value: first}
   ```
@@ -414,7 +418,7 @@ CRASH = """# Task 25: Crash and resume
 - [ ] 1.4 After the retryable one
   - Depends on: 1.3
   ```mcp
-  server: cmd
+  server: tools
   tool: echo
   args: {value: "${step:1.3/stdout}"}
   ```
@@ -505,7 +509,7 @@ def chain_document(steps: int) -> str:
         lines += [
             f"- [ ] 1.{i} Echo {i}",
             "  ```mcp",
-            "  server: cmd",
+            "  server: tools",
             "  tool: echo",
             f"  args: {{value: {i}}}",
             "  retryable: true",
@@ -554,3 +558,74 @@ def test_a_run_killed_mid_chain_loses_no_step(tmp_path: Path) -> None:
     assert set(completed_events.values()) == {1}
     twice = [step for step, n in started.items() if n > 1]
     assert len(twice) <= 1, twice  # at most the step in flight at the kill, retried
+
+
+def test_the_servers_a_document_calls_start_at_once(tmp_path: Path) -> None:
+    # each server serves only once all three have started: opened on first use, one after the
+    # other (1.1, then 1.2, then 1.3), the first would never answer
+    wait = ["--wait-for", str(tmp_path / "started"), "3"]
+    entries = {
+        name: {"command": support.TOOLS_SERVER[0], "args": [*support.TOOLS_SERVER[1:], *wait]}
+        for name in ("a", "b", "c")
+    }
+    support.write_mcp_json(tmp_path, entries)
+    body = "# Task 26: Three servers\n\n## Task 1: Calls\n\n" + "".join(
+        f"- [ ] 1.{n} call {name}\n  ```mcp\n  server: {name}\n  tool: echo\n"
+        f"  args: {{value: {name}}}\n  ```\n"
+        for n, name in enumerate(["a", "b", "c"], start=1)
+    )
+    outcome = run_document(
+        write_doc(tmp_path, body),
+        RunOptions(state=tmp_path / "s.db"),
+        doc_path=tmp_path / "task.md",
+    )
+    assert outcome.status == RunStatus.COMPLETED, outcome.pause_reasons
+    assert [outcome.step(s).result for s in ("1.1", "1.2", "1.3")] == [
+        {"value": "a"},
+        {"value": "b"},
+        {"value": "c"},
+    ]
+
+
+TIMEOUTS = """# Task 27: Timeouts
+
+## Task 1: Slow calls
+
+- [ ] 1.1 [P] The step's own timeout
+  ```mcp
+  server: tools
+  tool: sleep
+  args: {seconds: 30}
+  timeout: 0.5
+  ```
+- [ ] 1.2 [P] The run's timeout
+  ```mcp
+  server: tools
+  tool: sleep
+  args: {seconds: 30}
+  ```
+- [ ] 1.3 [P] A step's timeout wins over the run's
+  ```mcp
+  server: tools
+  tool: sleep
+  args: {seconds: 1.5}
+  timeout: 20
+  ```
+"""
+
+
+def test_a_call_timeout_per_step_and_per_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from claude_task_cli.cli.app import app
+
+    write_mcp_json(tmp_path)
+    (tmp_path / "task.md").write_text(TIMEOUTS, encoding="utf-8")
+    ran = CliRunner().invoke(
+        app, ["execute_task", str(tmp_path / "task.md"), "--json", "--call-timeout", "1"]
+    )
+    assert ran.exit_code == 1, ran.output
+    results = {r["step_id"]: r for r in json.loads(ran.stdout)["results"]}
+    assert results["1.1"]["error"] == "no answer within 0.5 s"
+    assert results["1.2"]["error"] == "no answer within 1.0 s"
+    assert results["1.3"]["status"] == "completed"

@@ -1,4 +1,5 @@
-"""Placeholders resolved from earlier results; unresolvable ones classified; schema checked."""
+"""Placeholders resolved from earlier results; unresolvable ones classified; arguments checked
+against the tool's schema by jsonschema."""
 
 from __future__ import annotations
 
@@ -89,6 +90,18 @@ def test_unresolved_placeholders_are_listed_with_where_they_sit() -> None:
     assert resolved.args == {"a": "${step:1.1/nope}", "deep": {"list": ["x ${step:9/id} y"]}}
 
 
+def test_placeholders_walk_structured_content_kept_beside_text() -> None:
+    whole = {
+        "structuredContent": {"copied": 5},
+        "content": [{"type": "text", "text": "WARNING: 2 files skipped"}],
+    }
+    resolved = resolve_args(
+        {"n": "${step:4/copied}", "all": "${step:4}", "said": "${step:4/content/0/text}"},
+        {"4": whole},
+    )
+    assert resolved.args == {"n": 5, "all": {"copied": 5}, "said": "WARNING: 2 files skipped"}
+
+
 def test_the_handoff_marks_what_is_not_known_yet() -> None:
     resolved = resolve_args(
         {"a": "${step:2.1/id}", "b": "id=${step:2.1}", "c": "${step:1.1/timezone}"},
@@ -167,3 +180,82 @@ def test_schema_check(args: dict[str, Any], expected: object) -> None:
 def test_an_unusable_schema_is_not_checked() -> None:
     assert make_validator({"type": "no-such-type"}) is None
     assert schema_reason("1", "t", None, {}) is None
+
+
+# Schemas as servers declare them: what the MCP SDK generates for `def echo(value: Any)`, the
+# command server's `run_command`, and the keywords (enum, const, additionalProperties, $ref,
+# bounds) a tool may use. Valid arguments pass; invalid ones are worded by jsonschema.
+ECHO = {
+    "type": "object",
+    "properties": {"value": {"title": "Value"}},
+    "required": ["value"],
+    "title": "echoArguments",
+}
+RUN_COMMAND = {
+    "type": "object",
+    "properties": {
+        "command": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "cwd": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "timeout": {"type": "number", "default": 60},
+        "shell": {"type": ["boolean", "null"]},
+    },
+    "required": ["command"],
+}
+STRICT = {
+    "type": "object",
+    "properties": {
+        "n": {"type": "integer"},
+        "mode": {"enum": ["a", "b"]},
+        "fixed": {"const": "x"},
+        "opts": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+REFERENCED = {
+    "$ref": "#/$defs/args",
+    "$defs": {"args": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "args"),
+    [
+        (ECHO, {"value": 5}),
+        (ECHO, {"value": {"nested": [1, None]}, "extra": True}),
+        (RUN_COMMAND, {"command": ["ls", "-l"], "cwd": None, "timeout": 1.5}),
+        (STRICT, {"n": 3, "mode": "b", "fixed": "x", "opts": {"k": "v"}}),
+        (REFERENCED, {"n": 0}),
+        ({"properties": {"a": {"type": "string"}}}, {"a": "x"}),
+    ],
+)
+def test_valid_arguments_pass(schema: dict[str, Any], args: dict[str, Any]) -> None:
+    assert schema_reason("1", "t", make_validator(schema), args) is None
+
+
+@pytest.mark.parametrize(
+    ("schema", "args", "problem"),
+    [
+        (RUN_COMMAND, {"command": 5}, "command: 5 is not valid under any of the given schemas"),
+        (STRICT, {"n": True}, "n: True is not of type 'integer'"),
+        (STRICT, {"mode": "c"}, "mode: 'c' is not one of ['a', 'b']"),
+        (
+            STRICT,
+            {"other": 1},
+            "(arguments): Additional properties are not allowed ('other' was unexpected)",
+        ),
+        (STRICT, {"opts": {"k": 1}}, "opts/k: 1 is not of type 'string'"),
+        (REFERENCED, {"n": -1}, "n: -1 is less than the minimum of 0"),
+    ],
+)
+def test_invalid_arguments_are_worded_by_jsonschema(
+    schema: dict[str, Any], args: dict[str, Any], problem: str
+) -> None:
+    assert schema_reason("1", "t", make_validator(schema), args) == InvalidParams(
+        blocked_step="1", problems=[problem], suggested_tool="t"
+    )
+
+
+def test_a_missing_required_argument_is_a_schema_mismatch() -> None:
+    assert schema_reason("1", "echo", make_validator(ECHO), {}) == SchemaMismatch(
+        blocked_step="1", missing_fields=["value"], suggested_tool="echo"
+    )

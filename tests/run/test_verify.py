@@ -102,3 +102,67 @@ def test_descriptions() -> None:
     assert describe(exp(path="x", exists=False)) == "x is absent"
     assert describe(exp(path="x", contains="y", matches="z")) == "x contains 'y' and matches /z/"
     assert describe(exp(path="x")) == "x exists"
+
+
+# A result holding text beside its structured content (`mcp/content.py`).
+WHOLE = {
+    "structuredContent": {"copied": 5, "items": ["a", "b"]},
+    "content": [
+        {"type": "text", "text": '{"copied": 5, "items": ["a", "b"]}'},
+        {"type": "text", "text": "WARNING: 2 files skipped"},
+        {"type": "image", "mimeType": "image/png", "size": 3, "sha256": "ab"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("", WHOLE["structuredContent"]),  # a whole placeholder: the structured content
+        ("copied", 5),  # as without the blocks
+        ("items/1", "b"),
+        ("structuredContent/copied", 5),
+        ("content/1/text", "WARNING: 2 files skipped"),
+        ("content/2/sha256", "ab"),
+        ("content/9", MISSING),
+    ],
+)
+def test_lookup_in_a_result_with_blocks_beside_structured_content(path: str, expected: Any) -> None:
+    found = lookup(WHOLE, path)
+    assert found is expected if expected is MISSING else found == expected
+
+
+def test_a_content_key_of_the_structured_content_wins_over_the_blocks() -> None:
+    whole = {
+        "structuredContent": {"content": "file body"},
+        "content": [{"type": "text", "text": "x"}],
+    }
+    assert lookup(whole, "content") == "file body"
+
+
+@pytest.mark.parametrize(
+    ("fields", "passed"),
+    [
+        ({"contains": "WARNING: 2 files skipped"}, True),  # a text block
+        ({"contains": "copied"}, True),  # a key of the structured content
+        ({"contains": "ERROR"}, False),
+        ({"matches": r"WARNING: \d files"}, True),
+        ({"matches": r"\"copied\": 5"}, True),  # the structured content's JSON text
+        ({"matches": "^ERROR"}, False),
+        ({"equals": {"copied": 5, "items": ["a", "b"]}}, True),
+        ({"path": "copied", "equals": 5}, True),
+        ({"path": "content/1/text", "contains": "2 files"}, True),
+        ({"path": "copied", "contains": "WARNING"}, False),  # with a path: only that value
+    ],
+)
+def test_checks_see_text_blocks_and_structured_content_alike(
+    fields: dict[str, Any], passed: bool
+) -> None:
+    result = check(exp(**fields), WHOLE)
+    assert result.passed is passed, result.message
+
+
+def test_a_failed_check_on_both_says_so() -> None:
+    result = check(exp(contains="ERROR"), WHOLE)
+    assert result.actual == WHOLE["structuredContent"]
+    assert result.message.endswith("does not contain 'ERROR' (nor does a text block)")
