@@ -32,6 +32,8 @@ from claude_task_cli.store.claims import Claim, claim_run
 from claude_task_cli.store.records import AttemptRecord, Checks, Event, RunRecord, StepState
 from claude_task_cli.store.schema import SCHEMA_VERSION, migrate
 
+__all__ = ["AttemptRecord", "Claim", "Event", "RunRecord", "StepState", "Store"]
+
 _T = TypeVar("_T")
 Write = Callable[[sqlite3.Connection, tuple[Any, ...]], object]
 
