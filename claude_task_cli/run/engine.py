@@ -188,7 +188,7 @@ def _prepare_resume(
             isinstance(state.pause_reason, Interrupted)
             or (state.status == StepStatus.FAILED and state.source == "client")
         )
-        if not sticky and uid in scope:
+        if not sticky and uid in scope and state.status != StepStatus.PENDING:
             recorder.restart(uid)
 
 
