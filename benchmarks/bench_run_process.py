@@ -34,7 +34,7 @@ from benchmarks.machine import conditions  # noqa: E402
 CLI = [sys.executable, "-m", "claude_task_cli"]
 BLOB_SERVER = (
     "from mcp.server.mcpserver import MCPServer\n"
-    "async def blob(size: int) -> dict:\n"
+    "async def blob(size: int) -> dict[str, str]:\n"
     "    return {'data': 'x' * size}\n"
     "server = MCPServer('blob', log_level='WARNING')\n"
     "server.add_tool(blob, structured_output=True)\n"
