@@ -43,7 +43,8 @@ def status_of(doc: TaskDocument, store: Store, *, doc_key: str | None = None) ->
 def _states(store: Store, units: dict[str, Unit], run_id: int) -> dict[str, StepState]:
     """Each unit's stored state (a unit never attempted: pending)."""
     stored = store.step_states(run_id)
-    return {uid: stored.get(uid, StepState()) for uid in units}
+    never = StepState()
+    return {uid: stored.get(uid, never) for uid in units}
 
 
 def record_step_result(

@@ -145,7 +145,7 @@ async def _schedule(
         ]
         for uid in pending
     }
-    for uid in sorted(units, key=lambda u: units[u].order):
+    for uid in units:  # in document order
         if states.status(uid) in _BAD:
             runner.cascade(uid, scope)
     scheduler = Scheduler(

@@ -29,7 +29,8 @@ class UnitStates:
 
     def __init__(self, units: Iterable[str], needed: frozenset[str]) -> None:
         self.needed = needed
-        self._states = {uid: StepState() for uid in units}
+        never = StepState()  # frozen: one for every unit not run yet
+        self._states = dict.fromkeys(units, never)
 
     def __getitem__(self, uid: str) -> StepState:
         return self._states[uid]
