@@ -98,18 +98,35 @@ class McpConfigError(TaskCliError):
         super().__init__(where + who + message)
 
 
-class ServerStartError(TaskCliError):
-    """An MCP server that would not start (or answer `initialize`); carries its stderr tail."""
+class McpConfigMissingError(McpConfigError):
+    """No `.mcp.json` where a document that calls servers looks for one: an environment error,
+    like a server that does not start (the document itself may be fine)."""
 
     exit_code = ExitCode.ENVIRONMENT
 
-    def __init__(self, server: str, message: str, stderr_tail: list[str] | None = None) -> None:
+
+class ServerStartError(TaskCliError):
+    """An MCP server that would not start (or answer `initialize`); carries its stderr tail, and
+    a `hint` (the install command) when what is missing is known."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(
+        self,
+        server: str,
+        message: str,
+        stderr_tail: list[str] | None = None,
+        hint: str | None = None,
+    ) -> None:
         self.server = server
         self.message = message
         self.stderr_tail = list(stderr_tail or [])
+        self.hint = hint
         text = f"MCP server {server!r} failed to start: {message}"
         if self.stderr_tail:
             text += "\n" + "\n".join(f"  stderr: {line}" for line in self.stderr_tail)
+        if hint is not None:
+            text += f"\n  hint: {hint}"
         super().__init__(text)
 
     def lines(self) -> list[str]:

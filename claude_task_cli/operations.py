@@ -2,19 +2,19 @@
 functions that take typed arguments and return data; they never print and never exit.
 
 ```python
+init_project(Path("."), "starter")                        # claude-task init
 doc, path = load_document("010")                          # TASK → converted document
 outcome = execute_document(doc, path, RunOptions())       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
-record_step("010", "3.1", result={"ok": True})             # a step done by an agent or a person
-status_matrix("010").to_dict()                              # what `task_status --json` prints
+record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
+status_json("010")                                         # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
 written, removed = write_reports(built, out_dir)           # written; stale ones removed
 report_verdict(built.reports, built.task_id)               # COMPLETE or not, in words
 ```
 
-TASK is resolved from `start` (default: the working directory) as `locate.locate_document` says.
-Heavy imports (pydantic, the engine, jinja2) happen inside the functions: `status_matrix` keeps
-`task_status`'s fast path free of them.
+TASK is resolved from `start` (default: the working directory) as `project.locate_document` says.
+Heavy imports (the engine, the MCP SDK, jinja2) happen inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -32,14 +32,20 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from claude_task_cli.convert.model import TaskDocument
-    from claude_task_cli.report.evidence import RunEvidence
-    from claude_task_cli.report.matrix import Matrix
-    from claude_task_cli.report.render import Rendered, Reports
+    from claude_task_cli.report import Matrix, Rendered, Reports
     from claude_task_cli.run.options import RunOptions
     from claude_task_cli.run.results import RunOutcome
+    from claude_task_cli.samples.scaffold import InitOutcome
     from claude_task_cli.store import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
+
+
+def init_project(directory: Path, example: str = "starter") -> InitOutcome:
+    """Set up `directory` for claude-task: `.mcp.json`, a sample document, `.gitignore`."""
+    from claude_task_cli.samples.scaffold import init_project as scaffold
+
+    return scaffold(directory, example)
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
@@ -78,10 +84,16 @@ def execute_document(
     """Execute (or resume) a loaded document through its project's servers, as `options` say;
     blocks until the run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter
     when unset."""
+    from claude_task_cli.errors import ServerStartError
+    from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    return run_document(doc, options, doc_path=path, on_event=on_event)
+    check_declared(doc, path, options.mcp_config)  # at the document's line, before anything starts
+    try:
+        return run_document(doc, options, doc_path=path, on_event=on_event)
+    except ServerStartError as exc:
+        raise with_install_hint(exc) from exc
 
 
 def with_results(
@@ -92,6 +104,28 @@ def with_results(
     from claude_task_cli.run.runner import read_results
 
     return read_results(outcome, doc, options, path)
+
+
+def check_document(
+    doc: TaskDocument, path: Path, *, contact: bool = False, mcp_config: Path | None = None
+) -> None:
+    """Check a converted document against its project's `.mcp.json`: every server it calls is
+    declared; with `contact`, the servers are started and every tool it calls exists and gets
+    arguments that fit its input schema. Raises `TaskSpecErrors` (each problem at its line),
+    `McpConfigMissingError`, `ServerStartError` (with an install hint when known)."""
+    if not any(step.tool is not None for _task, step in doc.all_steps()):
+        return  # nothing to check, and nothing imported: `convert_task --check` stays fast
+    from claude_task_cli.errors import TaskSpecErrors
+    from claude_task_cli.run.preflight import check_declared, check_tools
+
+    os.environ.setdefault(PYTHON_VARIABLE, sys.executable)  # before `${…}` in .mcp.json expand
+    found = check_declared(doc, path, mcp_config)
+    if contact and found is not None:
+        import asyncio
+
+        problems = asyncio.run(check_tools(doc, path, found))
+        if problems:
+            raise TaskSpecErrors(problems)
 
 
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
@@ -129,13 +163,19 @@ def record_step(
     *,
     result: Any = None,
     failure: str | None = None,
+    done: bool = False,
+    note: str | None = None,
     state: Path | None = None,
     start: Path | None = None,
 ) -> RunOutcome:
-    """Record the outcome of a step done outside the executor (`failure`: a failure message)."""
+    """Record the outcome of a step done outside the executor: `result` (any JSON value),
+    `failure` (a failure message), or `done` — a person's "done", recorded as the result
+    `{"done": true}` with their `note` when given."""
     from claude_task_cli.run.continuation import record_step_result
     from claude_task_cli.run.runner import open_store
 
+    if done:
+        result = {"done": True} if note is None else {"done": True, "note": note}
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
         return record_step_result(
@@ -144,29 +184,18 @@ def record_step(
 
 
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
-    """The completion matrix of TASK's latest run (converting the document only on a cold cache)."""
-    from claude_task_cli.report.completion import completion_of
+    """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
+    from claude_task_cli.report import completion_of
 
-    return completion_of(*_located(task, start), state_path=state)
+    doc, path = load_document(task, start)
+    return completion_of(path, doc, state_path=state)
 
 
 def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
-    """`status_matrix(...)` as compact JSON; a stopped run's is served from its cached text."""
-    from claude_task_cli.report.completion import completion_json
+    """`status_matrix(...)` as compact JSON: what `task_status --json` prints."""
+    from claude_task_cli.report import matrix_json
 
-    return completion_json(*_located(task, start), state_path=state)
-
-
-def _located(task: str, start: Path | None) -> tuple[Path, Callable[[], TaskDocument]]:
-    """TASK's file, and how to convert it (called only when no cache serves)."""
-    from claude_task_cli.project import locate_document
-
-    path = locate_document(task, start or Path.cwd())
-
-    def load() -> TaskDocument:
-        return load_document(str(path))[0]
-
-    return path, load
+    return matrix_json(status_matrix(task, state=state, start=start))
 
 
 @dataclass(frozen=True)
@@ -193,15 +222,23 @@ def build_reports(
 ) -> BuiltReports:
     """Render one task's report (`subtask`) or every report and the final summary."""
     from claude_task_cli.project import project_root
-    from claude_task_cli.report.render import Reports, find_task, render
-    from claude_task_cli.report.templating import environment, template_search
+    from claude_task_cli.report import (
+        Reports,
+        environment,
+        find_task,
+        latest_evidence,
+        render_reports,
+        state_path_for,
+        template_search,
+    )
 
     doc, path = load_document(task, start)
-    reports = Reports.of(doc, _evidence(doc, path, state))
+    evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
+    reports = Reports.of(doc, evidence)
     task_id = None if subtask is None else find_task(reports, subtask)
     root = project_root(path.resolve().parent)
     env = environment(template_search(root, templates))
-    rendered = render(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
+    rendered = render_reports(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
 
 
@@ -210,9 +247,8 @@ def write_reports(
 ) -> tuple[list[Path], list[Path]]:
     """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
     every report of the document, remove its task reports of the same format that were not
-    written this time (`report_files.py`). Returns (written, removed)."""
-    from claude_task_cli.report.files import remove_stale_reports
-    from claude_task_cli.report.render import write
+    written this time (`report/files.py`). Returns (written, removed)."""
+    from claude_task_cli.report import remove_stale_reports, write
 
     target = out_dir or built.root / "docs" / "reports"
     written = write(built.rendered, target)
@@ -253,15 +289,3 @@ def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
     if note:
         lines.append(f"  {note}")
     return Verdict(matrix.verdict == "COMPLETE", lines)
-
-
-def _evidence(doc: TaskDocument, path: Path, state: Path | None) -> RunEvidence | None:
-    from claude_task_cli.report.completion import state_path_for
-    from claude_task_cli.report.evidence import load_evidence
-    from claude_task_cli.store import Store
-
-    database = state_path_for(path, state)
-    if not database.is_file():
-        return None  # never create a state database only to find it empty
-    with Store(database) as store:
-        return load_evidence(store, doc, doc_key=str(path.resolve()))

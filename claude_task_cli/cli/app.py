@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, report, serve
+from claude_task_cli.cli import convert, execute, init, report, serve
 from claude_task_cli.cli.boundary import set_debug
 
 
@@ -35,7 +35,8 @@ app = typer.Typer(
     name="claude-task",
     cls=_Commands,
     help=(
-        "Make markdown task documents executable and verifiable.\n\n"
+        "Make markdown task documents executable and verifiable. A new project starts with "
+        "`claude-task init`.\n\n"
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "
@@ -68,6 +69,7 @@ def main_options(
     set_debug(debug)
 
 
+app.command("init")(init.init)
 app.command("convert_task")(convert.convert_task)
 app.command("schema")(convert.schema)
 app.command("execute_task")(execute.execute_task)

@@ -35,7 +35,17 @@ def convert_task(
         typer.Option("--stdout", help="Print the JSON instead (several inputs: one JSON array)."),
     ] = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Validate only: no output, just the exit code.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Validate only (also against the project's .mcp.json): no output, the exit code.",
+        ),
+    ] = False,
+    servers: Annotated[
+        bool,
+        typer.Option(
+            "--servers", help="With --check: start the servers; check tools and arguments."
+        ),
     ] = False,
     show_preview: Annotated[
         bool,
@@ -51,7 +61,9 @@ def convert_task(
     """Convert markdown task documents into validated JSON step graphs.
 
     By default each document's JSON is written beside it as <stem>.json. Errors are printed as
-    path:line: message and exit with code 2; every other input is still converted.
+    path:line: message and exit with code 2; every other input is still converted. --check also
+    checks that every server a document calls is declared in the project's .mcp.json (exit 4
+    when there is none); --check --servers starts them and checks each tool and its arguments.
 
     Examples:
 
@@ -60,10 +72,14 @@ def convert_task(
       claude-task convert_task docs/tasks/ -o build/graphs/
 
       claude-task convert_task docs/tasks/003_test_mcp.md --preview
+
+      claude-task convert_task docs/tasks/ --check --servers
     """
     with boundary(eager_logging=False):
         _refuse_conflicts(output, stdout=stdout, check=check, show_preview=show_preview,
                           as_json=as_json)  # fmt: skip
+        if servers and not check:
+            raise OptionError("--servers goes with --check")
         from claude_task_cli.convert.converter import collect_inputs, convert_file
         from claude_task_cli.convert.preview import preview
         from claude_task_cli.convert.source import display_path
@@ -76,6 +92,10 @@ def convert_task(
         for path, _relative in inputs:
             try:
                 converted.append(convert_file(path, display_path(path)))
+                if check:
+                    from claude_task_cli.operations import check_document
+
+                    check_document(converted[-1], path, contact=servers)
             except TaskCliError as exc:
                 failures.append(exc)
                 for line in exc.lines():

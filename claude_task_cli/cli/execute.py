@@ -10,7 +10,7 @@ import typer
 
 from claude_task_cli.cli.boundary import boundary, plain_output
 from claude_task_cli.cli.options import StateOpt, TaskArg
-from claude_task_cli.errors import ExitCode, InputError
+from claude_task_cli.errors import ExitCode, InputError, OptionError
 
 if TYPE_CHECKING:
     from claude_task_cli.run.results import RunOutcome
@@ -119,7 +119,8 @@ def execute_task(
                 if the_handoff.remaining:
                     typer.echo(
                         f"\nRecord a step done outside: claude-task record_step {task} STEP "
-                        "--result JSON (or --fail MESSAGE); then run execute_task again."
+                        "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT); then run "
+                        "execute_task again."
                     )
         raise typer.Exit(_exit_code(outcome))
 
@@ -129,13 +130,17 @@ def record_step(
     step: Annotated[
         str, typer.Argument(help="The step id, e.g. 3.1 (or task:3 for a task without steps).")
     ],
+    done: Annotated[
+        bool, typer.Option("--done", help="The step is done (a person's step, typically).")
+    ] = False,
+    note: Annotated[
+        str | None, typer.Option("--note", help="With --done: what the person saw or did.")
+    ] = None,
     result: Annotated[
-        str | None, typer.Option("--result", help="The step's result as JSON.")
+        str | None,
+        typer.Option("--result", help="The step's result: JSON, or @FILE (JSON, else text)."),
     ] = None,
-    result_file: Annotated[
-        Path | None,
-        typer.Option("--result-file", help="Read the result from a file (JSON, else text)."),
-    ] = None,
+    result_file: Annotated[Path | None, typer.Option("--result-file", hidden=True)] = None,
     failure: Annotated[
         str | None, typer.Option("--fail", help="Record a failure with this message.")
     ] = None,
@@ -149,31 +154,29 @@ def record_step(
 
     Examples:
 
+      claude-task record_step 010 3.1 --done --note "Tokyo time matches a world clock"
+
       claude-task record_step 010 3.1 --result '{"confirmed": true}'
 
-      claude-task record_step 010 3.1 --result-file review.txt
+      claude-task record_step 010 3.1 --result @review.txt
 
       claude-task record_step 010 3.1 --fail "Tokyo time was off by an hour"
     """
     with boundary():
         from claude_task_cli.operations import record_step as record
 
-        given = [option for option in (result, result_file, failure) if option is not None]
+        if result_file is not None and result is None:  # the earlier spelling of --result @FILE
+            result = f"@{result_file}"
+        given = [o for o, on in (("--done", done), ("--result", result), ("--fail", failure)) if on]
         if len(given) != 1:
-            raise InputError(step, "give exactly one of --result, --result-file or --fail")
-        value: Any = None
-        if result is not None:
-            value = _parse_json(result, "--result")
-        elif result_file is not None:
-            if not result_file.is_file():
-                raise InputError(result_file, "no such file")
-            text = result_file.read_text(encoding="utf-8", errors="replace")
-            try:
-                value = json.loads(text)
-            except ValueError:
-                value = text
-        outcome = record(task, step, result=value, failure=failure, state=state)
-        what = "failure" if failure is not None else "result"
+            raise OptionError("give exactly one of --done, --result or --fail")
+        if note is not None and not done:
+            raise OptionError("--note goes with --done (a failure's message is --fail's TEXT)")
+        value: Any = None if result is None else _result_value(result)
+        outcome = record(
+            task, step, result=value, failure=failure, done=done, note=note, state=state
+        )
+        what = "the failure of" if failure is not None else "the result of"
         recorded = outcome.step(step)
         if failure is None and recorded.status == "failed":  # the result failed its expect
             typer.echo(
@@ -182,16 +185,29 @@ def record_step(
                 f"{outcome.run_status}"
             )
             raise typer.Exit(int(ExitCode.FAILED))
-        typer.echo(
-            f"recorded the {what} of step {step}; run {outcome.run_id} is {outcome.run_status}"
-        )
+        what = f"step {step} as done" if done else f"{what} step {step}"
+        typer.echo(f"recorded {what}; run {outcome.run_id} is {outcome.run_status}")
 
 
-def _parse_json(text: str, option: str) -> Any:
+def _result_value(given: str) -> Any:
+    """--result's JSON, or with @FILE the file's JSON, else its text."""
+    if given.startswith("@"):
+        path = Path(given[1:])
+        if not path.is_file():
+            raise InputError(path, "no such file (--result @FILE)")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     try:
-        return json.loads(text)
+        return json.loads(given)
     except ValueError as exc:
-        raise InputError(option, f"not valid JSON: {exc}") from exc
+        raise InputError(
+            "--result",
+            f"not valid JSON ({exc}); a step done by a person takes --done [--note TEXT], "
+            "a file takes --result @FILE",
+        ) from exc
 
 
 def _exit_code(outcome: RunOutcome) -> int:

@@ -1,4 +1,4 @@
-"""`generate_report` and `task_status`: thin wrappers over report.py and completion.py."""
+"""`generate_report` and `task_status`: thin wrappers over the facade's report operations."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import typer
 
 from claude_task_cli.cli.boundary import boundary, err, plain_output
 from claude_task_cli.cli.options import StateOpt, TaskArg
+from claude_task_cli.cli.terminal_text import terminal_text
 from claude_task_cli.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.report.matrix import Matrix
-    from claude_task_cli.report.render import Rendered
+    from claude_task_cli.report import Matrix, Rendered
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
@@ -76,7 +76,7 @@ def generate_report(
     """
     with boundary():
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
-        from claude_task_cli.report.render import render_matrix
+        from claude_task_cli.report import render_matrix
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
@@ -88,12 +88,15 @@ def generate_report(
             _print(built.rendered, chosen)
         else:
             written, removed = write_reports(built, out)
-            for path in written:
-                typer.echo(f"wrote {_shown(path)}")
-            for path in removed:
-                typer.echo(f"removed {_shown(path)} (a stale report of this document)")
+            lines = [f"wrote {shown}" for shown in _shown_all(written)]
+            lines += [
+                f"removed {shown} (a stale report of this document)"
+                for shown in _shown_all(removed)
+            ]
+            if lines:
+                typer.echo("\n".join(lines))
         if junit is not None:
-            from claude_task_cli.report.junit import write_junit
+            from claude_task_cli.report import write_junit
 
             typer.echo(f"wrote {_shown(write_junit(built.reports, junit))}", err=stdout)
         summary = os.environ.get(SUMMARY_VARIABLE)
@@ -130,16 +133,12 @@ def task_status(
       claude-task task_status 010 --json
     """
     with boundary(eager_logging=False):
-        from claude_task_cli.gc_pause import gc_paused
         from claude_task_cli.operations import status_json, status_matrix
 
-        # The collector stays paused until the matrix is printed and freed: resumed any earlier,
-        # its next pass would walk every row made while it was paused (~10 ms on 10,000 steps).
-        with gc_paused():
-            if as_json:
-                typer.echo(status_json(task, state=state))
-            else:
-                _show_status(status_matrix(task, state=state))
+        if as_json:
+            typer.echo(status_json(task, state=state))
+        else:
+            _show_status(status_matrix(task, state=state))
 
 
 def _show_status(matrix: Matrix) -> None:
@@ -168,6 +167,18 @@ def _print(rendered: list[Rendered], fmt: str) -> None:
         if len(rendered) > 1:
             typer.echo(f"{'' if index == 0 else chr(10)}<!-- {item.name} -->")
         typer.echo(item.text, nl=False)
+
+
+def _shown_all(paths: list[Path]) -> list[str]:
+    """`_shown` of each path, each directory resolved once (a run writes thousands of reports
+    into one)."""
+    shown: dict[Path, str] = {}
+    out = []
+    for path in paths:
+        if path.parent not in shown:
+            shown[path.parent] = _shown(path.parent)
+        out.append(f"{shown[path.parent]}/{path.name}".removeprefix("./"))
+    return out
 
 
 def _shown(path: Path) -> str:
@@ -203,4 +214,4 @@ def _status_lines(matrix: Matrix) -> list[str]:
                 f"  {step.id:<10} {step.completion:<10} {step.state:<15} "
                 f"attempts {step.attempts}{took}  {step.title}{by}{why}{blocked}"
             )
-    return lines
+    return [terminal_text(line) for line in lines]

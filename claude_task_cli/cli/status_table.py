@@ -7,7 +7,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from claude_task_cli.report.matrix import Completion, Matrix, State
+from claude_task_cli.cli.terminal_text import terminal_text
+from claude_task_cli.report import Completion, Matrix, State
 
 STYLE = {
     State.COMPLETED: "green",
@@ -31,7 +32,7 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
     run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
     verdict_style = "bold green" if matrix.verdict == Completion.COMPLETE else "bold red"
     title = Text.assemble(  # tuples are styled; plain strings are not parsed as markup
-        f"{matrix.doc_id}: {matrix.title} — {run} — ",
+        terminal_text(f"{matrix.doc_id}: {matrix.title} — {run} — "),
         (str(matrix.verdict), verdict_style),
         f" {matrix.steps_complete}/{matrix.steps_total} steps ({matrix.step_percent}%), "
         f"{matrix.tasks_complete}/{matrix.tasks_total} tasks ({matrix.task_percent}%)",
@@ -51,13 +52,13 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
     grouped = matrix.by_task()
     for task in matrix.tasks:
         table.add_row(
-            Text(f"Task {task.id}", style="bold"),
-            Text(task.title, style="bold"),
+            Text(terminal_text(f"Task {task.id}"), style="bold"),
+            Text(terminal_text(task.title), style="bold"),
             ProgressBar(total=max(task.steps_total, 1), completed=task.steps_complete, width=16),
             Text(f"{task.state} {task.percent}%", style=STYLE[task.state]),
             "",
             _duration(task.duration_ms),
-            Text(", ".join(f"task {t}" for t in task.blocked_by), style="dim"),
+            Text(terminal_text(", ".join(f"task {t}" for t in task.blocked_by)), style="dim"),
             end_section=False,
         )
         rows = grouped[task.id]
@@ -66,15 +67,15 @@ def print_status(matrix: Matrix, console: Console | None = None) -> None:
             if step.blocked_by:
                 why += f" [blocked by {', '.join(step.blocked_by)}]"
             table.add_row(  # document text as Text: never parsed as rich markup
-                Text(f"  {step.id}"),
-                Text(step.title),
+                Text(terminal_text(f"  {step.id}")),
+                Text(terminal_text(step.title)),
                 Text(step.completion_text, style=STYLE[step.state]),
                 Text(str(step.state), style=STYLE[step.state]),
                 str(step.attempts),
                 _duration(step.duration_ms),
-                Text(why.strip()),
+                Text(terminal_text(why.strip())),
                 end_section=index == len(rows) - 1,
             )
     console.print(table)
     for reason in matrix.reasons:
-        console.print(f"  {reason}", style="red", markup=False, highlight=False)
+        console.print(terminal_text(f"  {reason}"), style="red", markup=False, highlight=False)

@@ -16,7 +16,7 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
     tool = reason.get("suggestedTool")
     if kind == "toolError":
         again = " (retryable)" if reason.get("retryable") else ""
-        return f"tool error{again}: {_first_line(reason.get('error'))}"
+        return f"tool error{again}: {first_line(reason.get('error'))}"
     if kind == "verificationFailed":
         return (
             f"verification failed: {reason.get('expectation')} (actual: {reason.get('actual')!r})"
@@ -34,7 +34,7 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
             " which did not complete"
         )
     if kind == "awaitingClient":
-        return f"awaiting the client: {_first_line(reason.get('guidance'))}"
+        return f"awaiting the client: {first_line(reason.get('guidance'))}"
     if kind == "interrupted":
         return f"interrupted during attempt {reason.get('attempt')}; record its outcome"
     if kind == "commandServerUndeclared":
@@ -42,6 +42,6 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
     return f"{kind}"
 
 
-def _first_line(value: Any) -> str:
+def first_line(value: Any) -> str:
     text = "" if value is None else str(value)
     return text.strip().splitlines()[0] if text.strip() else ""

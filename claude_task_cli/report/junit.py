@@ -39,7 +39,7 @@ def _xml(text: str) -> str:
 def junit_xml(reports: Reports) -> bytes:
     """The JUnit XML document (UTF-8, deterministic)."""
     matrix, run = reports.matrix, reports.run
-    recorded = run.steps if run is not None else {}
+    recorded = run["steps"] if run is not None else {}
     root = ET.Element("testsuites", name=_xml(f"{matrix.doc_id}: {matrix.title}"))
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     grouped = matrix.by_task()
@@ -94,21 +94,21 @@ def _evidence_text(row: StepRow, evidence: StepEvidence | None) -> str:
         if row.blocked_by:
             lines.append("Blocked by: " + ", ".join(row.blocked_by))
         return "\n".join(lines)
-    lines = [f"state: {row.state.value}; attempts: {evidence.attempts}"]
-    if evidence.source in _SOURCES:
-        lines.append(f"source: {evidence.source} ({_SOURCES[evidence.source]})")
+    lines = [f"state: {row.state.value}; attempts: {evidence['attempts']}"]
+    source = evidence["source"]
+    if source in _SOURCES:
+        lines.append(f"source: {source} ({_SOURCES[source]})")
     if row.blocked_by:
         lines.append("blocked by: " + ", ".join(row.blocked_by))
-    if evidence.error:
-        lines.append(f"error: {evidence.error}")
-    if evidence.pause_reason is not None:
-        reason = evidence.pause_reason.model_dump(mode="json", by_alias=True)
-        lines.append("pause reason: " + json.dumps(reason, ensure_ascii=False))
-    for check in evidence.checks:
-        verdict = "passed" if check.passed else "FAILED"
-        lines.append(f"check {verdict}: {check.description} {check.message}".rstrip())
-    if evidence.result is not None:
-        text, omitted = trimmed(as_text(evidence.result), EVIDENCE_LIMIT)
+    if evidence["error"]:
+        lines.append(f"error: {evidence['error']}")
+    if evidence["pause_reason"] is not None:
+        lines.append("pause reason: " + json.dumps(evidence["pause_reason"], ensure_ascii=False))
+    for check in evidence["checks"]:
+        verdict = "passed" if check["passed"] else "FAILED"
+        lines.append(f"check {verdict}: {check['description']} {check['message']}".rstrip())
+    if evidence["result"] is not None:
+        text, omitted = trimmed(as_text(evidence["result"]), EVIDENCE_LIMIT)
         lines.append("output:\n" + text + (f"\n{trim_note(omitted)}" if omitted else ""))
     return "\n".join(lines)
 

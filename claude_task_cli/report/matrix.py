@@ -18,10 +18,9 @@ no run was recorded). The rules:
   the engine. A client's result is checked against the step's `expect` when it is recorded
   (`continuation.py`); a failing check makes the step failed, not complete.
 
-Nothing here imports pydantic: `task_status` builds the matrix of a 10,000-step run in a process
-that must finish in 300 ms. For the same reason the per-step records are `NamedTuple`s: a frozen
-dataclass sets each field through `object.__setattr__` (~8x the cost of making the tuple), and a
-10,000-step matrix makes ~35,000 records.
+The matrix is what `task_status` prints (`--json`: `Matrix.to_dict()`), what the final summary
+and `--junit` show, and what decides the exit code of `generate_report`. Its rows are
+`NamedTuple`s: immutable records, one per step and per task.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from claude_task_cli.report.failure_text import _first_line, describe_reason
+from claude_task_cli.report.failure_text import describe_reason, first_line
 from claude_task_cli.report.outline import Outline, TaskOutline
 
 
@@ -179,9 +178,6 @@ class Matrix:
     def task(self, task_id: str) -> TaskRow:
         return next(t for t in self.tasks if t.id == task_id)
 
-    def steps_of(self, task_id: str) -> list[StepRow]:
-        return [s for s in self.steps if s.task_id == task_id]
-
     def by_task(self) -> dict[str, list[StepRow]]:
         """Every task's step rows (one pass; use it rather than `steps_of` in a loop)."""
         out: dict[str, list[StepRow]] = {t.id: [] for t in self.tasks}
@@ -190,24 +186,31 @@ class Matrix:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, in a stable order (`task_status --json`); what `dataclasses.asdict` gives
-        (tuples as lists), without its deep copies."""
+        """The matrix as JSON values, in a stable order (`task_status --json`): its fields, each
+        row a dict of its fields, states and completions as their strings, tuples as lists."""
         data = {name: getattr(self, name) for name in _MATRIX_FIELDS}
+        data["verdict"] = self.verdict.value
         data["reasons"] = list(self.reasons)
-        data["tasks"] = [_task_dict(t) for t in self.tasks]
-        data["steps"] = [_step_dict(s) for s in self.steps]
+        data["tasks"] = [task_dict(t) for t in self.tasks]
+        data["steps"] = [step_dict(s) for s in self.steps]
         return data
 
 
-def _task_dict(row: TaskRow) -> dict[str, Any]:
+def task_dict(row: TaskRow) -> dict[str, Any]:
+    """A task row as JSON values."""
     data = row._asdict()
+    data["state"] = row.state.value
+    data["completion"] = row.completion.value
     data["failures"] = list(row.failures)
     data["blocked_by"] = list(row.blocked_by)
     return data
 
 
-def _step_dict(row: StepRow) -> dict[str, Any]:
+def step_dict(row: StepRow) -> dict[str, Any]:
+    """A step row as JSON values (its pause reason is the JSON it was read as)."""
     data = row._asdict()
+    data["state"] = row.state.value
+    data["completion"] = row.completion.value
     data["blocked_by"] = list(row.blocked_by)
     return data
 
@@ -355,11 +358,11 @@ def failure_of(state: State, facts: StepFacts | None) -> str | None:
             return f"verification failed: {facts.checks_failed} of {total} checks"
         return None
     if state == "failed":
-        return described or _first_line(facts.error) or "failed"
+        return described or first_line(facts.error) or "failed"
     if state == "skipped":
-        return "skipped: " + (described or _first_line(facts.error) or "a prerequisite failed")
+        return "skipped: " + (described or first_line(facts.error) or "a prerequisite failed")
     if state == "paused":
-        return "paused: " + (described or _first_line(facts.error) or "waiting for the client")
+        return "paused: " + (described or first_line(facts.error) or "waiting for the client")
     if state == "awaiting_client":
         return described or "awaiting the client"
     if state == "running":

@@ -174,7 +174,7 @@ class Tools:
         COMPLETE or not, attempts, time, failures and what blocks them."""
         from claude_task_cli.operations import status_json
 
-        # the text `task_status --json` prints, a stopped run's served from its cache
+        # the text `task_status --json` prints
         text = status_json(self.paths.task(task), start=self.paths.root)
         matrix: dict[str, Any] = json.loads(text)
         return matrix

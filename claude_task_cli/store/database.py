@@ -170,27 +170,19 @@ class Store:
         return record, resume
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
-        row = (self.clock(), run_id, claim.token)
-        self._commit(
-            lambda conn: conn.execute(
-                "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?", row
-            )
-        )
+        params = (self.clock(), run_id, claim.token)
+        self._write(writes.HEARTBEAT, params, (), defer=False)
 
     def finish_run(
         self, run_id: int, claim: Claim, status: RunStatus, events: Sequence[Event] = ()
     ) -> None:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
-        row = (status, ended, run_id, claim.token)
-        self._commit(
-            lambda conn: conn.execute(
-                "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
-                " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?",
-                row,
-            ),
-            events,
-        )
+        self._write(writes.FINISH_RUN, (status, ended, run_id, claim.token), events, defer=False)
+
+    def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
+        """Change an unclaimed run's status."""
+        self._write(writes.RUN_STATUS, (status, run_id), events, defer=False)
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from claude_task_cli.outcomes import PauseReason, StepStatus
@@ -38,6 +38,12 @@ _OUTCOME = (
     " pause_reason, checks, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?,"
     " ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?"
 )
+_HEARTBEAT = "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?"
+_FINISH_RUN = (
+    "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
+    " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?"
+)
+_RUN_STATUS = "UPDATE runs SET status = ? WHERE id = ?"
 _EVENTS = "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -130,6 +136,16 @@ def outcome(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
             _OUTCOME,
             (run_id, step_id, status, source, result, error, reason, checks, now, run_id, step_id),
         )
+
+
+def _statement(sql: str) -> Callable[[sqlite3.Connection, tuple[Any, ...]], object]:
+    return lambda conn, params: conn.execute(sql, params)
+
+
+# A run's claim kept alive; its status set and its claim released; an unclaimed run's status.
+HEARTBEAT = _statement(_HEARTBEAT)
+FINISH_RUN = _statement(_FINISH_RUN)
+RUN_STATUS = _statement(_RUN_STATUS)
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:

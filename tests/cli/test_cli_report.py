@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from claude_task_cli.cli.app import app
 from claude_task_cli.cli.status_table import print_status
 from claude_task_cli.convert.converter import convert_file
-from claude_task_cli.report.completion import completion_of
+from claude_task_cli.report.status import completion_of
 from tests.report.regen_reports import DOCUMENTS, GOLDEN, install
 
 runner = CliRunner()
@@ -175,8 +175,10 @@ def test_a_broken_template_is_an_input_error(project: Path) -> None:
 def test_task_status_json_is_the_matrix(project: Path) -> None:
     result = runner.invoke(app, ["task_status", "020", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json.loads(golden("020_report_demo.status.json"))
-    assert list((project / ".claude-task" / "outlines").glob("*.json"))  # cached outline
+    matrix = json.loads(golden("020_report_demo.status.json"))
+    assert result.stdout == json.dumps(matrix, ensure_ascii=False, separators=(",", ":")) + "\n"
+    beside = {p.name for p in (project / ".claude-task").iterdir()}
+    assert {n for n in beside if not n.startswith(("state.db", "green.db"))} <= {".gitignore"}
     again = runner.invoke(app, ["task_status", "docs/tasks/020_report_demo.md", "--json"])
     assert again.stdout == result.stdout
 
@@ -221,9 +223,7 @@ def test_the_rich_table_shows_document_text_literally(tmp_path: Path) -> None:
     document.write_text(
         "# Task 5: [red]x[/red]\n\n## Task 1: [bold]T[/bold]\n\n- [ ] 1.1 [link]s\n"
     )
-    matrix = completion_of(
-        document, lambda: convert_file(document), state_path=tmp_path / "none.db"
-    )
+    matrix = completion_of(document, convert_file(document), state_path=tmp_path / "none.db")
     buffer = io.StringIO()
     print_status(matrix, Console(file=buffer, force_terminal=True, width=160, color_system=None))
     text = buffer.getvalue()
@@ -271,7 +271,8 @@ def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path)
     row = next(line for line in lines if line.startswith("  1.3        COMPLETE   completed "))
     assert row.endswith(" (recorded by the client)")
     assert "  4 steps completed without a tool call by the engine" in "\n".join(lines)
-    matrix = completion_of(project / "docs" / "tasks" / DEMO.name, lambda: convert_file(DEMO))
+    document = project / "docs" / "tasks" / DEMO.name
+    matrix = completion_of(document, convert_file(document, f"docs/tasks/{DEMO.name}"))
     buffer = io.StringIO()
     print_status(matrix, Console(file=buffer, force_terminal=True, width=200, color_system=None))
     assert "COMPLETE (recorded by the client)" in buffer.getvalue()
@@ -307,3 +308,22 @@ def test_regenerating_after_a_task_is_renamed_removes_its_old_report(project: Pa
     ]
     one = runner.invoke(app, ["generate_report", "020", "2"])  # one task: nothing removed
     assert "removed" not in one.stdout
+
+
+def test_task_status_shows_control_characters_without_acting_on_them(tmp_path: Path) -> None:
+    """A title or a tool's error holding an escape sequence is shown, not sent to the terminal."""
+    document = tmp_path / "doc.md"
+    document.write_text(
+        "# Task 5: Clear\x1b[2J\n\n## Task 1: Bell\x07\n\n- [ ] 1.1 Red \x1b[31mtext\n"
+    )
+    result = runner.invoke(app, ["task_status", str(document), "--state", str(tmp_path / "s.db")])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "Clear\\x1b[2J" in result.stdout
+    assert "Red \\x1b[31mtext" in result.stdout
+    buffer = io.StringIO()
+    matrix = completion_of(document, convert_file(document), state_path=tmp_path / "s.db")
+    print_status(matrix, Console(file=buffer, force_terminal=True, width=160, color_system=None))
+    assert "\x1b[31mtext" not in buffer.getvalue()
+    assert "Red \\x1b[31mtext" in buffer.getvalue()

@@ -23,7 +23,7 @@ from claude_task_cli.convert.converter import convert_file
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.report.evidence import RunEvidence, load_evidence
 from claude_task_cli.report.junit import junit_xml
-from claude_task_cli.report.render import Reports, render
+from claude_task_cli.report.render import Reports, render_reports
 from claude_task_cli.report.templating import environment
 from claude_task_cli.store import Store
 
@@ -82,7 +82,7 @@ def rendered_files(document: Path, scratch: Path) -> dict[str, str]:
     """Every golden file of one fixture: the reports, the JUnit XML, the status JSON."""
     doc, evidence = fixture_evidence(document, scratch)
     reports = Reports.of(doc, evidence)
-    files = {r.name: r.text for r in render(reports, environment())}
+    files = {r.name: r.text for r in render_reports(reports, environment())}
     files[f"{document.stem}.junit.xml"] = junit_xml(reports).decode()
     files[f"{document.stem}.status.json"] = (
         json.dumps(reports.matrix.to_dict(), indent=1, ensure_ascii=False) + "\n"

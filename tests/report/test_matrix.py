@@ -1,22 +1,20 @@
-"""The completion matrix: its arithmetic, its states and reasons, and the two ways of reading a run
-(the typed store API for reports, raw SQLite for task_status) agreeing on real recorded runs."""
+"""The completion matrix: its arithmetic, its states and reasons; the outline it judges; and
+`task_status`'s read of a run (store → evidence → matrix) on real recorded runs."""
 
 from __future__ import annotations
 
+import json
 import os
-import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.convert.converter import convert_bytes
+from claude_task_cli.outcomes import RunStatus, StepStatus
+from claude_task_cli.project import project_root
 from claude_task_cli.project import project_root as store_project_root
-from claude_task_cli.report.completion import (
-    document_outline,
-    project_root,
-    read_run_facts,
-    state_path_for,
-)
+from claude_task_cli.report.evidence import run_facts
 from claude_task_cli.report.failure_text import describe_reason
 from claude_task_cli.report.matrix import (
     Completion,
@@ -26,16 +24,9 @@ from claude_task_cli.report.matrix import (
     build_matrix,
     percent,
 )
-from claude_task_cli.report.outline import (
-    KEEP_OUTLINES,
-    Outline,
-    TaskOutline,
-    UnitOutline,
-    outline_of,
-    read_cached,
-    write_cached,
-)
-from claude_task_cli.store import Store, default_state_path
+from claude_task_cli.report.outline import Outline, TaskOutline, UnitOutline, outline_of
+from claude_task_cli.report.status import completion_of, matrix_json, state_path_for
+from claude_task_cli.store import Claim, Store, default_state_path
 from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
 DEMO = DOCUMENTS[0]
@@ -233,96 +224,120 @@ def test_the_matrix_to_dict_is_json_ready_and_ordered() -> None:
     assert data["steps"][1]["state"] == "not_run"
 
 
-# -- the outline and its cache ------------------------------------------------------------------
+# -- the outline --------------------------------------------------------------------------------
 
 
-def test_outline_of_a_real_document_round_trips_through_its_cache(tmp_path: Path) -> None:
+def test_the_outline_of_a_real_document() -> None:
     doc = fixture_document(DOCUMENTS[0])
     built = outline_of(doc)
     assert list(built.units) == [s.id for _t, s in doc.all_steps()]
     assert built.units["1.4"].depends_on == ("1.3",)
     assert built.units["1.1"].tool == "run_command"
     assert built.units["1.1"].kind == "commands"
-    assert Outline.from_json(built.to_json()) == built
-    write_cached(tmp_path, "d1", built)
-    assert read_cached(tmp_path, "d1") == built
-    assert read_cached(tmp_path, "missing") is None
-    (tmp_path / "d2.json").write_text('{"fingerprint": "old", "outline": {}}')
-    assert read_cached(tmp_path, "d2") is None
-    (tmp_path / "d3.json").write_text("not json")
-    assert read_cached(tmp_path, "d3") is None
+    assert [t.units for t in built.tasks][2] == ("3.1",)
 
 
-def test_the_outline_is_converted_once_then_read_from_the_cache(tmp_path: Path) -> None:
-    document = tmp_path / "020.md"
-    document.write_bytes(DOCUMENTS[0].read_bytes())
-    state = tmp_path / ".claude-task" / "state.db"
-    state.parent.mkdir()
-    loads: list[int] = []
-
-    def load() -> TaskDocument:
-        loads.append(1)
-        return fixture_document(DOCUMENTS[0])
-
-    first = document_outline(document, state, load)
-    second = document_outline(document, state, load)
-    assert first == second
-    assert loads == [1]
-    document.write_text(document.read_text() + "\n<!-- changed -->\n")
-    document_outline(document, state, load)
-    assert loads == [1, 1]
+# -- task_status: store → evidence → matrix -----------------------------------------------------
 
 
-def test_the_outline_cache_keeps_the_newest_outlines_only(tmp_path: Path) -> None:
-    outline = outline_of(fixture_document(DOCUMENTS[0]))
-    for n in range(KEEP_OUTLINES + 3):  # earlier versions of documents, oldest first
-        (tmp_path / f"old{n}.json").write_text("{}")
-        os.utime(tmp_path / f"old{n}.json", ns=(n * 10**9, n * 10**9))
-    (tmp_path / "notes.txt").write_text("not an outline")
-    write_cached(tmp_path, "current", outline)
-    kept = {p.name for p in tmp_path.glob("*.json")}
-    assert len(kept) == KEEP_OUTLINES
-    assert "current.json" in kept
-    assert not {"old0.json", "old1.json", "old2.json", "old3.json"} & kept
-    assert (tmp_path / "notes.txt").exists()
-    assert read_cached(tmp_path, "current") == outline
+class Recorded:
+    """A fixture's recorded run in a scratch database, beside a copy of its document."""
 
+    def __init__(self, tmp_path: Path, document: Path = DOCUMENTS[0]) -> None:
+        self.doc = fixture_document(document)
+        self.database = restore(document.with_suffix(".run.sql"), tmp_path / "state.db")
+        with Store(self.database) as store:
+            self.run = store.runs()[0]
+        self.document = tmp_path / document.name
+        self.document.write_bytes(document.read_bytes())
 
-def test_no_cache_is_written_where_there_is_no_state_directory(tmp_path: Path) -> None:
-    document = tmp_path / "020.md"
-    document.write_bytes(DOCUMENTS[0].read_bytes())
-    state = tmp_path / "nowhere" / "state.db"
-    document_outline(document, state, lambda: fixture_document(DOCUMENTS[0]))
-    assert not (tmp_path / "nowhere").exists()
-
-
-# -- both readers of a run agree ----------------------------------------------------------------
+    def status(self) -> dict[str, object]:
+        matrix = completion_of(
+            self.document, self.doc, state_path=self.database, doc_key=self.run.doc_key
+        )
+        data: dict[str, object] = json.loads(matrix_json(matrix))
+        return data
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[d.stem for d in DOCUMENTS])
-def test_the_fast_reader_and_the_typed_evidence_give_the_same_facts(
-    document: Path, tmp_path: Path
-) -> None:
+def test_task_status_reads_what_the_reports_read(document: Path, tmp_path: Path) -> None:
     doc, evidence = fixture_evidence(document, tmp_path)
     assert evidence is not None
     database = tmp_path / f"{document.stem}.db"
+    key = evidence_key(database)
+    status = completion_of(tmp_path / document.name, doc, state_path=database, doc_key=key)
+    assert status == build_matrix(outline_of(doc), run_facts(evidence))
+    assert status.run_id == 1
+    unrecorded = completion_of(tmp_path / document.name, doc, state_path=database, doc_key="x")
+    assert (unrecorded.run_id, unrecorded.verdict) == (None, Completion.INCOMPLETE)
+    absent = tmp_path / "absent" / "state.db"
+    assert completion_of(tmp_path / document.name, doc, state_path=absent).run_id is None
+    assert not absent.parent.exists()  # never created only to find it empty
+
+
+def evidence_key(database: Path) -> str:
     with Store(database) as store:
-        key = store.runs()[0].doc_key
-    assert read_run_facts(database, key) == evidence.facts()
-    typed = build_matrix(outline_of(doc), evidence.facts())
-    fast = build_matrix(outline_of(doc), read_run_facts(database, key))
-    assert fast == typed
-    assert read_run_facts(database, "no such key") is None
-    assert read_run_facts(tmp_path / "absent.db", key) is None
+        return store.runs()[0].doc_key
 
 
-def test_the_fast_reader_refuses_a_schema_it_does_not_know(tmp_path: Path) -> None:
-    database = restore(DOCUMENTS[0].with_suffix(".run.sql"), tmp_path / "x.db")
-    conn = sqlite3.connect(database)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
-    with pytest.raises(LookupError):
-        read_run_facts(database, "k")
+def test_task_status_json_is_compact_and_keeps_non_ascii(tmp_path: Path) -> None:
+    recorded = Recorded(tmp_path)
+    matrix = completion_of(
+        recorded.document, recorded.doc, state_path=recorded.database, doc_key=recorded.run.doc_key
+    )
+    text = matrix_json(matrix)
+    assert text == json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    assert text.startswith('{"doc_id":"020","title":"Report evidence {{ 7*7 }} demo","run_id":1,')
+    assert json.loads(text)["steps"][0]["state"] == "completed"
+    assert '"title":"Überprüfung"' in matrix_json(replace(matrix, title="Überprüfung"))
+
+
+def test_any_change_to_the_run_is_seen_at_once(tmp_path: Path) -> None:
+    recorded = Recorded(tmp_path)
+    before = recorded.status()
+    steps = before["steps"]
+    assert isinstance(steps, list)
+    step = steps[0]["id"]
+    with Store(recorded.database) as store:
+        store.record_outcome(recorded.run.id, step, StepStatus.FAILED, error="broken since")
+    after = recorded.status()
+    assert after != before
+    assert after["steps"][0]["failure"] == "broken since"  # type: ignore[index]
+    with Store(recorded.database) as store:
+        store.set_run_status(recorded.run.id, RunStatus.COMPLETED)
+    assert recorded.status()["run_status"] == RunStatus.COMPLETED
+
+
+def test_a_running_run_and_a_newer_run_are_what_task_status_shows(tmp_path: Path) -> None:
+    recorded = Recorded(tmp_path)
+    run = recorded.run
+    claim = Claim()
+    with Store(recorded.database) as store:
+        store.open_run(
+            doc_key=run.doc_key, doc_path=run.doc_path, doc_id=run.doc_id,
+            sha256=run.source_sha256, claim=claim,
+        )  # fmt: skip
+    assert recorded.status()["run_status"] == RunStatus.RUNNING
+    with Store(recorded.database) as store:
+        store.finish_run(run.id, claim, RunStatus.PAUSED)
+        newer, _ = store.open_run(
+            doc_key=run.doc_key, doc_path=run.doc_path, doc_id=run.doc_id,
+            sha256=run.source_sha256, claim=claim, new=True,
+        )  # fmt: skip
+        store.finish_run(newer.id, claim, RunStatus.PAUSED)
+    status = recorded.status()
+    assert status["run_id"] == newer.id
+    assert status["steps_complete"] == 0  # the newer run recorded nothing yet
+
+
+def test_an_edited_document_is_judged_as_it_is_now(tmp_path: Path) -> None:
+    recorded = Recorded(tmp_path)
+    assert recorded.status()["document_changed"] is False
+    edited = DOCUMENTS[0].read_text() + "\n- [ ] an edit\n"
+    recorded.doc = convert_bytes(edited.encode(), f"docs/tasks/{DOCUMENTS[0].name}")
+    status = recorded.status()
+    assert status["document_changed"] is True
+    assert status["reasons"][0] == "the document changed since run 1 recorded its evidence"  # type: ignore[index]
 
 
 def test_state_location_rules_match_the_store(
@@ -357,24 +372,6 @@ def test_the_outline_has_the_engines_units() -> None:
         assert list(built.units) == list(units)
         assert [u.kind for u in built.units.values()] == [u.kind for u in units.values()]
         assert [u.tool for u in built.units.values()] == [u.tool_name for u in units.values()]
-
-
-def test_a_store_of_another_schema_is_read_through_the_typed_api(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from claude_task_cli.report import completion
-
-    doc, _evidence = fixture_evidence(DEMO, tmp_path)
-    database = tmp_path / f"{DEMO.stem}.db"
-    with Store(database) as store:
-        key = store.runs()[0].doc_key
-    document = tmp_path / DEMO.name
-    document.write_bytes(DEMO.read_bytes())
-    fast = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
-    monkeypatch.setattr(completion, "_RUN_OF", {})  # no schema known: the typed path
-    typed = completion.completion_of(document, lambda: doc, state_path=database, doc_key=key)
-    assert typed == fast
-    assert typed.run_id == 1
 
 
 def test_completions_without_a_tool_call_are_complete_and_counted_apart() -> None:

@@ -1,124 +1,261 @@
-"""The report environment's code generator (inline attribute reads, joined output) renders what
-jinja2's own sandbox renders, across the template language, not only in the packaged templates."""
+"""Templates: project overrides file by file, jinja2's sandbox strict about names, errors that
+name the template's file and line, and templates given plain data only — probed from a project's
+own overrides of every packaged template with the calls that escaped the sandbox when they were
+given objects."""
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
+import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from jinja2 import StrictUndefined
-from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from typer.testing import CliRunner
 
-from claude_task_cli.report import templating
-from claude_task_cli.report.templating import environment
-from claude_task_cli.report.views import Item
+from claude_task_cli.cli.app import app
+from claude_task_cli.errors import ReportError
+from claude_task_cli.report import render as render_module
+from claude_task_cli.report.render import Reports, render_matrix, render_reports
+from claude_task_cli.report.templating import environment, template_search
+from tests.report.regen_reports import DOCUMENTS, fixture_evidence, install
 
-# Every construct whose compiled code holds attribute reads or output in its own scope: macros
-# (with defaults, and called with a caller), filter and set blocks, filtered recursive loops,
-# filters taking attribute names, literals, namespaces, conditional expressions.
-LANGUAGE = """{% macro m(x, d=items[0].text) %}[{{ x.text }}|{{ d }}]{% endmacro %}
-{{ m(items[1]) }}
-{% macro w(x) %}<{{ caller(x.text) }}>{% endmacro %}{% call(t) w(items[0]) %}{{ t }}/{{ items[1].text }}{% endcall %}
-{% filter upper %}{{ items[0].text }}{% endfilter %}
-{% set block %}{{ items[1].depth }}{% endset %}{{ block }}
-{% for i in items if i.depth > 0 recursive %}{{ loop.depth }}:{{ i.text }}{% endfor %}
-{{ items | map(attribute="text") | join(",") }} {{ items | selectattr("checked") | list | length }}
-{{ {items[0].text: items[1].depth} }} {{ (items[0].text, items[1].text) }} {{ [items[0].depth] }}
-{{ items[0].text.upper() }} {{ items[0].nope is defined }} {{ "%s-%s" % (items[0].text, 2) }}
-{% set ns = namespace(v=items[0].depth) %}{% set ns.v = items[1].depth %}{{ ns.v }}
-{{ items[1].text if items[0].checked else items[0].text ~ "!" }}
-"""
-ITEMS = [Item("first", True, 0), Item("second", None, 2)]
-
-
-def _jinja_sandbox() -> SandboxedEnvironment:
-    plain = SandboxedEnvironment(
-        undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
-    )
-    plain.filters.update(environment().filters)
-    return plain
-
-
-def test_the_template_language_renders_as_in_jinjas_own_sandbox() -> None:
-    ours = environment().from_string(LANGUAGE).render(items=ITEMS)
-    assert ours == _jinja_sandbox().from_string(LANGUAGE).render(items=ITEMS)
-    assert "[second|first]" in ours  # it did render
-    assert "<first/second>" in ours
-
-
-@pytest.mark.parametrize(
-    ("source", "error"),
-    [
-        ("{{ items[0].__class__.__mro__ }}", SecurityError),
-        ("{{ items[0]._private }}", UndefinedError),
-        ("{{ items[0].no_such_field }}", UndefinedError),
-        ("{{ items[0].text.format.__globals__ }}", SecurityError),
-    ],
-)
-def test_what_jinjas_sandbox_refuses_is_refused(source: str, error: type[Exception]) -> None:
-    for env in (environment(), _jinja_sandbox()):
-        with pytest.raises(error):
-            env.from_string(source).render(items=ITEMS)
-
-
-# -- compiled templates kept between processes ---------------------------------------------------
+runner = CliRunner()
+PACKAGED = Path(render_module.__file__).parent / "templates"
 
 
 @pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system temp directory, for this test alone; returns jinja2's cache directory in it."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path / f"_jinja2-cache-{os.getuid()}"
+def demo(tmp_path: Path) -> Reports:
+    doc, evidence = fixture_evidence(DOCUMENTS[0], tmp_path)
+    return Reports.of(doc, evidence)
 
 
-def refuse_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    def compiled_again(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("the template was compiled again")
-
-    monkeypatch.setattr(templating._Sandbox, "compile", compiled_again)
-
-
-def test_a_compiled_template_is_kept_for_the_next_environment(
-    private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_project_template_overrides_one_file_and_the_rest_stay_packaged(
+    demo: Reports, tmp_path: Path
 ) -> None:
-    compiled = environment().get_template("matrix.md.j2")
-    assert len(list(private_tmp.glob("claude-task-*.cache"))) == 1
-    assert stat.S_IMODE(private_tmp.stat().st_mode) == 0o700
-    refuse_compiling(monkeypatch)
-    kept = environment().get_template("matrix.md.j2")
-    assert kept.root_render_func.__code__.co_code == compiled.root_render_func.__code__.co_code
+    project = tmp_path / "project"
+    (project / "templates").mkdir(parents=True)
+    (project / "templates" / "task_report.md.j2").write_text(
+        "custom {{ task.task.id }}: {{ task.row.completion }}\n"
+    )
+    env = environment(template_search(project))
+    rendered = {r.name: r.text for r in render_reports(demo, env)}
+    assert rendered["020_task_1_commands.md"] == "custom 1: INCOMPLETE\n"
+    assert rendered["020_final_summary.md"].startswith("# 020: Report evidence")
+    explicit = tmp_path / "explicit"
+    explicit.mkdir()
+    (explicit / "task_report.md.j2").write_text("explicit\n")
+    env = environment(template_search(project, explicit))
+    assert render_reports(demo, env, task_id="1")[0].text == "explicit\n"
 
 
-def test_a_damaged_or_foreign_cache_file_is_compiled_again(private_tmp: Path) -> None:
-    environment().get_template("matrix.md.j2")
-    (kept,) = private_tmp.glob("claude-task-*.cache")
-    kept.write_bytes(b"not marshalled code")
-    other_release = private_tmp / "claude-task-0123456789abcdef-x.cache"
-    other_release.write_bytes(b"")
-    assert environment().get_template("matrix.md.j2").render is not None
-    assert kept.read_bytes() != b"not marshalled code"  # written again, whole
-    assert not other_release.exists()
+def test_the_matrix_template_renders_alone_for_the_github_summary(demo: Reports) -> None:
+    text = render_matrix(demo, environment(), "docs/reports")
+    assert text.startswith("## Completion Matrix — 020")
+    assert "| 3 | A person reviews | INCOMPLETE | awaiting_client |" in text
+    # on the Actions summary page a relative link would not resolve: the report's path instead
+    assert "| `docs/reports/020_task_3_a_person_reviews.md` |" in text
+    summary = next(r.text for r in render_reports(demo, environment()) if "final_summary" in r.name)
+    assert "[020_task_3_a_person_reviews.md](020_task_3_a_person_reviews.md)" in summary
 
 
-def test_no_usable_cache_only_costs_the_compilation(
-    private_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ doc.__class__.__mro__ }}", "SecurityError|UndefinedError"),
+        ("{{ doc.__pydantic_config__.__class__.__subclasses__() }}", "SecurityError|Undefined"),
+        ("{{ no_such_name }}", "UndefinedError"),
+        ("{{ (task.steps | first).row._asdict() }}", "SecurityError|UndefinedError"),
+        ("{{ task.row.__class__ }}", "SecurityError|UndefinedError"),
+        ("{{ task.no_such_field }}", "UndefinedError"),
+        ("{{ task.task.title.format.__globals__ }}", "SecurityError|UndefinedError"),
+        ("{% for %}", "TemplateSyntaxError"),
+    ],
+)
+def test_overrides_run_sandboxed_and_strict(
+    demo: Reports, tmp_path: Path, template: str, message: str
 ) -> None:
-    environment().get_template("matrix.md.j2")
-    (kept,) = private_tmp.glob("claude-task-*.cache")
-    kept.unlink()
-    kept.mkdir()  # neither readable nor replaceable as a file, even by root
-    assert environment().get_template("matrix.md.j2").render is not None
-    assert kept.is_dir()
-    env = environment()
-    kept.rmdir()
-    private_tmp.rmdir()  # gone between the environment's creation and its first write
-    assert env.get_template("matrix.md.j2").render is not None
-    not_a_directory = tmp_path / "file"
-    not_a_directory.write_text("")
-    monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
-    assert templating._bytecode_cache() is None
-    assert environment().get_template("matrix.md.j2").render is not None
+    """Syntax and runtime errors alike name the template's file and line."""
+    (tmp_path / "task_report.md.j2").write_text("line one\n" + template + "\n")
+    where = re.escape(str(tmp_path / "task_report.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:2: ({message}): "):
+        render_reports(demo, environment([tmp_path]), task_id="1")
+
+
+def test_a_runtime_error_in_an_included_template_names_that_file_and_line(
+    demo: Reports, tmp_path: Path
+) -> None:
+    (tmp_path / "final_summary.md.j2").write_text("one\n{% include 'matrix.md.j2' %}\n")
+    (tmp_path / "matrix.md.j2").write_text("a\nb\n{{ matrix.no_such_field }}\n")
+    where = re.escape(str(tmp_path / "matrix.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:3: UndefinedError: "):
+        render_reports(demo, environment([tmp_path]))
+
+
+def test_an_error_inside_a_long_output_names_its_own_line(demo: Reports, tmp_path: Path) -> None:
+    """The line an error is reported at is the line of the piece that failed, not the first line
+    of the output it belongs to."""
+    body = "| {{ task.row.id }} |\n| {{ task.row.title }} |\n| {{ task.row.no_such_field }} |\n"
+    (tmp_path / "task_report.md.j2").write_text(body)
+    where = re.escape(str(tmp_path / "task_report.md.j2"))
+    with pytest.raises(ReportError, match=rf"^template {where}:3: UndefinedError: "):
+        render_reports(demo, environment([tmp_path]), task_id="1")
+
+
+def test_a_packaged_templates_runtime_error_names_its_file_and_line(demo: Reports) -> None:
+    packaged = Path(render_module.__file__).parent / "templates" / "matrix.md.j2"
+    line = next(
+        n for n, text in enumerate(packaged.read_text().splitlines(), 1) if "{{ doc.id" in text
+    )
+    with pytest.raises(ReportError) as caught:
+        render_module._render(environment().get_template("matrix.md.j2"), {})
+    assert str(caught.value) == (f"template {packaged}:{line}: UndefinedError: 'doc' is undefined")
+
+
+def test_a_missing_templates_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="no such templates directory"):
+        template_search(None, tmp_path / "absent")
+
+
+# -- templates are given plain data: probes from a project's overrides ---------------------------
+
+PLAIN = (dict, list, str, int, float, bool, type(None))
+EXPLOIT = (
+    '{{ run.parse_raw("cposix\\nsystem\\n(Vid > pwned.txt\\ntR.",'
+    ' content_type="application/pickle", allow_pickle=True) }}'
+)
+
+
+def captured_contexts(reports: Reports) -> dict[str, dict[str, Any]]:
+    """What each packaged template is given when every report and the GitHub summary's matrix
+    are rendered: {template name: context}."""
+    seen: dict[str, dict[str, Any]] = {}
+    real = render_module._render
+
+    def capture(template: Any, context: dict[str, Any]) -> str:
+        seen.setdefault(template.name, context)
+        return real(template, context)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render_module, "_render", capture)
+        render_reports(reports, environment())
+        render_matrix(reports, environment(), "docs/reports")
+    return seen
+
+
+def values(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every value reachable from `value`, with a Jinja expression that reaches it."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from values(item, f"{path}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from values(item, f"{path}[{index}]")
+
+
+# Appended to a template: tries, on every value it is given (walked recursively, keys too), the
+# calls that escaped the sandbox when templates were given objects; PROBE-RAN wherever one could
+# even be read.
+PROBES = """
+{% macro probe(v) %}
+{% if v.parse_raw is defined %}PROBE-RAN{{ v.parse_raw("cposix\\nsystem\\n(Vid > PWNED\\ntR.",
+   content_type="application/pickle", allow_pickle=True) }}{% endif %}
+{% if v.parse_file is defined %}PROBE-RAN{{ v.parse_file("OUTSIDE") }}{% endif %}
+{% if v.model_validate_json is defined %}PROBE-RAN{{ v.model_validate_json("{}") }}{% endif %}
+{% if v.__class__ is defined %}PROBE-RAN{{ v.__class__.__mro__ }}{% endif %}
+{% if v.mro is defined %}PROBE-RAN{{ v.mro() }}{% endif %}
+{% if v is mapping %}{% for k in v %}{{ probe(k) }}{{ probe(v[k]) }}{% endfor %}
+{% elif v is iterable and v is not string %}{% for x in v %}{{ probe(x) }}{% endfor %}{% endif %}
+{% endmacro %}
+"""
+
+
+def probes(names: list[str], outside: Path, pwned: Path) -> str:
+    calls = "".join(f"{{{{ probe({name}) }}}}" for name in names)
+    return PROBES.replace("PWNED", str(pwned)).replace("OUTSIDE", str(outside)) + calls + "\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    (root / ".git").mkdir(parents=True)
+    install(root, DOCUMENTS[0], root / ".claude-task" / "state.db")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return root
+
+
+class OpenedFiles:
+    """The files this process opens while `watching`, from Python's audit events."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.watching = False
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if self.watching and event == "open" and isinstance(args[0], str | Path):
+            self.paths.append(str(args[0]))
+
+
+OPENED = OpenedFiles()
+
+
+def test_templates_are_given_plain_data_only(demo: Reports) -> None:
+    contexts = captured_contexts(demo)
+    assert sorted(contexts) == ["final_summary.md.j2", "matrix.md.j2", "task_report.md.j2"]
+    for name, context in contexts.items():
+        for path, value in values(context, "context"):
+            assert type(value) in PLAIN, f"{name}: {path} is a {type(value).__name__}"
+    assert contexts["task_report.md.j2"]["run"]["steps"]["1.3"]["pause_reason"]["type"] == (
+        "verificationFailed"
+    )
+
+
+def test_probes_from_overrides_of_every_template_reach_nothing(
+    project: Path, demo: Reports, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside" / "secret.json"
+    outside.parent.mkdir()
+    outside.write_text('{"secret": "SECRET-MARKER"}')
+    pwned = tmp_path / "pwned.txt"
+    contexts = captured_contexts(demo)
+    (project / "templates").mkdir()
+    for name, context in contexts.items():
+        packaged = (PACKAGED / name).read_text(encoding="utf-8")
+        (project / "templates" / name).write_text(packaged + probes(list(context), outside, pwned))
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    OPENED.watching = True
+    try:
+        result = runner.invoke(app, ["generate_report", "020", "--github-summary"])
+    finally:
+        OPENED.watching = False
+    assert result.exit_code == 1, result.output  # rendered: the run is incomplete
+    assert not pwned.exists()
+    assert not [p for p in OPENED.paths if p.startswith(str(outside.parent))]
+    reports = [*(project / "docs" / "reports").iterdir(), summary]
+    assert len(reports) == 5
+    for report in reports:
+        text = report.read_text(encoding="utf-8")
+        assert "PROBE-RAN" not in text
+        assert "SECRET-MARKER" not in text
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PACKAGED.glob("*.j2")))
+def test_the_pickle_exploit_in_any_override_is_a_one_line_template_error(
+    project: Path, tmp_path: Path, name: str
+) -> None:
+    (project / "templates").mkdir()
+    packaged = (PACKAGED / name).read_text(encoding="utf-8")
+    override = project / "templates" / name
+    override.write_text(packaged + EXPLOIT + "\n")
+    line = len(packaged.splitlines()) + 1
+    result = runner.invoke(app, ["generate_report", "020"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"template {override}:{line}: UndefinedError: 'dict object' has no attribute 'parse_raw'\n"
+    )
+    assert not list(tmp_path.rglob("pwned.txt"))

@@ -14,13 +14,11 @@ import pytest
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
-from claude_task_cli.report.completion import read_run_facts
 from claude_task_cli.report.evidence import load_evidence
 from claude_task_cli.report.junit import junit_xml
-from claude_task_cli.report.matrix import Completion, Matrix, build_matrix
-from claude_task_cli.report.matrix_json import matrix_json
-from claude_task_cli.report.outline import outline_of
-from claude_task_cli.report.render import Reports, render
+from claude_task_cli.report.matrix import Completion, Matrix
+from claude_task_cli.report.render import Reports, render_reports
+from claude_task_cli.report.status import completion_of, matrix_json
 from claude_task_cli.report.templating import environment
 from claude_task_cli.run.continuation import record_step_result
 from claude_task_cli.run.results import RunOutcome
@@ -49,9 +47,10 @@ class Recorded:
         with Store(self.database) as store:
             return Reports.of(self.doc, load_evidence(store, self.doc, doc_key=self.key))
 
-    def fast_matrix(self) -> Matrix:
-        """`task_status`'s path: raw SQLite, no pydantic."""
-        return build_matrix(outline_of(self.doc), read_run_facts(self.database, self.key))
+    def status_matrix(self) -> Matrix:
+        """`task_status`'s read of the run."""
+        document = Path(self.doc.source.path)
+        return completion_of(document, self.doc, state_path=self.database, doc_key=self.key)
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ def test_the_audits_reproduction_no_longer_ends_complete(demo: Recorded) -> None
     final = demo.record("3.1", {"confirmed": True})
     assert final.run_status == RunStatus.FAILED
     reports = demo.reports()
-    for matrix in (reports.matrix, demo.fast_matrix()):
+    for matrix in (reports.matrix, demo.status_matrix()):
         assert matrix.verdict == Completion.INCOMPLETE
         assert (matrix.steps_complete, matrix.steps_total) == (7, 8)
         assert "1 checks failed" in matrix.reasons
@@ -122,7 +121,7 @@ def test_a_result_that_passes_completes_and_is_marked_as_the_clients(demo: Recor
     assert [c["passed"] for c in step.checks] == [True]
     demo.record("3.1", {"confirmed": True})  # no binding, no expect: nothing to check
     reports = demo.reports()
-    fast = demo.fast_matrix()
+    fast = demo.status_matrix()
     assert matrix_json(fast) == matrix_json(reports.matrix)
     for matrix in (reports.matrix, fast):
         rows = {r.id: r for r in matrix.steps}
@@ -134,7 +133,7 @@ def test_a_result_that_passes_completes_and_is_marked_as_the_clients(demo: Recor
     status = json.loads(matrix_json(fast))
     assert status["complete_by_client"] == 2
     assert {s["id"]: s["source"] for s in status["steps"]}["3.1"] == "client"
-    text = {r.name: r.text for r in render(reports, environment())}
+    text = {r.name: r.text for r in render_reports(reports, environment())}
     summary = text["020_final_summary.md"]
     assert "| 2.2 | 2 | A check that does not hold | COMPLETE (recorded by the client) |" in summary
     assert (
@@ -166,6 +165,8 @@ def test_a_fully_recorded_run_is_complete_but_does_not_claim_every_verification(
     reports = demo.reports()
     assert reports.matrix.verdict == Completion.COMPLETE
     assert reports.matrix.complete_without_engine == 5
-    summary = {r.name: r.text for r in render(reports, environment())}["020_final_summary.md"]
+    summary = {r.name: r.text for r in render_reports(reports, environment())}[
+        "020_final_summary.md"
+    ]
     assert "every step completed and every check passed" not in summary
     assert "Every step completed and no check failed, but not every step was verified" in summary

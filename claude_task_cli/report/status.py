@@ -1,0 +1,55 @@
+"""`task_status`'s core: the completion matrix of a document's latest run, and its JSON.
+
+One read path, the reports' own: the state store (`Store`, its public read methods) → the run's
+evidence (`evidence.load_evidence`) → the matrix (`matrix.build_matrix` over the document's
+outline). `task_status` and `generate_report` therefore cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
+from claude_task_cli.report.evidence import RunEvidence, load_evidence, run_facts
+from claude_task_cli.report.matrix import Matrix, build_matrix
+from claude_task_cli.report.outline import outline_of
+from claude_task_cli.store.database import Store
+
+
+def state_path_for(document: Path, explicit: Path | None = None) -> Path:
+    """Where `execute_task` keeps the runs of `document` (`--state`, `$CLAUDE_TASK_STATE`, else
+    `<project root>/.claude-task/state.db`)."""
+    if explicit is not None:
+        return explicit
+    variable = os.environ.get(STATE_ENV)
+    if variable:
+        return Path(variable)
+    return project_root(document.resolve().parent) / STATE_DIR / "state.db"
+
+
+def latest_evidence(state_path: Path, doc: TaskDocument, doc_key: str) -> RunEvidence | None:
+    """The evidence of the latest run stored under `doc_key`; None when none was recorded. A
+    state database that does not exist is not created only to find it empty."""
+    if not state_path.is_file():
+        return None
+    with Store(state_path) as store:
+        return load_evidence(store, doc, doc_key=doc_key)
+
+
+def completion_of(
+    document: Path, doc: TaskDocument, *, state_path: Path | None = None, doc_key: str | None = None
+) -> Matrix:
+    """The completion matrix of `doc` (converted from the file `document`) against its latest
+    run: the run stored under `doc_key`, by default the resolved path of `document`, as
+    `execute_task` stores it. A matrix of steps not run when no run was recorded."""
+    state = state_path_for(document, state_path)
+    evidence = latest_evidence(state, doc, doc_key or str(document.resolve()))
+    return build_matrix(outline_of(doc), None if evidence is None else run_facts(evidence))
+
+
+def matrix_json(matrix: Matrix) -> str:
+    """`task_status --json`: the matrix as compact JSON, non-ASCII characters kept."""
+    return json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":"))
