@@ -121,7 +121,7 @@ async def execute(
         outcome = build_outcome(doc, units, states.all(), scope, run_id=run.id, resumed=resumed)
         recorder.finish_run(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
-        recorder.finish_run(claim, summarize(s.status for _, s in states.items()), error=exc)
+        recorder.finish_run(claim, summarize(states.statuses().values()), error=exc)
         raise
     finally:
         store.on_commit = previous_sink

@@ -25,12 +25,14 @@ def referenced(units: Mapping[str, Unit]) -> frozenset[str]:
 
 
 class UnitStates:
-    """Each unit's `StepState`, by unit id; the results of the units in `needed` only."""
+    """Each unit's `StepState`, by unit id; the results of the units in `needed` only. A unit
+    taken to run is `running` until its state is next set."""
 
     def __init__(self, units: Iterable[str], needed: frozenset[str]) -> None:
         self.needed = needed
         never = StepState()  # frozen: one for every unit not run yet
         self._states = dict.fromkeys(units, never)
+        self._running: set[str] = set()
 
     def __getitem__(self, uid: str) -> StepState:
         return self._states[uid]
@@ -47,21 +49,27 @@ class UnitStates:
             if uid in self._states:
                 self._states[uid] = state
 
+    def holds(self, uid: str) -> bool:
+        """Whether `uid`'s result and checks are kept (a later step reads them)."""
+        return uid in self.needed
+
     def set(self, uid: str, state: StepState) -> None:
         """`uid`'s new state; its result and checks dropped unless a later step reads them."""
         if uid not in self.needed and (state.result is not None or state.checks is not None):
             state = dataclasses.replace(state, result=None, checks=None)
         self._states[uid] = state
+        if state.status != StepStatus.RUNNING:
+            self._running.discard(uid)
 
-    def mark(self, uid: str, status: StepStatus) -> None:
-        """A status change alone (a unit taken to run)."""
-        self._states[uid] = dataclasses.replace(self._states[uid], status=status)
+    def start(self, uid: str) -> None:
+        """`uid` is taken to run."""
+        self._running.add(uid)
 
     def status(self, uid: str) -> StepStatus:
-        return self._states[uid].status
+        return StepStatus.RUNNING if uid in self._running else self._states[uid].status
 
     def statuses(self) -> dict[str, StepStatus]:
-        return {uid: state.status for uid, state in self._states.items()}
+        return {uid: self.status(uid) for uid in self._states}
 
     def results(self, refs: Iterable[str]) -> dict[str, Any]:
         """The results of the completed units among `refs`."""
@@ -73,4 +81,7 @@ class UnitStates:
         }
 
     def all(self) -> dict[str, StepState]:
-        return dict(self._states)
+        states = dict(self._states)
+        for uid in self._running:
+            states[uid] = dataclasses.replace(states[uid], status=StepStatus.RUNNING)
+        return states

@@ -72,7 +72,7 @@ class UnitRunner:
     async def run(self, uid: str) -> None:
         """Run one unit to an outcome; a server that cannot be used sets `abort`."""
         unit = self.units[uid]
-        self.states.mark(uid, StepStatus.RUNNING)
+        self.states.start(uid)
         if unit.kind == "group":
             self.recorder.settle(uid, StepStatus.COMPLETED)
         elif unit.kind == "client":
@@ -233,15 +233,16 @@ class UnitRunner:
             events=[item],
             defer=status != StepStatus.RUNNING,  # a retry sleeps next: commit that one now
         )
+        held = self.states.holds(uid)  # else in the store only
         self.states.set(
             uid,
             StepState(
                 status=status,
-                result=outcome.result,
+                result=outcome.result if held else None,
                 error=outcome.error,
                 pause_reason=outcome.reason,
                 args=recorded,
-                checks=checks,
+                checks=checks if held else None,
                 attempts=state.attempts + 1,
                 duration_ms=ms,
                 attempt=attempt,
