@@ -12,8 +12,8 @@ Each target is a ratio measured in one run against one server process (a stdio s
 The SDK side is a bare `ClientSession.call_tool` loop on the pool's own initialized session
 (`ServerPool.session`), the executor goes through `ServerPool.call`; start-up is excluded on both
 sides. The executor's times include everything else: the state store (a fresh database per run,
-each step's start committed before its call, its end in the same transaction as the next start),
-argument resolution, schema checks, events.
+each step's start committed before its call, its end in the same transaction as the next start,
+up to the store's close), argument resolution, schema checks, events.
 
 The sides alternate, and a ratio is the median of the per-repetition ratios (each executor run
 over the SDK run just before it), so drift on a shared machine cancels; the time columns are each
@@ -88,10 +88,15 @@ def document(
 
 
 async def engine_run(pool: ServerPool, doc: TaskDocument, concurrency: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "state.db") as store:
+    """The executor's run of `doc`, timed up to its store's close (the last checkpoint)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "state.db")
         start = time.perf_counter()
-        options = RunOptions(concurrency=concurrency)
-        outcome = await execute(doc, pool, store, options, doc_key=doc.source.path)
+        try:
+            options = RunOptions(concurrency=concurrency)
+            outcome = await execute(doc, pool, store, options, doc_key=doc.source.path)
+        finally:
+            store.close()
         elapsed = time.perf_counter() - start
     assert outcome.status == RunStatus.COMPLETED, outcome.pause_reasons[:3]
     return elapsed
