@@ -81,10 +81,12 @@ class Store:
             self._conn.close()
 
     def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
-        with self.transaction() as conn:
+        with self.transaction() as conn:  # read again under the lock: another may have migrated
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
             applied = migrate(
                 conn, self.path, version, now=self.clock(), stale_after=self.stale_after
             )

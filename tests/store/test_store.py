@@ -175,6 +175,28 @@ def test_claims_race_exactly_one_wins(tmp_path: Path) -> None:
             store.finish_run(run.id, Claim(token=run.claim_token or ""), RunStatus.PAUSED)
 
 
+def test_stores_opened_at_once_on_a_new_database_create_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            Store(path).close()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert errors == []
+    with Store(path) as store:
+        assert store.runs() == []
+
+
 def test_attempts_are_numbered_and_round_trip(store: Store) -> None:
     claim = Claim()
     run_id, _ = open_doc(store, claim)
