@@ -30,7 +30,7 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.run.arguments import marker, resolve_args
-from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.run.results import RunOutcome, Strings
 from claude_task_cli.run.units import build_units
 
 _SHOWN = 240  # characters of a result shown in the narrative
@@ -53,8 +53,8 @@ class RemainingStep:
     server: str | None = None
     tool: str | None = None
     arguments: dict[str, Any] | None = None
-    commands: list[str] = field(default_factory=list)
-    waiting_for: list[str] = field(default_factory=list)
+    commands: Strings = field(default_factory=list)
+    waiting_for: Strings = field(default_factory=list)
     pause_reason: PauseReason | None = None
     guidance: str
 

@@ -18,15 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.convert.step_kind import UnitKind
 from claude_task_cli.outcomes import PauseReason, Progress, ProgressStep, RunStatus, StepStatus
 from claude_task_cli.run.units import Unit
 from claude_task_cli.store import StepState, Store
+
+# A list of text that is empty unless given, as the MCP door's output schema says
+# (`server/schemas.py` makes it from these records).
+Strings = Annotated[list[str], Field(json_schema_extra={"default": []})]
 
 
 def summarize(statuses: Iterable[StepStatus]) -> RunStatus:
@@ -45,7 +49,7 @@ def summarize(statuses: Iterable[StepStatus]) -> RunStatus:
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """One unit in the run document: what it is, and its state (`StepState`) as of this run."""
+    """One unit's outcome: its latest attempt, with the evidence (result, checks) kept."""
 
     step_id: str
     task_id: str
@@ -75,7 +79,7 @@ class PlannedCall:
     server: str | None = None
     tool: str | None = None
     args: Any = None
-    commands: list[str] = field(default_factory=list)
+    commands: Strings = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
