@@ -19,9 +19,10 @@ Durability and resume: each attempt is committed when it starts, before its call
 rides with the next write (`store`). Executing a document again resumes its latest unfinished run:
 completed units never run again; failed, skipped and paused ones are evaluated afresh; a unit found
 `running` (its executor died) is retried if retryable, else it pauses with `interrupted` until the
-client records its outcome; a failure recorded by the client stands. A document whose hash changed
-since the run started raises `DocumentChangedError` unless `new_run`. The core never prints:
-events go to `on_event`.
+client records its outcome; a failure recorded by the client stands. A run cancelled while its
+calls are made (Ctrl-C, the MCP door's cancel) closes them the same way at once and is recorded
+stopped. A document whose hash changed since the run started raises `DocumentChangedError`
+unless `new_run`. The core never prints: events go to `on_event`.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ async def execute(
         outcome = build_outcome(doc, units, states.all(), scope, run_id=run.id, resumed=resumed)
         recorder.finish_run(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            _interrupt(units, states, recorder, runner.in_flight)
         recorder.finish_run(claim, summarize(states.statuses().values()), error=exc)
         raise
     finally:
@@ -189,6 +192,24 @@ def _prepare_resume(
             or (state.status == StepStatus.FAILED and state.source == "client")
         )
         if not sticky and uid in scope and state.status != StepStatus.PENDING:
+            recorder.restart(uid)
+
+
+def _interrupt(
+    units: Mapping[str, Unit], states: UnitStates, recorder: Recorder, in_flight: dict[str, int]
+) -> None:
+    """A cancelled run (Ctrl-C, the MCP door's cancel): each call it was making is closed as a
+    resumed run would close it, so the run is recorded stopped, not `running` — a
+    non-retryable unit pauses as `interrupted`, a retryable one and any unit taken but not
+    called yet are pending again. No await: nothing here waits on the cancelled loop."""
+    for uid, attempt in in_flight.items():
+        unit = units[uid]
+        recorder.interrupted(uid, retry=unit.retryable, attempt=attempt)
+        if not unit.retryable:
+            reason = Interrupted(blocked_step=uid, attempt=attempt, suggested_tool=unit.tool_name)
+            recorder.settle(uid, StepStatus.PAUSED, reason=reason)
+    for uid, status in states.statuses().items():
+        if status == StepStatus.RUNNING:
             recorder.restart(uid)
 
 

@@ -103,14 +103,15 @@ class Recorder:
             ),
         )
 
-    def interrupted(self, uid: str, retry: bool) -> None:
-        """Close the attempt a dead executor left `running`; a retryable unit starts afresh."""
-        state = self.states[uid]
-        item = self.event("step_interrupted", uid, attempt=state.attempt, retry=retry)
+    def interrupted(self, uid: str, retry: bool, attempt: int | None = None) -> None:
+        """Close an attempt left `running` (by a dead executor, or a run cancelled while its call
+        was made: `attempt`); a retryable unit starts afresh."""
+        number = self.states[uid].attempt if attempt is None else attempt
+        item = self.event("step_interrupted", uid, attempt=number, retry=retry)
         self.store.finish_attempt(
             self.run_id,
             uid,
-            state.attempt,
+            number,
             StepStatus.FAILED,
             error=INTERRUPTED,
             events=[item],

@@ -66,6 +66,7 @@ class UnitRunner:
         self.clock = clock
         self.sleep = sleep
         self.abort: TaskCliError | None = None
+        self.in_flight: dict[str, int] = {}  # unit → the attempt whose call is being made
         self._validators: dict[tuple[str, str], ArgsValidator | None] = {}
         self._tools: dict[str, Mapping[str, ToolSpec]] = {}
 
@@ -198,12 +199,14 @@ class UnitRunner:
         started = recorder.event("step_started", uid, attempt=number, tool=unit.tool_name)
         t0 = self.clock()
         attempt = self.store.start_attempt(recorder.run_id, uid, recorded, events=[started])
+        self.in_flight[uid] = attempt
         try:
             outcome = await make_calls(self.caller, unit, args, self.commands)
         except TaskCliError as exc:  # a server that cannot be used: no retry, stop the run
             self.abort = self.abort or exc
             outcome = tool_error(unit, unit.tool_name or "", None, str(exc))
             last = True
+        del self.in_flight[uid]  # not when cancelled: the engine closes it (`engine.py`)
         ms = (self.clock() - t0) * 1000
         if outcome.reason is None:
             status = StepStatus.COMPLETED

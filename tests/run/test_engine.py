@@ -30,6 +30,7 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.run.continuation import record_step_result, status_of
+from claude_task_cli.run.engine import execute
 from claude_task_cli.run.handoff import handoff
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import fill_results
@@ -723,3 +724,58 @@ def test_a_settled_step_reaches_the_database_while_the_run_waits(h: Harness, lay
     outcome = h.run(doc, caller, concurrency=2)
     assert outcome.status == RunStatus.COMPLETED
     assert seen == {"1.1": "completed", "1.2": "running"}
+
+
+def test_a_cancelled_run_is_recorded_stopped_with_its_calls_interrupted(h: Harness) -> None:
+    doc = doc_from(f"""# Task 14: Cancelled
+
+## Task 1: T
+
+- [ ] 1.1 [P] not safe to repeat
+{mcp("hang", args="{id: once}")}
+- [ ] 1.2 [P] safe to repeat
+  - Depends on: none
+{mcp("hang", args="{id: again}", retryable="true")}
+""")
+    calling: asyncio.Event | None = None
+    both = [0]
+
+    async def hang(_server: str, _args: dict[str, Any]) -> Result:
+        assert calling is not None
+        both[0] += 1
+        if both[0] == 2:
+            calling.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("never answered")
+
+    caller = caller_for("hang")
+    caller.handlers["hang"] = hang
+
+    async def cancelled() -> None:
+        nonlocal calling
+        calling = asyncio.Event()
+        run = asyncio.create_task(
+            execute(doc, caller, h.store, RunOptions(concurrency=2), on_event=h.events.append)
+        )
+        await asyncio.wait_for(calling.wait(), timeout=20)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(cancelled())
+    (run,) = h.store.runs()
+    states = h.store.step_states(run.id)
+    assert (run.status, run.claim_token) == (RunStatus.PAUSED, None)
+    assert states["1.1"].status == StepStatus.PAUSED
+    assert states["1.1"].pause_reason == Interrupted(
+        blocked_step="1.1", attempt=1, suggested_tool="hang"
+    )
+    assert states["1.2"].status == StepStatus.FAILED  # its attempt closed; it runs again
+    assert [a.status for a in h.store.attempts(run.id)] == [
+        StepStatus.FAILED, StepStatus.PAUSED, StepStatus.FAILED,
+    ]  # fmt: skip
+    assert "step_interrupted" in h.kinds("1.2")
+    again = h.run(doc, caller_for("hang"))  # resumed: 1.2 runs again, 1.1 waits for the client
+    assert [a["id"] for _s, _t, a in caller.calls] == ["once", "again"]
+    assert again.step("1.2").status == StepStatus.COMPLETED
+    assert again.pause_reasons == [states["1.1"].pause_reason]
