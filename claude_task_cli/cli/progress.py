@@ -14,7 +14,7 @@ from claude_task_cli.cli.boundary import plain_output
 from claude_task_cli.outcomes import STEP_END as _STEP_END
 
 if TYPE_CHECKING:
-    from claude_task_cli.store.database import Event
+    from claude_task_cli.store import Event
 
 
 class PlainProgress:
