@@ -13,10 +13,10 @@ the step's task depends on. What a unit does follows from the step:
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from claude_task_cli.convert import graph
 from claude_task_cli.convert.model import ListItem, Step, Task, TaskDocument
 from claude_task_cli.convert.step_kind import UnitKind, kind_of, server_of, tool_of
 from claude_task_cli.errors import RunStateError
@@ -156,19 +156,8 @@ def select(
 
 
 def levels(units: dict[str, Unit], scope: set[str], done: set[str]) -> list[list[str]]:
-    """The units of `scope` not `done`, layered by dependency (what a dry run shows as waves)."""
-    todo = scope - done
-    waiting = {uid: sum(1 for p in units[uid].prereqs if p in todo) for uid in todo}
-    layer = sorted((uid for uid, n in waiting.items() if n == 0), key=lambda u: units[u].order)
-    out: list[list[str]] = []
-    while layer:
-        out.append(layer)
-        following: list[tuple[int, str]] = []
-        for uid in layer:
-            for dep in units[uid].dependents:
-                if dep in waiting:
-                    waiting[dep] -= 1
-                    if waiting[dep] == 0:
-                        heapq.heappush(following, (units[dep].order, dep))
-        layer = [uid for _order, uid in sorted(following)]
-    return out
+    """The units of `scope` not `done`, layered by dependency (what a dry run shows as waves),
+    in document order within a layer."""
+    todo = sorted(scope - done, key=lambda uid: units[uid].order)
+    pending = set(todo)
+    return graph.levels({uid: [p for p in units[uid].prereqs if p in pending] for uid in todo})
