@@ -5,6 +5,8 @@ treated as a template or as markup that could break the page: table cells escape
 and keep to one line; code spans and fences are longer than any backtick run inside them; long
 text is trimmed with a visible note of how much was left out; mermaid labels use entity codes;
 what a tool or a run said (`data`, `data_cell`) has every inline markup character escaped.
+A backslash is doubled only where markdown would read it as an escape (before ASCII punctuation,
+or last): `'1.0.0\\n'` stays as written, and renders the same as it would doubled.
 The author's own text keeps its markdown (`oneline`, `prose`) but never its raw HTML: every `<`
 outside code is written `&lt;`, so no tag, comment or autolink of a document reaches a report.
 These are the Jinja filters of the report environment (`templating.py`).
@@ -27,8 +29,11 @@ _BACKTICKS = re.compile("`+")
 _CONSTANTS = {True: "true", False: "false", None: "null"}
 # json.dumps(value, ensure_ascii=False, default=str), its encoder made once
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
-_CELL_SPECIAL = re.compile(r"[|&<>\\]|[^\S ]|^ | $|  ")  # what `cell` would change
-_INLINE_MARKUP = re.compile(r"[\\`*_~\[\]<>&|]")  # what `data` escapes
+# a backslash markdown reads as an escape: before ASCII punctuation, or at the end of the text
+_ESCAPING_BACKSLASH = r"\\(?=[!-/:-@\[-`{-~]|$)"
+_BACKSLASH = re.compile(_ESCAPING_BACKSLASH)
+_CELL_SPECIAL = re.compile(r"[|&<>]|[^\S ]|^ | $|  |" + _ESCAPING_BACKSLASH)  # what `cell` changes
+_INLINE_MARKUP = re.compile(r"[`*_~\[\]<>&|]|" + _ESCAPING_BACKSLASH)  # what `data` escapes
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MERMAID_ENTITIES = (
     ("#", "#35;"),  # first: the entities below contain it
@@ -101,9 +106,8 @@ def cell(value: Any, limit: int = CELL_LIMIT) -> str:
     if type(value) is str and len(value) <= limit and not _CELL_SPECIAL.search(value):
         return value  # the common case: nothing to escape
     text, omitted = trimmed(_one_line(value), limit)
-    text = (
-        text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|")
     return text + (f" ({trim_note(omitted)})" if omitted else "")
 

@@ -256,7 +256,9 @@ def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path)
     report = runner.invoke(app, ["generate_report", "020", "--junit", "out/junit.xml"])
     assert report.exit_code == 1, report.output
     assert "020: INCOMPLETE — 7 of 8 steps complete (87.5%)" in report.stdout
-    assert "  4 steps completed without a tool call by the engine (4 recorded by the client, " in (
+    assert "  1 check failed\n" in report.stdout
+    # the parts that are 0 are left out
+    assert "  4 steps completed without a tool call by the engine (4 recorded by the client)\n" in (
         report.stdout
     )
     assert ET.parse(project / "out" / "junit.xml").getroot().get("failures") == "1"

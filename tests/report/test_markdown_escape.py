@@ -76,6 +76,25 @@ def test_what_a_tool_said_renders_as_it_said_it(said: str) -> None:
     assert data_cell("x" * 200, 10) == "xxxxxxxxxx (… 190 more characters trimmed)"
 
 
+def test_a_backslash_is_doubled_only_where_markdown_reads_it_as_an_escape() -> None:
+    """A check's description shows Python's `'1.0.0\\n'`: written once, it renders the same."""
+    said = "stdout equals '1.0.0\\n': is '0.9.0\\n'"
+    assert data(said) == data_cell(said) == cell(said) == said
+    assert data("a \\* b") == "a \\\\\\* b"  # before punctuation: both escaped
+    assert cell("ends with \\") == "ends with \\\\"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="\\n*_`[]<>&|'!a ", max_size=30))
+def test_what_a_tool_said_with_backslashes_renders_as_said(said: str) -> None:
+    shown = " ".join(said.split())
+    expected = html.escape(shown, quote=False).replace("'", "&#x27;")
+    inline = MarkdownIt("commonmark").renderInline(data(said)).replace("'", "&#x27;")
+    assert inline == expected
+    table = GFM.render(f"| a |\n|---|\n| {data_cell(said)} |\n").replace("'", "&#x27;")
+    assert f"<td>{expected}</td>" in table or not shown
+
+
 def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
     assert fence("a ```` b", "text").startswith("`````text\n")
     assert fence("plain").startswith("```\nplain\n```")
