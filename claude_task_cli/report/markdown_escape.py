@@ -151,14 +151,26 @@ def code(value: Any, limit: int = CELL_LIMIT, table: bool = True) -> str:
     return span + (f" ({trim_note(omitted)})" if omitted else "")
 
 
-def fence(value: Any, lang: str = "", limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
+def fence(value: Any, lang: str = "", limit: int = DEFAULT_OUTPUT_LIMIT, lines: int = 0) -> str:
     """A fenced code block longer than any backtick run in the content; text beyond `limit`
-    characters is cut and the cut said, below the block."""
-    text, omitted = trimmed(as_text(value), limit)
+    characters, or beyond `lines` lines when given, is cut and the cut said, below the block."""
+    text = as_text(value)
+    more_lines = 0
+    if lines > 0:
+        kept = text.splitlines(keepends=True)
+        if len(kept) > lines:
+            more_lines = len(kept) - lines
+            text = "".join(kept[:lines])
+    text, omitted = trimmed(text, limit)
     ticks = "`" * max(3, _longest_run(text) + 1)
     body = text if text.endswith("\n") else text + "\n"
     block = f"{ticks}{lang}\n{body}{ticks}"
-    return block + (f"\n\n_{trim_note(omitted)}_" if omitted else "")
+    more = f"{more_lines} more line{'' if more_lines == 1 else 's'}"
+    if omitted:
+        note = trim_note(omitted) + (f", and {more}" if more_lines else "")
+    else:
+        note = f"… ({more})" if more_lines else ""
+    return block + (f"\n\n_{note}_" if note else "")
 
 
 def mermaid_label(value: Any, limit: int = 60) -> str:

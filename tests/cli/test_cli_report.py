@@ -119,6 +119,7 @@ def test_junit_and_the_github_summary(project: Path, monkeypatch: pytest.MonkeyP
     text = summary.read_text()
     assert text.startswith("earlier step\n## Completion Matrix — 020")
     assert "**Verdict: INCOMPLETE**" in text
+    assert "exited with 3; stderr:\n\n```text\nboom\n```\n" in text
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     quiet = runner.invoke(
         app, ["generate_report", "021", "--github-summary", "--state", GREEN_STATE]

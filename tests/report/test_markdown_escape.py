@@ -105,6 +105,14 @@ def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
     assert fence("x" * 50, "text", 0) == "```text\n" + "x" * 50 + "\n```"  # 0: no limit
 
 
+def test_fences_cut_to_a_number_of_lines_say_how_many_more() -> None:
+    text = "".join(f"{n}\n" for n in range(1, 6))
+    assert fence(text, "text", 0, 3) == "```text\n1\n2\n3\n```\n\n_… (2 more lines)_"
+    assert fence(text, "text", 0, 4).endswith("_… (1 more line)_")
+    assert fence(text, "text", 0, 5) == fence(text, "text", 0)
+    assert fence(text, "text", 3, 4).endswith("_… 5 more characters trimmed, and 1 more line_")
+
+
 def test_mermaid_labels_cannot_end_the_label() -> None:
     assert mermaid_label('a "quoted" `x` <b> | #1') == (
         "a #quot;quoted#quot; #96;x#96; #lt;b#gt; #124; #35;1"
