@@ -66,8 +66,8 @@ def test_the_github_summary_shows_each_failed_steps_stderr(demo: Reports) -> Non
     failed = text.split("### Failed steps\n", 1)[1]
     assert failed.count("\n**") == 3  # 1.3, 2.2 and 2.3 failed; 1.4 was skipped, 3.1 waits
     assert (
-        "**1.3 A command that fails** — verification failed: command 'echo \"about to fail\" "
-        "&amp;&amp; echo \"boom\" &gt;&amp;2 &amp;&amp; exit 3' exits 0 (actual: 3)\n\n"
+        '**1.3 A command that fails** — verification failed: command \'echo "about to fail" '
+        '&amp;&amp; echo "boom" &gt;&amp;2 &amp;&amp; exit 3\' exits 0 (actual: 3)\n\n'
         'Command 1, `echo "about to fail" && echo "boom" >&2 && exit 3`, exited with 3; stderr:'
         "\n\n```text\nboom\n```\n"
     ) in failed
