@@ -114,13 +114,10 @@ def execute_task(
             if outcome.status != "completed":
                 the_handoff = handoff(outcome, doc)
                 typer.echo("")
-                typer.echo(the_handoff.narrative(), nl=False)
-                if the_handoff.remaining:
-                    typer.echo(
-                        f"\nRecord a step done outside: claude-task record_step {task} STEP "
-                        "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT); then run "
-                        "execute_task again."
-                    )
+                typer.echo(the_handoff.narrative(task), nl=False)
+                next_step = _next_step(outcome, task)
+                if next_step:
+                    typer.echo(f"\n{next_step}")
         raise typer.Exit(_exit_code(outcome))
 
 
@@ -207,6 +204,22 @@ def _result_value(given: str) -> Any:
             f"not valid JSON ({exc}); a step done by a person takes --done [--note TEXT], "
             "a file takes --result @FILE",
         ) from exc
+
+
+def _next_step(outcome: RunOutcome, task: str) -> str:
+    """What to do after the handoff: record what waits on the client, or fix what failed."""
+    again = f"claude-task execute_task {task}"
+    left = [s for s in outcome.steps if s.status != "completed"]
+    if all(s.status.blocks_client for s in left):
+        return "Recording what waits completes the run."
+    if any(s.status.blocks_client for s in left):
+        return f"Once recorded, {again} runs what waits on it (a recorded step is not run again)."
+    if outcome.status == "failed":
+        return (
+            f"Fix the cause, then {again} runs the steps that failed or were skipped again "
+            "(completed ones do not run twice)."
+        )
+    return ""
 
 
 def _exit_code(outcome: RunOutcome) -> int:
