@@ -84,8 +84,9 @@ def execute_task(
         from claude_task_cli.run.handoff import handoff
 
         doc, path = load_document(task)
-        total = len(doc.all_steps()) or len(doc.tasks)
-        with progress_view(total, quiet or dry_run or as_json) as view:
+        titles = {step.id: step.title for _task, step in doc.all_steps()}
+        titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
+        with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:
             outcome = execute_document(
                 doc,
                 path,

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent
 
 from claude_task_cli.errors import TaskCliError, TaskSpecError, TaskSpecErrors
-from claude_task_cli.outcomes import STEP_END
+from claude_task_cli.outcomes import STEP_END, STEP_SETTLED
 
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal
@@ -94,6 +94,6 @@ class StepProgress:
         label = STEP_END.get(event.kind)
         if label is None or self.ctx is None:
             return
-        self.done += 1
+        self.done += event.kind in STEP_SETTLED  # a step waiting on the client is not progress
         message = f"step {event.step_id} {label}"
         self.portal.start_task_soon(self.ctx.report_progress, self.done, self.total, message)
