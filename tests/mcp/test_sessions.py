@@ -156,7 +156,7 @@ async def test_each_start_is_reported_as_it_begins_and_as_it_ends() -> None:
                       ("boomer", "failed")}  # fmt: skip
     assert len(heard) == 4
     for server in ("tools", "boomer"):
-        assert [h.state for h in heard if h.server == server][0] == "starting"
+        assert next(h.state for h in heard if h.server == server) == "starting"
     failed = next(h for h in heard if h.state == "failed")
     assert failed.seconds > 0
     assert failed.error == "the server closed the connection before answering initialize"
