@@ -84,16 +84,17 @@ def _failure(name: str, exc: Exception) -> CallToolResult:
 
 
 class StepProgress:
-    """A run's step ends as progress notifications to the client (a no-op when it sent no
-    progress token). `on_event` is called on the run's own thread."""
+    """A run's settled steps (completed, failed, skipped) as progress notifications to the client
+    (a no-op when it sent no progress token). `on_event` is called on the run's own thread."""
 
     def __init__(self, portal: BlockingPortal, ctx: Context | None, total: int) -> None:
         self.portal, self.ctx, self.total, self.done = portal, ctx, total, 0
 
     def on_event(self, event: Event) -> None:
+        # a step waiting on the client is not progress, and progress must increase: no notice
         label = STEP_END.get(event.kind)
-        if label is None or self.ctx is None:
+        if event.kind not in STEP_SETTLED or label is None or self.ctx is None:
             return
-        self.done += event.kind in STEP_SETTLED  # a step waiting on the client is not progress
+        self.done += 1
         message = f"step {event.step_id} {label}"
         self.portal.start_task_soon(self.ctx.report_progress, self.done, self.total, message)
