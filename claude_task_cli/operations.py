@@ -191,6 +191,53 @@ def record_step(
     return outcome
 
 
+def latest_run(
+    task: str, *, state: Path | None = None, start: Path | None = None
+) -> tuple[TaskDocument, Path, RunOutcome | None]:
+    """TASK's document, its path, and its latest run as stored (None before the first run;
+    no state database is created to find that out)."""
+    from claude_task_cli.report import state_path_for
+    from claude_task_cli.run.continuation import status_of
+    from claude_task_cli.store.database import Store
+
+    doc, path = load_document(task, start)
+    database = state_path_for(path, state)
+    if not database.is_file():
+        return doc, path, None
+    with Store(database) as store:
+        if store.latest_run(str(path.resolve())) is None:
+            return doc, path, None
+        return doc, path, status_of(doc, store, doc_key=str(path.resolve()))
+
+
+def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
+    """The steps completed in the document's latest run while that run is unfinished — what
+    executing it again resumes from; none when there is no run or it completed."""
+    from claude_task_cli.outcomes import RunStatus, StepStatus
+    from claude_task_cli.report import state_path_for
+    from claude_task_cli.store.database import Store
+
+    database = state_path_for(document, state)
+    if not database.is_file():
+        return set()
+    with Store(database) as store:
+        run = store.latest_run(str(document.resolve()))
+        if run is None or run.status == RunStatus.COMPLETED:
+            return set()
+        latest = store.latest_attempts(run.id)
+    return {step for step, attempt in latest.items() if attempt.status == StepStatus.COMPLETED}
+
+
+def documents_run(state: Path) -> set[Path]:
+    """The documents (absolute paths) that have a run in the state database `state`."""
+    from claude_task_cli.store.database import Store
+
+    if not state.is_file():
+        return set()
+    with Store(state) as store:
+        return {Path(run.doc_key) for run in store.runs()}
+
+
 def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
     """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
     from claude_task_cli.report import completion_of
@@ -227,8 +274,10 @@ def build_reports(
     output_limit: int = 4000,
     state: Path | None = None,
     start: Path | None = None,
+    root: Path | None = None,
 ) -> BuiltReports:
-    """Render one task's report (`subtask`) or every report and the final summary."""
+    """Render one task's report (`subtask`) or every report and the final summary. `root` (default:
+    the document's project root) is where the project's templates and `docs/reports` are."""
     from claude_task_cli.project import project_root
     from claude_task_cli.report import (
         Reports,
@@ -244,7 +293,7 @@ def build_reports(
     evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
     reports = Reports.of(doc, evidence)
     task_id = None if subtask is None else find_task(reports, subtask)
-    root = project_root(path.resolve().parent)
+    root = project_root(path.resolve().parent) if root is None else root
     env = environment(template_search(root, templates))
     rendered = render_reports(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
@@ -255,10 +304,20 @@ def write_reports(
 ) -> tuple[list[Path], list[Path]]:
     """Write the rendered reports into `out_dir` (default `<root>/docs/reports`); when they are
     every report of the document, remove its task reports of the same format that were not
-    written this time (`report/files.py`). Returns (written, removed)."""
+    written this time (`report/files.py`). Returns (written, removed).
+
+    The default directory must resolve inside the root: a `docs/reports` linked to a folder
+    elsewhere is refused (ReportError) rather than written and cleaned; name it as `out_dir` to
+    write there on purpose."""
+    from claude_task_cli.errors import ReportError
     from claude_task_cli.report import remove_stale_reports, write
 
     target = out_dir or built.root / "docs" / "reports"
+    if out_dir is None and not target.resolve().is_relative_to(built.root.resolve()):
+        raise ReportError(
+            f"{target}: resolves to {target.resolve()}, outside the project root "
+            f"{built.root.resolve()}; refused (name it with --out to write there)"
+        )
     written = write(built.rendered, target)
     if built.task_id is not None:
         return written, []

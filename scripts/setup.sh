@@ -16,7 +16,7 @@ if [ ! -f "$stamp" ]; then
   say "installing claude-task-cli and its development tools into .venv (pip: about 1-2 minutes" \
       "the first time, less when pip's cache has them)"
   started=$SECONDS
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
   rm -f .venv/.installed-*
   touch "$stamp"
   say "installed in $((SECONDS - started)) s"

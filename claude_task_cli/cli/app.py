@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from claude_task_cli import __version__
-from claude_task_cli.cli import convert, execute, init, report, serve
+from claude_task_cli.cli import board, convert, execute, init, report, serve
 from claude_task_cli.cli.boundary import set_debug
 
 
@@ -40,7 +40,7 @@ app = typer.Typer(
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "
-        "4 environment error, 70 internal error."
+        "4 environment error, 5 nothing ready to claim, 70 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -77,6 +77,13 @@ app.command("record_step")(execute.record_step)
 app.command("task_status")(report.task_status)
 app.command("generate_report")(report.generate_report)
 app.command("serve")(serve.serve)
+app.command("import")(board.import_documents)
+app.command("claim")(board.claim)
+app.command("work")(board.work)
+app.command("move")(board.move)
+app.command("quick")(board.quick)
+app.command("events")(board.events)
+app.command("settings")(board.settings)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from claude_task_cli.cli.board import DbOpt, board_status
 from claude_task_cli.cli.boundary import boundary, err, plain_output
 from claude_task_cli.cli.options import StateOpt, TaskArg
 from claude_task_cli.cli.terminal_text import terminal_text
@@ -114,13 +115,18 @@ def generate_report(
 
 
 def task_status(
-    task: TaskArg,
+    task: Annotated[
+        str | None,
+        typer.Argument(help="A task document, its .json, or its id; none: the task board."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the completion matrix as JSON.")
     ] = False,
     state: StateOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Show where a document's latest run stands: every task and step, COMPLETE or not, and why.
+    Without TASK: the task board, every imported document's tasks grouped by state.
 
     The same completion matrix as generate_report's final summary: per task its progress, per
     step its state (completed, failed, skipped, paused, awaiting the client, not run), attempts,
@@ -132,6 +138,10 @@ def task_status(
 
       claude-task task_status 010 --json
     """
+    if task is None:
+        with boundary():
+            board_status(as_json, db)
+        return
     with boundary(eager_logging=False):
         from claude_task_cli.operations import status_json, status_matrix
 

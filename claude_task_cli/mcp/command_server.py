@@ -9,7 +9,9 @@ Tools:
 
 Run it as `python -m claude_task_cli.mcp.command_server` (stdio) or with `--transport http
 --port 0`, which binds an ephemeral port on 127.0.0.1 and prints
-`listening on http://127.0.0.1:PORT/mcp` on stderr.
+`listening on http://127.0.0.1:PORT/mcp` on stderr. Over HTTP it follows `claude-task serve`'s
+rule (`http_serving.py`): any host but loopback needs a bearer token (`--token`, else
+`$CLAUDE_TASK_TOKEN`) or it refuses to start, and Host/Origin must name the server.
 Nothing but protocol messages is ever written to stdout.
 """
 
@@ -114,14 +116,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="http only; 0 picks a free port")
+    parser.add_argument("--token", help="http only: required bearer token ($CLAUDE_TASK_TOKEN)")
+    parser.add_argument("--allowed-host", action="append", default=[], help="http only")
     args = parser.parse_args(argv)
-    server = build_server()
     if args.transport == "stdio":
-        server.run()
-    else:
-        from claude_task_cli.mcp.http_serving import serve_http
+        build_server().run()
+        return
+    from claude_task_cli.errors import OptionError
+    from claude_task_cli.mcp.http_serving import bearer_token, serve_http
 
-        asyncio.run(serve_http(server, args.host, args.port))
+    try:
+        token = bearer_token(args.host, args.token)
+    except OptionError as exc:
+        parser.error(str(exc))  # one line, exit code 2
+    serving = serve_http(
+        build_server(), args.host, args.port, token=token, allowed_hosts=args.allowed_host
+    )
+    asyncio.run(serving)
 
 
 async def _drain(stream: asyncio.StreamReader | None, buf: bytearray) -> None:

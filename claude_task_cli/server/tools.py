@@ -1,239 +1,229 @@
-"""claude-task as an MCP server: the CLI's operations as tools, for agents.
+"""claude-task as an MCP server: the CLI's operations as a few tools, for agents.
 
-Tools (each calls the same core function as the CLI command of the same name, `operations.py`):
-
-- `convert_task(path)` → the JSON step graph (`convert_task --stdout`).
-- `execute_task(task, only_task, only_step, concurrency, per_server, no_resume, dry_run)` → the run
-  document (`execute_task --json`); with `dry_run`, `{"dryRun": true, "plan": [...]}`. A progress
-  notification each time a step ends, when the client sent a progress token.
-- `record_step(task, step, result | failure)` → what was recorded and where the run stands.
-- `task_status(task)` → the completion matrix (`task_status --json`).
-- `generate_report(task, subtask, format, out)` → the files written and the verdict.
-
-A domain error (`errors.py`) is an `is_error` result (`mcp_boundary.py`): its one-line
-message (one line per problem) as text, and `{"errors": [{path, line, message}], "exitCode": N}`
-as structured content. Any other exception is a bug: one line to the client, the traceback to
-the log file. Every path a tool receives must resolve inside the project root (the directory holding
-`.mcp.json`, else `.git`, else the server's working directory).
+Each tool calls the same facade function (`operations.py`) as the CLI command of the same name
+and returns what that command prints with `--json`, as structured content (and as compact JSON
+text beside it). Every tool publishes the JSON Schema of its result (`schemas.py`), refuses
+arguments it does not know, and says in its annotations what it touches. Errors: `boundary.py`.
+Paths: `served_project.py` (everything inside the project root).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import ToolAnnotations
-from pydantic import BeforeValidator, Field
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, Resource, ToolAnnotations
+from pydantic import Field
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
-from claude_task_cli.project import ProjectPaths, project_root
-from claude_task_cli.server.boundary import StepProgress, tool_boundary
+from claude_task_cli.server.execution import Execution
+from claude_task_cli.server.mcp_tasks import RunTasks
+from claude_task_cli.server.prompts import Prompts
+from claude_task_cli.server.registration import TaskArg, Text, strict_tool, structured
+from claude_task_cli.server.resources import Library
+from claude_task_cli.server.runs import Runs
+from claude_task_cli.server.schemas import output_schemas
+from claude_task_cli.server.served_project import ServedProject
+
+if TYPE_CHECKING:
+    pass
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
-    "Markdown task documents (docs/tasks/*.md) made executable: convert_task validates one into a "
-    "step graph; execute_task runs it through the project's MCP servers and returns the run "
-    "document (status, progress, results, pauseReasons, handoff); steps handed to you "
-    "(awaitingClient) are done by you and recorded with record_step, then execute_task "
-    "continues; task_status and generate_report report from the recorded evidence. TASK is a "
-    "path inside the project or a document id under docs/tasks/ (e.g. 010)."
+    "Markdown task documents (docs/tasks/*.md) made executable. execute_task runs one through the "
+    "project's MCP servers and returns the run document: status, results, pauseReasons and a "
+    "handoff saying what remains. Steps handed to you (awaitingClient, interrupted, ...) you do "
+    "yourself and record with record_step; then execute_task again resumes. task_status and "
+    "generate_report report from the recorded evidence; convert_task checks a document. TASK is "
+    "a path inside the project or a document id under docs/tasks/ (e.g. 010)."
 )
 
 
-def _as_text(value: object) -> object:
-    """Ids sent as numbers (`3.1`, `10`: clients parse what looks like one) taken as text."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Text = BeforeValidator(_as_text)
-TaskArg = Annotated[
-    str,
-    Text,
-    Field(description="A task document (.md), its converted .json, or its id under docs/tasks/."),
-]
-
-
 class Tools:
-    """The tools, bound to one project root."""
+    """The tools, bound to one project."""
 
-    def __init__(self, paths: ProjectPaths) -> None:
-        self.paths = paths
+    def __init__(self, project: ServedProject) -> None:
+        self.project = project
 
     def convert_task(
         self,
-        path: Annotated[str, Field(description="A task document (.md) inside the project.")],
-    ) -> dict[str, Any]:
-        """Convert a markdown task document into its validated JSON step graph (tasks, steps,
-        dependencies, waves, tool bindings, warnings). Errors point at file:line."""
+        path: Annotated[str, Text, Field(description="The task document (.md), or its id.")],
+    ) -> CallToolResult:
+        """Check a markdown task document and return its step graph: tasks, steps with their
+        dependencies, tool bindings and shell commands, and warnings. Use it to see what
+        execute_task would run; a problem comes back as an error naming file:line."""
         from claude_task_cli.operations import load_document
 
-        doc, _ = load_document(self.paths.task(path), self.paths.root)
-        graph: dict[str, Any] = json.loads(doc.to_json())
-        return graph
-
-    async def execute_task(
-        self,
-        task: TaskArg,
-        only_task: Annotated[
-            str | None, Text, Field(description="Run only this task (and what it needs).")
-        ] = None,
-        only_step: Annotated[
-            str | None, Text, Field(description="Run only this step (and what it needs).")
-        ] = None,
-        concurrency: Annotated[int, Field(ge=1, description="Steps running at once.")] = 4,
-        per_server: Annotated[
-            int | None,
-            Field(ge=1, description="Calls at once to any one server (default: concurrency)."),
-        ] = None,
-        no_resume: Annotated[
-            bool, Field(description="Start a new run instead of resuming the latest one.")
-        ] = False,
-        dry_run: Annotated[
-            bool, Field(description="Return the plan and resolved calls; call nothing.")
-        ] = False,
-        ctx: Context | None = None,
-    ) -> dict[str, Any]:
-        """Run a task document through real MCP tool calls on the project's servers (or resume
-        its paused run). Returns the run document: status (completed, paused, failed),
-        progress, results, pauseReasons and the handoff saying what remains for you. A client
-        that sends a progress token gets a notification each time a step ends."""
-        import anyio.from_thread
-        import anyio.to_thread
-
-        from claude_task_cli.operations import (
-            execute_document,
-            load_document,
-            plan_json,
-            run_document_json,
-        )
-
-        doc, path = load_document(self.paths.task(task), self.paths.root)
-        run = functools.partial(
-            execute_document,
-            doc,
-            path,
-            only_task=only_task,
-            only_step=only_step,
-            concurrency=concurrency,
-            per_server_limit=per_server,
-            dry_run=dry_run,
-            new_run=no_resume,
-        )
-        # The run has an event loop of its own, on a worker thread; the portal carries its step
-        # ends back to this loop as notifications, and is left only when all of them are sent.
-        async with anyio.from_thread.BlockingPortal() as portal:
-            progress = StepProgress(portal, ctx, total=len(doc.all_steps()))
-            outcome = await anyio.to_thread.run_sync(
-                functools.partial(run, on_event=progress.on_event)
-            )
-        if dry_run:
-            return plan_json(outcome)
-        return run_document_json(outcome, doc)
+        doc, _ = load_document(self.project.task(path), self.project.root)
+        text = doc.to_json()
+        return structured(json.loads(text), text)
 
     def record_step(
         self,
         task: TaskArg,
         step: Annotated[str, Text, Field(description="The step id, e.g. 3.1 (task:3 for a task).")],
         result: Annotated[
-            Any, Field(description="The step's result, any JSON value (or give failure).")
+            Any, Field(description="What the step produced: any JSON value. Or give failure.")
         ] = None,
         failure: Annotated[
-            str | None, Field(description="Record a failure with this message instead.")
+            str | None, Field(description="Instead of a result: why the step failed.")
         ] = None,
-    ) -> dict[str, Any]:
-        """Record the outcome of a step you (or a person) did outside the executor; the next
-        execute_task continues from there. Give exactly one of result or failure."""
+    ) -> CallToolResult:
+        """Record the outcome of a step you (or a person) did: exactly one of result or failure.
+        A result is checked as the executor checks a tool's (the step's expect, a command's
+        exit code); one that fails is kept as evidence and fails the step. The next
+        execute_task continues from there."""
         from claude_task_cli.operations import record_step
 
         if (result is None) == (failure is None):
             raise InputError(step, "give exactly one of result or failure")
         outcome = record_step(
-            self.paths.task(task), step, result=result, failure=failure, start=self.paths.root
+            self.project.task(task),
+            step,
+            result=result,
+            failure=failure,
+            state=self.project.state(),
+            start=self.project.root,
         )
         recorded = outcome.step(step)
-        return {
-            "recorded": "failure" if failure is not None else "result",
-            "step": step,
-            # a result that fails the step's `expect` is recorded as a failure of the step
-            "stepStatus": recorded.status,
-            "error": recorded.error,
-            "runId": outcome.run_id,
-            "runStatus": outcome.run_status,
-            "pauseReasons": [
-                r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons
-            ],
-        }
+        return structured(
+            {
+                "recorded": "failure" if failure is not None else "result",
+                "step": step,
+                "stepStatus": recorded.status,
+                "error": recorded.error,
+                "runId": outcome.run_id,
+                "runStatus": outcome.run_status,
+                "pauseReasons": [
+                    r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons
+                ],
+            }
+        )
 
-    def task_status(self, task: TaskArg) -> dict[str, Any]:
-        """Where a document's latest run stands: the completion matrix, every task and step
-        COMPLETE or not, attempts, time, failures and what blocks them."""
+    def task_status(self, task: TaskArg) -> CallToolResult:
+        """Where a document's latest run stands, from the recorded evidence only: the verdict
+        (COMPLETE only when every step's completion was verified), the reasons it is not, and
+        each task and step with its state, attempts, time and what blocks it."""
         from claude_task_cli.operations import status_json
 
         # the text `task_status --json` prints
-        text = status_json(self.paths.task(task), start=self.paths.root)
-        matrix: dict[str, Any] = json.loads(text)
-        return matrix
+        text = status_json(self.project.task(task), state=self.project.state())
+        return structured(json.loads(text), text)
 
     def generate_report(
         self,
         task: TaskArg,
         subtask: Annotated[
-            str | None,
-            Text,
-            Field(description="One task's report (`1` or `task_1`); default: all."),
+            str | None, Text, Field(description="One task's report (1 or task_1); default: all.")
         ] = None,
         format: Annotated[Literal["md", "json"], Field(description="md or json.")] = "md",
         out: Annotated[
-            str | None,
-            Field(description="Output directory inside the project (default: docs/reports)."),
+            str | None, Field(description="Folder inside the project (default: docs/reports).")
         ] = None,
-    ) -> dict[str, Any]:
-        """Write verification reports (one per task and a final summary with the completion
-        matrix) from the evidence real runs recorded. Returns the files written and the
-        verdict: complete is true only when what was reported is COMPLETE."""
+    ) -> CallToolResult:
+        """Write verification reports from the recorded evidence: one per task and a final
+        summary. Overwrites them, and — when writing every report — deletes this document's
+        task reports that no longer apply. Returns the files written and removed, and whether
+        what was reported is COMPLETE."""
         from claude_task_cli.operations import build_reports, report_verdict, write_reports
 
-        target = None if out is None else self.paths.inside(out)
-        built = build_reports(self.paths.task(task), subtask, fmt=format, start=self.paths.root)
+        target = self.project.reports(out)
+        built = build_reports(
+            self.project.task(task),
+            subtask,
+            fmt=format,
+            state=self.project.state(),
+            start=self.project.root,
+            root=self.project.root,
+        )
         written, removed = write_reports(built, target)
         verdict = report_verdict(built.reports, built.task_id)
-        return {
-            "written": [self._shown(p) for p in written],
-            "removed": [self._shown(p) for p in removed],
-            "complete": verdict.complete,
-            "verdict": verdict.lines[0],
-            "reasons": [line.strip() for line in verdict.lines[1:]],
-        }
+        return structured(
+            {
+                "written": [self._shown(p) for p in written],
+                "removed": [self._shown(p) for p in removed],
+                "complete": verdict.complete,
+                "verdict": verdict.lines[0],
+                "reasons": [line.strip() for line in verdict.lines[1:]],
+            }
+        )
 
     def _shown(self, path: Path) -> str:
-        resolved = path.resolve()
-        return (
-            resolved.relative_to(self.paths.root).as_posix()
-            if resolved.is_relative_to(self.paths.root)
-            else resolved.as_posix()
-        )
+        return path.resolve().relative_to(self.project.root).as_posix()
 
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    tools = Tools(ProjectPaths(project_root(root or Path.cwd())))
-    server: MCPServer = MCPServer(
-        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    runs = Runs()
+    project = ServedProject(root or Path.cwd())
+    tools, execution = Tools(project), Execution(project, runs)
+    schemas = output_schemas()
+    local = {"open_world_hint": False}
+    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, **local)
+    catalogue = (
+        (tools.convert_task, "Check a task document", reads),
+        (
+            execution.execute_task,
+            "Run a task document",
+            # it runs whatever the document says, on the servers the project declares
+            ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
+        ),
+        (
+            tools.record_step,
+            "Record a step's outcome",
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, **local),
+        ),
+        (tools.task_status, "Where a run stands", reads),
+        (
+            execution.cancel_run,
+            "Stop a run",
+            # steps in flight are cut short: what they did is not undone
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local
+            ),
+        ),
+        (
+            tools.generate_report,
+            "Write verification reports",
+            # stale reports of the document are deleted; the same evidence writes the same files
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local
+            ),
+        ),
     )
-    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-    for method, hints in (
-        (tools.convert_task, reads),
-        (tools.execute_task, ToolAnnotations(read_only_hint=False, open_world_hint=True)),
-        (tools.record_step, writes),
-        (tools.task_status, reads),
-        (tools.generate_report, writes),
-    ):
-        server.add_tool(tool_boundary(method), annotations=hints, structured_output=True)
+    registered = [
+        strict_tool(method, title, hints, schemas[method.__name__])
+        for method, title, hints in catalogue
+    ]
+    library = Library(project)
+    server = ProjectServer(
+        library,
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        tools=registered,
+        lifespan=runs.lifespan,
+        extensions=[RunTasks(execution)],
+    )
+    library.register(server)
+    Prompts(project).register(server)
     return server
+
+
+class ProjectServer(MCPServer[Any]):
+    """The SDK's server, its resource list extended with the runs and reports there are now
+    (the SDK lists only resources registered in advance)."""
+
+    def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.library = library
+
+    async def list_resources(self) -> list[Resource]:
+        import anyio.to_thread
+
+        listed = await super().list_resources()
+        return [*listed, *await anyio.to_thread.run_sync(self.library.listed)]

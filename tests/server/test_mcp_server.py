@@ -8,12 +8,11 @@ the tmp project's `.mcp.json` exactly as `test_cli_execute.py` declares them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,36 +25,12 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
+from tests.server.support import server_env
 from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
-TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report"}
-# Pinned in package.json, installed into node_modules/ by scripts/setup.sh (npm ci).
-INSPECTOR_BIN = (
-    Path(__file__).resolve().parent.parent.parent / "node_modules" / ".bin" / "mcp-inspector"
-)
-REQUIRED = os.environ.get("CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS") == "1"
-BROKEN = """# Task 30: Broken
-
-## Task 1: Steps
-
-- [ ] 1.1 First
-- [ ] 1.2 Second
-  - Depends on: 9.9
-"""
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project root with the sample document and a .mcp.json declaring real servers."""
-    root = tmp_path / "project"
-    (root / "docs" / "tasks").mkdir(parents=True)
-    shutil.copy(SAMPLE, root / "docs" / "tasks" / SAMPLE.name)
-    (root / "docs" / "tasks" / "030_broken.md").write_text(BROKEN, encoding="utf-8")
-    (root / "README.md").write_text("sample project\n")
-    (root / ".mcp.json").write_text(json.dumps(servers()))
-    monkeypatch.chdir(root)
-    return root
+TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report",
+         "cancel_run"}  # fmt: skip
 
 
 def data(result: CallToolResult) -> dict[str, Any]:
@@ -71,11 +46,6 @@ def error_text(result: CallToolResult) -> str:
     return text
 
 
-def server_env(tmp_path: Path) -> dict[str, str]:
-    """What a spawned server needs beyond stdio_client's default environment."""
-    return {"CLAUDE_TASK_LOG_DIR": str(tmp_path / "logs"), "NO_COLOR": "1"}
-
-
 # -- in-process: every tool, the error paths --------------------------------------------------
 
 
@@ -87,6 +57,7 @@ async def test_lists_the_five_tools_with_schemas(project: Path) -> None:
     assert by_name["execute_task"].input_schema["required"] == ["task"]
     assert set(by_name["execute_task"].input_schema["properties"]) == {
         "task", "only_task", "only_step", "concurrency", "per_server", "no_resume", "dry_run",
+        "wait",
     }  # fmt: skip
     assert by_name["task_status"].annotations is not None
     assert by_name["task_status"].annotations.read_only_hint is True
@@ -111,6 +82,11 @@ async def test_convert_task_errors_carry_file_and_line(project: Path) -> None:
         "docs/tasks/030_broken.md:7: step 1.2 depends on step 9.9, which does not exist"
     )
     assert result.structured_content == {
+        "code": "invalid_input",
+        "exitCode": 2,
+        "kind": "taskSpec",
+        "message": text,
+        "where": {"path": "docs/tasks/030_broken.md", "line": 7},
         "errors": [
             {
                 "path": "docs/tasks/030_broken.md",
@@ -118,7 +94,6 @@ async def test_convert_task_errors_carry_file_and_line(project: Path) -> None:
                 "message": "step 1.2 depends on step 9.9, which does not exist",
             }
         ],
-        "exitCode": 2,
     }
 
 
@@ -217,10 +192,9 @@ async def test_execute_record_status_report_through_the_tools(project: Path) -> 
             await client.call_tool("execute_task", {"task": "010"}, progress_callback=on_progress)
         )
         assert (run["status"], run["runStatus"], run["runId"]) == ("paused", "paused", 1)
-        # a notification each time a step settled, all of them before the result; 3.1, which
-        # waits for a person, is not progress
-        assert [(p, t) for p, t, _m in heard] == [(n, 6) for n in range(1, 6)]
-        assert "step 1.1 completed" in {m for _p, _t, m in heard}
+        # a notification each time a step ended, all of them before the result
+        assert [(p, t) for p, t, _m in heard] == [(n, 6) for n in range(1, 7)]
+        assert {m for _p, _t, m in heard} >= {"step 1.1 completed", "step 3.1 awaiting client"}
         assert [r["type"] for r in run["pauseReasons"]] == ["awaitingClient"]
         assert run["handoff"]["remaining"][0]["step_id"] == "3.1"
         results = {r["step_id"]: r for r in run["results"]}
@@ -311,28 +285,6 @@ async def test_over_stdio_converts_and_executes(project: Path, tmp_path: Path) -
     assert (project / ".claude-task" / "state.db").is_file()
 
 
-@pytest.fixture
-def http_server(project: Path, tmp_path: Path) -> Iterator[str]:
-    """`claude-task serve --transport http --port 0` in the project; yields its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "claude_task_cli", "serve", "--transport", "http", "--port", "0"],
-        cwd=project,
-        env={**os.environ, **server_env(tmp_path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()  # announced once the port is bound
-        assert line.startswith("listening on http://127.0.0.1:"), line
-        yield line.split()[-1]
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-        assert out == ""  # nothing on stdout, ever
-
-
 @pytest.mark.slow
 async def test_over_streamable_http(http_server: str, project: Path) -> None:
     with anyio.fail_after(30):
@@ -348,36 +300,19 @@ async def test_over_streamable_http(http_server: str, project: Path) -> None:
 # -- the official MCP Inspector CLI ------------------------------------------------------------
 
 
-def _inspector(project: Path, tmp_path: Path, *args: str, timeout: float) -> Any:
-    command = [str(INSPECTOR_BIN), "--cli", *args]
-    env = {**os.environ, "MCP_CATALOG_PATH": str(tmp_path / "inspector-catalog.json")}
-    return subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 @pytest.mark.slow
-def test_the_mcp_inspector_cli_lists_and_calls_tools(project: Path, tmp_path: Path) -> None:
-    if not INSPECTOR_BIN.exists() or shutil.which("node") is None:
-        message = "the MCP Inspector is not installed (bash scripts/setup.sh installs it with npm)"
-        if REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
+def test_the_mcp_inspector_cli_lists_and_calls_tools(
+    project: Path, tmp_path: Path, inspector: Callable[..., Any]
+) -> None:
     started = time.monotonic()
-    target = [sys.executable, "-m", "claude_task_cli", "serve"]
-    env = ["-e", f"CLAUDE_TASK_LOG_DIR={tmp_path / 'logs'}"]
-    listed = _inspector(project, tmp_path, *env, *target, "--method", "tools/list", timeout=20)
-    assert listed.returncode == 0, listed.stderr
-    assert {tool["name"] for tool in json.loads(listed.stdout)["tools"]} == TOOLS
+    target = ["-e", f"CLAUDE_TASK_LOG_DIR={tmp_path / 'logs'}",
+              sys.executable, "-m", "claude_task_cli", "serve"]  # fmt: skip
+    listed = inspector(*target, "--method", "tools/list")
+    assert {tool["name"] for tool in listed["tools"]} == TOOLS
 
     def call(tool: str, *pairs: str) -> dict[str, Any]:
-        answer = _inspector(
-            project, tmp_path, *env, *target,
-            "--method", "tools/call", "--tool-name", tool, "--tool-arg", *pairs,
-            timeout=20,
-        )  # fmt: skip
-        assert answer.returncode == 0, answer.stdout + answer.stderr
-        result = json.loads(answer.stdout)
+        result = inspector(*target, "--method", "tools/call", "--tool-name", tool,
+                           "--tool-arg", *pairs)  # fmt: skip
         assert result["isError"] is False, result
         content: dict[str, Any] = result["structuredContent"]
         return content
