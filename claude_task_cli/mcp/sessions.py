@@ -250,12 +250,12 @@ class ServerPool:
             self.sessions_opened += 1
             self._tg.start_soon(conn.own, self.base_env, self.start_timeout)
             if self.on_start is not None:
+                self.on_start(ServerStart(conn.entry.name, "starting"))
                 self._tg.start_soon(self._report_start, conn, self.on_start)
 
     @staticmethod
     async def _report_start(conn: Connection, on_start: Callable[[ServerStart], None]) -> None:
         name, began = conn.entry.name, time.perf_counter()
-        on_start(ServerStart(name, "starting"))
         await conn.ready.wait()
         seconds = time.perf_counter() - began
         if conn.failure is None:

@@ -135,6 +135,8 @@ async def execute(
             concurrency=concurrency,
             selected=None if only_task is None and only_step is None else sorted(scope),
             pid=claim.pid,
+            total=len(scope),
+            completed=len(scope & done),  # by earlier executions of a resumed run
         )
         _prepare_resume(runner, scope)
         chores = [

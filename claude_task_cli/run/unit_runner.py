@@ -305,7 +305,14 @@ class UnitRunner:
     ) -> None:
         uid = unit.id
         state = self.states[uid]
-        started = self.event("step_started", uid, attempt=state.attempt + 1, tool=unit.tool_name)
+        # `attempt` numbers the step's outcomes (a skip is one); `call` counts its calls
+        started = self.event(
+            "step_started",
+            uid,
+            attempt=state.attempt + 1,
+            call=state.calls + 1,
+            tool=unit.tool_name,
+        )
         t0 = self.clock()
         attempt = self.store.start_attempt(self.run_id, uid, recorded, events=[started])
         state.attempt, state.calls, state.args = attempt, state.calls + 1, recorded

@@ -6,12 +6,17 @@ counted, and a resumed run counts what earlier runs completed."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from claude_task_cli.cli.app import app
 from claude_task_cli.cli.progress import LiveProgress, PlainProgress, Tally
 from claude_task_cli.store.records import Event
 
@@ -139,4 +144,74 @@ def test_the_live_rows_show_servers_starting_and_steps_running_with_their_time()
         "server time ready in 2.0 s",
         "completed 1.1 Check a file in 3 ms [1/3]",
         "failed    1.2 Use it [2/3]: boom: the tool said no",
+    ]
+
+
+DOCUMENT = """# Try
+
+## Implementation Tasks
+
+### Task 1: Build
+
+**Implementation Steps**:
+- [ ] 1.1 Check a file
+  ```bash
+  test -f VERSION
+  ```
+- [ ] 1.2 Use it
+  ```bash
+  cat VERSION
+  ```
+
+### Task 2: Review
+
+**Implementation Steps**:
+- [ ] 2.1 A person reads it
+"""
+
+
+@pytest.mark.slow
+def test_a_real_run_then_its_resumes_in_plain_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "docs" / "tasks").mkdir(parents=True)
+    (tmp_path / "docs" / "tasks" / "try.md").write_text(DOCUMENT)
+    command_server = {
+        "command": sys.executable,
+        "args": ["-m", "claude_task_cli.mcp.command_server"],
+    }
+    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"commands": command_server}}))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def progress() -> list[str]:
+        lines = runner.invoke(app, ["execute_task", "try"]).stderr.splitlines()
+        return [re.sub(r" in \d+(\.\d)? (ms|s)", " in T", line) for line in lines]
+
+    first = progress()
+    assert first[0] == "starting server commands"  # said as soon as it begins
+    assert "server commands ready in T" in first  # when it is: before or after the run opens
+    assert [line for line in first if "server" not in line] == [
+        "run 1 started: 3 steps",
+        "  started   1.1 Check a file (attempt 1)",
+        "  failed    1.1 Check a file [1/3]: verification failed: command 'test -f VERSION' "
+        "exits 0 (actual: 1)",
+        "  skipped   1.2 Use it [2/3]: step 1.1 did not complete",
+        "  skipped   2.1 A person reads it [3/3]: step 1.1 did not complete",
+    ]
+
+    (tmp_path / "VERSION").write_text("1.0.0\n")
+    second = [line for line in progress() if "server" not in line]
+    assert second == [
+        "run 1 resumed: 0 of 3 steps done before",
+        "  started   1.1 Check a file (attempt 2)",
+        "  completed 1.1 Check a file in T [1/3]",
+        "  started   1.2 Use it (attempt 1)",  # only skipped before: its first call
+        "  completed 1.2 Use it in T [2/3]",
+        "  awaiting client 2.1 A person reads it [2/3]",  # waits for a person: not counted
+    ]
+    third = [line for line in progress() if "server" not in line]
+    assert third == [
+        "run 1 resumed: 2 of 3 steps done before",
+        "  awaiting client 2.1 A person reads it [2/3]",
     ]

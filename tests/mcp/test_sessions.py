@@ -146,7 +146,10 @@ async def test_each_start_is_reported_as_it_begins_and_as_it_ends() -> None:
     with anyio.fail_after(60):
         async with ServerPool(config(stdio("tools", *TOOLS), boom), on_start=heard.append) as pool:
             pool.start(["tools", "boomer"])
-            assert [(h.server, h.state) for h in heard] == []  # begun, not reported yet
+            assert [(h.server, h.state) for h in heard] == [  # said at once, in name order
+                ("boomer", "starting"),
+                ("tools", "starting"),
+            ]
             await pool.list_tools("tools")
             with pytest.raises(ServerStartError):
                 await pool.list_tools("boomer")
