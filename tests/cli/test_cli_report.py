@@ -86,7 +86,7 @@ def test_no_recorded_run_means_no_evidence_and_exit_1(project: Path) -> None:
     (project / ".claude-task" / "state.db").unlink()
     result = runner.invoke(app, ["generate_report", "030"])
     assert result.exit_code == 1
-    assert "030: INCOMPLETE — 0 of 1 steps complete (0.0%); no run recorded" in result.stdout
+    assert "030: INCOMPLETE — 0 of 1 step complete (0.0%); no run recorded" in result.stdout
     for report in (project / "docs" / "reports").iterdir():
         assert "No evidence recorded" in report.read_text()
     assert not (project / ".claude-task" / "state.db").exists()  # nothing created to look
