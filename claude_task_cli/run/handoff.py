@@ -162,7 +162,7 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
         ]
         advice = _advice(step.pause_reason, step.status, waiting, step.error)
         if step.status == StepStatus.FAILED:
-            advice = "\n".join(part for part in (advice, _stderr_of(step.result)) if part)
+            advice = "\n".join(part for part in (advice, stderr_shown(step.result)) if part)
         guidance = "\n".join(part for part in (advice, unit.guidance()) if part)
         remaining.append(
             RemainingStep(
@@ -221,7 +221,7 @@ def _advice(
     return ""
 
 
-def _stderr_of(result: Any) -> str:
+def stderr_shown(result: Any) -> str:
     """A failed command's stderr (its last `_STDERR_LINES` lines), or "" when it wrote none."""
     stderr = result.get("stderr") if isinstance(result, dict) else None
     if not isinstance(stderr, str) or not stderr.strip():
