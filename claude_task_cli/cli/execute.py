@@ -80,27 +80,28 @@ def execute_task(
             load_document,
             plan_json,
             run_document_json,
+            with_results,
         )
         from claude_task_cli.run.handoff import handoff
+        from claude_task_cli.run.options import RunOptions
 
+        options = RunOptions(
+            concurrency=concurrency,
+            per_server=per_server,
+            call_timeout=call_timeout,
+            only_task=only_task,
+            only_step=only_step,
+            new_run=no_resume,
+            dry_run=dry_run,
+            mcp_config=mcp_config,
+            state=state,
+            with_results=as_json,  # the summary shows none; the handoff reads them if needed
+        )
         doc, path = load_document(task)
         titles = {step.id: step.title for _task, step in doc.all_steps()}
         titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
         with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:
-            outcome = execute_document(
-                doc,
-                path,
-                only_task=only_task,
-                only_step=only_step,
-                concurrency=concurrency,
-                per_server_limit=per_server,
-                call_timeout=call_timeout,
-                dry_run=dry_run,
-                new_run=no_resume,
-                mcp_config=mcp_config,
-                state=state,
-                on_event=view.on_event,
-            )
+            outcome = execute_document(doc, path, options, on_event=view.on_event)
         if dry_run:
             if as_json:
                 typer.echo(json.dumps(plan_json(outcome), indent=2, ensure_ascii=False))
@@ -113,7 +114,7 @@ def execute_task(
         else:
             _show_summary(outcome)
             if outcome.status != "completed":
-                the_handoff = handoff(outcome, doc)
+                the_handoff = handoff(with_results(outcome, doc, path, options), doc)
                 typer.echo("")
                 typer.echo(the_handoff.narrative(task), nl=False)
                 next_step = _next_step(outcome, task)
@@ -243,9 +244,12 @@ def _show_summary(outcome: RunOutcome) -> None:
             f"selection {outcome.status}, run {outcome.run_id} {outcome.run_status}: {parts}"
         )
     if plain_output():
+        lines = []
         for step in outcome.steps:
             took = f" {step.duration_ms:.0f} ms" if step.duration_ms is not None else ""
-            typer.echo(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+            lines.append(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+        if lines:
+            typer.echo("\n".join(lines))
         return
     from rich.console import Console
     from rich.table import Table

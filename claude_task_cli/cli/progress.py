@@ -27,7 +27,7 @@ from claude_task_cli.report.failure_text import describe_reason, first_line
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from claude_task_cli.store.database import Event
+    from claude_task_cli.store import Event
 
 _COLOUR = {"completed": "green", "failed": "red", "skipped": "yellow", "interrupted": "red"}
 _REASON = 100  # characters of a failure's reason on its line

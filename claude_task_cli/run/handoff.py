@@ -1,7 +1,8 @@
 """The handoff after a run stops: what was done (with results), what remains and how to do it.
 
-Two renderings of one `Handoff`: the model itself (JSON for machines; pause reasons and progress
-in their PMCP camelCase shapes) and `narrative()`, plain language for an agent or a person.
+Two renderings of one `Handoff`: the record itself (JSON for machines through `record_json`, pause
+reasons and progress in their PMCP camelCase shapes) and `narrative()`, plain language for an
+agent or a person.
 Arguments of remaining tool calls are resolved from the results known so far; a value not known
 yet is shown as `<result of step X at /path>`.
 """
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.outcomes import (
@@ -31,18 +31,15 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.run.arguments import marker, resolve_args
-from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.run.results import RunOutcome, Strings
 from claude_task_cli.run.units import build_units
 
 _SHOWN = 240  # characters of a result shown in the narrative
 _STDERR_LINES = 10  # lines of a failed command's stderr shown
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class DoneStep(_Model):
+@dataclass(frozen=True, slots=True)
+class DoneStep:
     step_id: str
     title: str
     tool: str | None
@@ -50,20 +47,22 @@ class DoneStep(_Model):
     source: str = "engine"
 
 
-class RemainingStep(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemainingStep:
     step_id: str
     title: str
     status: StepStatus
     server: str | None = None
     tool: str | None = None
     arguments: dict[str, Any] | None = None
-    commands: list[str] = []
-    waiting_for: list[str] = []
+    commands: Strings = field(default_factory=list)
+    waiting_for: Strings = field(default_factory=list)
     pause_reason: PauseReason | None = None
     guidance: str
 
 
-class Handoff(_Model):
+@dataclass(frozen=True, slots=True)
+class Handoff:
     task_id: str
     run_id: int | None
     status: RunStatus
@@ -182,7 +181,7 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
         task_id=outcome.doc_id,
         run_id=outcome.run_id,
         status=outcome.run_status,
-        goal=outcome.progress.goal,
+        goal=outcome.goal,
         done=done,
         remaining=remaining,
         pause_reasons=outcome.pause_reasons,

@@ -26,8 +26,10 @@ _DEFAULT_RANK = 2  # no priority written ranks with medium
 _LOW_RANK = 3
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Unit:
+    """A unit of the graph; made once by `build_units` and not changed after."""
+
     id: str
     task: Task
     step: Step | None

@@ -13,6 +13,7 @@ import pytest
 from claude_task_cli.convert.converter import convert_bytes
 from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.project import project_root
+from claude_task_cli.project import project_root as store_project_root
 from claude_task_cli.report.evidence import run_facts
 from claude_task_cli.report.failure_text import describe_reason
 from claude_task_cli.report.matrix import (
@@ -25,8 +26,7 @@ from claude_task_cli.report.matrix import (
 )
 from claude_task_cli.report.outline import Outline, TaskOutline, UnitOutline, outline_of
 from claude_task_cli.report.status import completion_of, matrix_json, state_path_for
-from claude_task_cli.store.database import Claim, Store, default_state_path
-from claude_task_cli.store.database import project_root as store_project_root
+from claude_task_cli.store import Claim, Store, default_state_path
 from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
 DEMO = DOCUMENTS[0]

@@ -22,7 +22,7 @@ from claude_task_cli.report.status import completion_of, matrix_json
 from claude_task_cli.report.templating import environment
 from claude_task_cli.run.continuation import record_step_result
 from claude_task_cli.run.results import RunOutcome
-from claude_task_cli.store.database import Store
+from claude_task_cli.store import Store
 from tests.report.regen_reports import DOCUMENTS, fixture_document, restore
 
 DEMO = DOCUMENTS[0]
@@ -73,7 +73,7 @@ def test_a_recorded_result_that_fails_the_steps_expect_fails_the_step(demo: Reco
     assert step.pause_reason in outcome.pause_reasons
     assert step.result == {"time_difference": "+9.0h"}  # the evidence is kept
     with Store(demo.database) as store:
-        latest = store.latest_attempts(outcome.run_id or 0)["2.2"]
+        latest = store.step_states(outcome.run_id or 0)["2.2"]
         events = [e for e in store.events(outcome.run_id or 0) if e.step_id == "2.2"]
     assert latest.status == StepStatus.FAILED
     assert latest.result == {"time_difference": "+9.0h"}
