@@ -327,21 +327,22 @@ class Verdict:
 
 def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
     """COMPLETE or not for the document (or one task of it), with the reasons."""
+    from claude_task_cli.report.wording import of_total
+
     matrix = reports.matrix
     run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
     if task_id is not None:
         row = matrix.task(task_id)
-        line = (
-            f"task {row.id}: {row.completion} — {row.steps_complete} of {row.steps_total} steps "
-            f"complete ({row.percent}%); {run}"
-        )
+        steps = of_total(row.steps_complete, row.steps_total, "step")
+        line = f"task {row.id}: {row.completion} — {steps} complete ({row.percent}%); {run}"
         complete = (
             row.completion == "COMPLETE" and not matrix.document_changed and matrix.has_evidence
         )
         return Verdict(complete, [line])
     lines = [
-        f"{matrix.doc_id}: {matrix.verdict} — {matrix.steps_complete} of {matrix.steps_total} "
-        f"steps complete ({matrix.step_percent}%); {run}",
+        f"{matrix.doc_id}: {matrix.verdict} — "
+        f"{of_total(matrix.steps_complete, matrix.steps_total, 'step')} complete "
+        f"({matrix.step_percent}%); {run}",
         *(f"  {reason}" for reason in matrix.reasons),
     ]
     note = matrix.without_engine_note()

@@ -98,8 +98,9 @@ def execute_task(
             with_results=as_json,  # the summary shows none; the handoff reads them if needed
         )
         doc, path = load_document(task)
-        total = len(doc.all_steps()) or len(doc.tasks)
-        with progress_view(total, quiet or dry_run or as_json) as view:
+        titles = {step.id: step.title for _task, step in doc.all_steps()}
+        titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
+        with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:
             outcome = execute_document(doc, path, options, on_event=view.on_event)
         if dry_run:
             if as_json:
@@ -115,13 +116,10 @@ def execute_task(
             if outcome.status != "completed":
                 the_handoff = handoff(with_results(outcome, doc, path, options), doc)
                 typer.echo("")
-                typer.echo(the_handoff.narrative(), nl=False)
-                if the_handoff.remaining:
-                    typer.echo(
-                        f"\nRecord a step done outside: claude-task record_step {task} STEP "
-                        "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT); then run "
-                        "execute_task again."
-                    )
+                typer.echo(the_handoff.narrative(task), nl=False)
+                next_step = _next_step(outcome, task)
+                if next_step:
+                    typer.echo(f"\n{next_step}")
         raise typer.Exit(_exit_code(outcome))
 
 
@@ -208,6 +206,22 @@ def _result_value(given: str) -> Any:
             f"not valid JSON ({exc}); a step done by a person takes --done [--note TEXT], "
             "a file takes --result @FILE",
         ) from exc
+
+
+def _next_step(outcome: RunOutcome, task: str) -> str:
+    """What to do after the handoff: record what waits on the client, or fix what failed."""
+    again = f"claude-task execute_task {task}"
+    left = [s for s in outcome.steps if s.status != "completed"]
+    if all(s.status.blocks_client for s in left):
+        return "Recording what waits completes the run."
+    if any(s.status.blocks_client for s in left):
+        return f"Once recorded, {again} runs what waits on it (a recorded step is not run again)."
+    if outcome.status == "failed":
+        return (
+            f"Fix the cause, then {again} runs the steps that failed or were skipped again "
+            "(completed ones do not run twice)."
+        )
+    return ""
 
 
 def _exit_code(outcome: RunOutcome) -> int:

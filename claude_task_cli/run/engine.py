@@ -110,6 +110,8 @@ async def execute(
             if options.only_task is None and options.only_step is None
             else sorted(scope),
             pid=claim.pid,
+            total=len(scope),
+            completed=len(scope & done),  # by earlier executions of a resumed run
         )
         _prepare_resume(units, states, recorder, scope)
         heartbeat = asyncio.create_task(_heartbeat(store, run.id, claim))

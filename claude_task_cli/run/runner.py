@@ -18,9 +18,10 @@ that runs `claude_task_cli.mcp.command_server` (or `claude-task-command-server`)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import McpConfigError
@@ -31,6 +32,9 @@ from claude_task_cli.run.engine import execute
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import RunOutcome, fill_results
 from claude_task_cli.store import Event, Store, default_state_path
+
+if TYPE_CHECKING:
+    from claude_task_cli.mcp.sessions import ServerStart
 
 COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
 COMMAND_SERVER_SCRIPT = "claude-task-command-server"
@@ -134,7 +138,11 @@ def run_document(
         limit = options.per_server or options.concurrency
         timeout = options.call_timeout or DEFAULT_CALL_TIMEOUT
         async with ServerPool(
-            config, allowed=allowed, per_server_limit=limit, default_timeout=timeout
+            config,
+            allowed=allowed,
+            per_server_limit=limit,
+            default_timeout=timeout,
+            on_start=_server_events(on_event),
         ) as pool:
             pool.start(needed)  # all at once, while the run opens its state
             return await run(pool)
@@ -150,6 +158,27 @@ def read_results(
     start = document_dir(doc, doc_path)
     with Store(options.state or default_state_path(start)) as store:
         return fill_results(outcome, store)
+
+
+def _server_events(
+    on_event: Callable[[Event], None] | None,
+) -> Callable[[ServerStart], None] | None:
+    """Each server's start as an event for `on_event`: `server_starting`, then `server_ready` or
+    `server_failed` (with `seconds`, and the `error`). Not stored: a server starts before the run
+    opens, so these events have no run (`run_id` 0)."""
+    if on_event is None:
+        return None
+    sink = on_event
+
+    def report(start: ServerStart) -> None:
+        payload: dict[str, Any] = {"server": start.server}
+        if start.state != "starting":
+            payload["seconds"] = round(start.seconds, 3)
+        if start.error is not None:
+            payload["error"] = start.error
+        sink(Event(kind=f"server_{start.state}", ts=time.time(), run_id=0, payload=payload))
+
+    return report
 
 
 class _NoCalls:

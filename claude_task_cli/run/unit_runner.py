@@ -196,7 +196,10 @@ class UnitRunner:
         uid, recorder = unit.id, self.recorder
         state = self.states[uid]
         number = state.attempt + 1
-        started = recorder.event("step_started", uid, attempt=number, tool=unit.tool_name)
+        # `attempt` numbers the step's outcomes (a skip is one); `call` counts its calls
+        started = recorder.event(
+            "step_started", uid, attempt=number, call=state.attempts + 1, tool=unit.tool_name
+        )
         t0 = self.clock()
         attempt = self.store.start_attempt(recorder.run_id, uid, recorded, events=[started])
         self.in_flight[uid] = attempt

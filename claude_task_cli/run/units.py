@@ -74,7 +74,10 @@ class Unit:
         lines.extend(_bullets(details, "  "))
         if self.step is not None and self.step.commands:
             lines.append("Commands:")
-            lines.extend(f"  $ {c.script.rstrip()}" for c in self.step.commands)
+            # a script's later lines under its first
+            lines.extend(
+                "  $ " + c.script.rstrip().replace("\n", "\n    ") for c in self.step.commands
+            )
         if self.task.acceptance_criteria:
             lines.append(f"Acceptance criteria of task {self.task.id}:")
             lines.extend(_bullets(self.task.acceptance_criteria, "  "))

@@ -659,7 +659,8 @@ def test_the_handoff_names_what_was_done_and_what_remains(h: Harness) -> None:
     assert remaining["1.2"].arguments == {"v": "<result of step 1.1 at /id>"}
     assert remaining["1.2"].tool == "work"
     text = result.narrative()
-    assert "Task 7 (run 1) is paused: 1 of 5 steps done, 4 remaining." in text
+    headline = "Run 1 of document 7 is paused: 1 of 5 steps done; 1 failed, 1 awaiting the client"
+    assert headline + ", 2 skipped." in text
     assert 'Call work on server srv with {"v": "<result of step 1.1 at /id>"}' in text
     assert "bad reported: exploded" in text
     assert "For the client: do this step" in text
