@@ -75,8 +75,8 @@ def log_conversions(
     """convert_task's record in the log file: every error and warning, and one line per
     document of the run — written when the run had an error or a warning (or with --debug).
 
-    A clean run logs nothing: loading loguru and opening the log file costs ~20% of the
-    command's start-up (~80 ms of ~450 ms measured under load), far more than the conversion.
+    A clean run logs nothing: loading loguru and opening the log file is a fifth of the
+    command's start-up, which has a target (docs/benchmarks.md).
     """
     if not (failures or any(doc.warnings for doc in docs) or _state["debug"]):
         return
@@ -113,7 +113,7 @@ def boundary(*, eager_logging: bool = True) -> Iterator[None]:
     """Translate what the core raises into messages and exit codes, once.
 
     `eager_logging=False` is for commands whose core never logs (convert_task): loguru and the
-    log file are then set up only if something goes wrong, which keeps start-up ~25 ms faster.
+    log file are then set up only if something goes wrong (convert_task's start-up target).
     """
     if eager_logging or _state["debug"]:
         _logger()

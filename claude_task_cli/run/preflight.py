@@ -222,7 +222,7 @@ def _nearest_config(start: Path) -> Path | None:
 def _declared_names(found: Path) -> frozenset[str]:
     """The server names `found` declares, read as plain JSON: `mcp.config`'s loader builds
     pydantic models first, which would take `convert_task --check` past its whole-process
-    target (≤ 250 ms, docs/benchmarks.md). A file plain JSON cannot read goes to the loader, for
+    target (docs/benchmarks.md). A file plain JSON cannot read goes to the loader, for
     the error that says what is wrong with it."""
     try:
         servers = json.loads(found.read_text(encoding="utf-8"))["mcpServers"]
