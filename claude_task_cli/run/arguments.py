@@ -27,6 +27,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
 
 from claude_task_cli.convert.binding import PLACEHOLDER
+from claude_task_cli.convert.step_kind import COMMAND_TOOL
 from claude_task_cli.outcomes import (
     InvalidParams,
     PauseReason,
@@ -38,9 +39,17 @@ from claude_task_cli.outcomes import (
 from claude_task_cli.run.shell_quoting import DOUBLE, SINGLE, UNSURE, WORD, places, quote
 from claude_task_cli.run.verify import MISSING, lookup
 
-# The command server's arguments a shell reads: the call sites pass them as `shell_args` for a
-# call of its `run_command`.
+# The command server's arguments a shell reads: `shell_args_of` names them for a call of its
+# `run_command`.
 SHELL_ARGS = ("command", "script")
+
+
+def shell_args_of(server: str, tool: str, command_server: str | None) -> tuple[str, ...]:
+    """The arguments of a call that a shell reads: the command server's `command` and `script`
+    (with no command server known, those of any `run_command`)."""
+    if tool != COMMAND_TOOL or command_server not in (None, server):
+        return ()
+    return SHELL_ARGS
 
 
 @dataclass(frozen=True)
