@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.proof.harness import cli, make_project, ran, start, status, steps_in, wait_for
+from tests.proof.harness import make_project, ran, status, steps_in
+from tests.support import cli, start, wait_for
 
 EXECUTORS = 8
 ROUNDS = 3
