@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     PAUSED = 3  # a run paused waiting for the client (an agent or a person)
     ENVIRONMENT = 4  # a server would not start, a config is missing, the store is locked
     INTERNAL = 70  # a bug: the traceback is in the log file
+    INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT), 128 + 2 as shells report it
+    TERMINATED = 143  # stopped by SIGTERM, 128 + 15
 
 
 class TaskCliError(Exception):
@@ -159,6 +161,19 @@ class RunLockedError(TaskCliError):
         super().__init__(
             f"{doc}: run {run_id} is being executed by {holder}; "
             "wait for it to finish (or stop it) and try again"
+        )
+
+
+class RunStoppedError(TaskCliError):
+    """A run stopped by a signal: the steps it cut are recorded `interrupted`, the run is no
+    longer running, its servers are closed."""
+
+    def __init__(self, signal_name: str, exit_code: ExitCode) -> None:
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+        super().__init__(
+            f"stopped by {signal_name}: a step cut while it ran is recorded interrupted; "
+            "execute_task resumes the run (with --rerun-interrupted it runs those steps again)"
         )
 
 

@@ -129,13 +129,16 @@ class AwaitingClient(_Camel):
 
 
 class Interrupted(_Camel):
-    """A non-retryable step was running when its executor died; it may have taken effect, so the
-    client checks and records its outcome instead of the engine calling it again."""
+    """A non-retryable step was cut while running — its executor died or was stopped, its server
+    died during the call, the call ran out of time — so it may have taken effect: the client
+    checks and records its outcome (or asks for it to run again) instead of the engine calling it
+    again. `cause` says what cut it, when known."""
 
     type: Literal["interrupted"] = "interrupted"
     blocked_step: str
     attempt: int
     suggested_tool: str | None = None
+    cause: str | None = None
 
 
 class CommandServerUndeclared(_Camel):

@@ -1,10 +1,17 @@
-"""Helpers shared by the test packages (fixtures live in conftest.py): where things are, and the
-`.mcp.json` a test project declares. Not a test module: tests import it, it imports no test."""
+"""Helpers shared by the test packages (fixtures live in conftest.py): where things are, the
+`.mcp.json` a test project declares, and the CLI run as a real process (with what it spawned).
+Not a test module: tests import it, it imports no test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +50,76 @@ def write_mcp_json(directory: Path, entries: dict[str, Any] | None = None) -> Pa
     config = servers() if entries is None else {"mcpServers": entries}
     path.write_text(json.dumps(config), encoding="utf-8")
     return path
+
+
+CLI = [sys.executable, "-m", "claude_task_cli"]
+
+
+def cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """One claude-task command in `project`, to its end."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=_env(),
+    )
+
+
+def start(project: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
+    """A claude-task command started in `project`, its stdout and stderr to `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*CLI, *args], cwd=project, stdout=out, stderr=subprocess.STDOUT, env=_env()
+        )
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (Linux `/proc`)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie counts as dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+def kill9(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def command_server_of(pid: int) -> int | None:
+    """The executor's command server child, if it runs."""
+    for child in children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"claude_task_cli.mcp.command_server" in cmdline:
+            return child
+    return None

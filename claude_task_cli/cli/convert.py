@@ -260,5 +260,7 @@ def _show_previews(items: list[Preview], as_json: bool) -> None:
             f"  tasks {c.tasks}, steps {c.steps}, checklist items {c.checklist_items} "
             f"({c.checked} checked), tool bindings {c.tool_bindings}, commands {c.commands}, "
             f"warnings {c.warnings}",
+            "  on a failure: what depends on it is skipped, the rest still runs "
+            "(execute_task --fail-fast stops at the first failure)",
         ]
         typer.echo("\n".join(lines))

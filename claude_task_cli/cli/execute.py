@@ -50,6 +50,20 @@ def execute_task(
     no_resume: Annotated[
         bool, typer.Option("--no-resume", help="Start a new run instead of resuming.")
     ] = False,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast",
+            help="Stop at the first failure (by default only what depends on it is skipped).",
+        ),
+    ] = False,
+    rerun_interrupted: Annotated[
+        bool,
+        typer.Option(
+            "--rerun-interrupted",
+            help="Run again the steps a stopped or crashed run left interrupted.",
+        ),
+    ] = False,
     mcp_config: Annotated[
         Path | None,
         typer.Option("--mcp-config", help="Servers file (default: the nearest .mcp.json)."),
@@ -59,11 +73,14 @@ def execute_task(
 ) -> None:
     """Run a task document's step graph through real MCP tool calls.
 
-    Steps run in dependency order, independent ones in parallel (up to --concurrency). Every
-    step's outcome is stored the moment it ends; running the same command again resumes a paused
-    or interrupted run. When the run pauses (a step needs an agent or a person, or cannot go on)
-    the handoff says what was done and what remains. Exit codes: 0 completed, 1 failed, 3 paused
-    for the client, 2 invalid input, 4 environment (a server would not start, the run is locked).
+    Steps run in dependency order, independent ones in parallel (up to --concurrency). A failed
+    step stops the steps that depend on it, nothing else (--fail-fast: everything). Every step's
+    outcome is stored the moment it ends; running the same command again resumes a paused or
+    interrupted run. When the run pauses (a step needs an agent or a person, or cannot go on)
+    the handoff says what was done and what remains. Exit codes: 0 completed, 1 a step failed
+    (also when another paused), 3 paused for the client, 2 invalid input, 4 environment (a
+    server would not start, the run is locked, the state database cannot be used), 130 / 143
+    stopped by Ctrl-C / SIGTERM.
 
     Examples:
 
@@ -96,6 +113,8 @@ def execute_task(
             mcp_config=mcp_config,
             state=state,
             with_results=as_json,  # the summary shows none; the handoff reads them if needed
+            fail_fast=fail_fast,
+            rerun_interrupted=rerun_interrupted,
         )
         doc, path = load_document(task)
         titles = {step.id: step.title for _task, step in doc.all_steps()}
@@ -106,7 +125,7 @@ def execute_task(
             if as_json:
                 typer.echo(json.dumps(plan_json(outcome), indent=2, ensure_ascii=False))
             else:
-                _show_plan(outcome)
+                _show_plan(outcome, fail_fast)
             return
         if as_json:
             document = run_document_json(outcome, doc)
@@ -224,7 +243,14 @@ def _next_step(outcome: RunOutcome, task: str) -> str:
     return ""
 
 
+def _failed(outcome: RunOutcome) -> bool:
+    return any(s.selected and s.status == "failed" for s in outcome.steps)
+
+
 def _exit_code(outcome: RunOutcome) -> int:
+    """1 for any failure, even beside a pause (a CI job must not read it as "needs a person")."""
+    if _failed(outcome):
+        return int(ExitCode.FAILED)
     return int(
         {"completed": ExitCode.OK, "failed": ExitCode.FAILED, "paused": ExitCode.PAUSED}.get(
             str(outcome.status), ExitCode.FAILED
@@ -237,12 +263,13 @@ def _show_summary(outcome: RunOutcome) -> None:
     for step in outcome.steps:
         counts[str(step.status)] = counts.get(str(step.status), 0) + 1
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    status = str(outcome.status)
+    if status == "paused" and _failed(outcome):  # both: it failed, and it waits on the client
+        status = "failed and paused"
     if outcome.status == outcome.run_status:
-        typer.echo(f"run {outcome.run_id} {outcome.status}: {parts}")
+        typer.echo(f"run {outcome.run_id} {status}: {parts}")
     else:  # --task/--step: the selection settled, the run as a whole did not
-        typer.echo(
-            f"selection {outcome.status}, run {outcome.run_id} {outcome.run_status}: {parts}"
-        )
+        typer.echo(f"selection {status}, run {outcome.run_id} {outcome.run_status}: {parts}")
     if plain_output():
         lines = []
         for step in outcome.steps:
@@ -263,12 +290,26 @@ def _show_summary(outcome: RunOutcome) -> None:
     Console().print(table)
 
 
-def _show_plan(outcome: RunOutcome) -> None:
+_RUNS_UNDER = {"bash": "bash -e -o pipefail", "sh": "sh -e"}
+
+
+def _show_plan(outcome: RunOutcome, fail_fast: bool) -> None:
+    """Each planned step by wave: its call, or each of its scripts as written; then the rule a
+    failure follows."""
     for call in outcome.plan or []:
-        if call.commands:
-            what = "run: " + " ; ".join(c.strip().replace("\n", " ; ") for c in call.commands)
-        elif call.tool:
-            what = f"{call.server}.{call.tool} {json.dumps(call.args, ensure_ascii=False)}"
-        else:
-            what = "handed to the client (an agent or a person)"
-        typer.echo(f"wave {call.wave}  {call.step_id:<8} {what}")
+        head = f"wave {call.wave}  {call.step_id:<8}"
+        for script, shell in zip(call.commands, call.shells, strict=True):
+            typer.echo(f"{head} run as one script under {_RUNS_UNDER.get(shell, shell)}:")
+            typer.echo("\n".join(f"{'':<17}| {line}" for line in script.rstrip("\n").split("\n")))
+        if call.kind in ("tool", "both"):
+            args = json.dumps(call.args, ensure_ascii=False)
+            typer.echo(f"{head} {call.server}.{call.tool} {args}")
+        elif not call.commands:
+            typer.echo(f"{head} handed to the client (an agent or a person)")
+    if fail_fast:
+        typer.echo("on a failure: the run stops there (--fail-fast); no step starts after it")
+    else:
+        typer.echo(
+            "on a failure: the steps that depend on it are skipped; the others still run "
+            "(--fail-fast stops at the first failure)"
+        )

@@ -13,11 +13,17 @@ A call always returns a `CallOutcome`: a tool error, a protocol error, a timeout
 is data for the executor. Only what stops a call from being made raises: an undeclared server
 (`McpConfigError`, before anything is spawned) and a server that will not start
 (`ServerStartError`, with its stderr tail, and what it wrote on stdout that is not an MCP
-message, if anything). Every message about a server passes through `McpConfig.redact`, so what
-`.mcp.json` expanded from `${VAR}` is shown as written. The SDK's own log records go to the log
-file (`logger.debug`), not to the screen. Each server's transport and `ClientSession` live in one
-long-lived task of the pool's task group (anyio wants a context exited by the task that entered
-it); calls from any task share the session, at most `per_server_limit` at a time per server.
+message, if anything). A server whose connection broke (it died, or closed the connection) is
+started again by the next call to it, at most `MAX_RESTARTS` times a run, so a retry of the call
+it cut, and the calls after it, reach a live server; a call cut by the break is not repeated
+here — whether to call again is the executor's to decide. Past the limit, calls to it answer
+`transport` at once, without a round trip (`sent` false).
+
+Every message about a server passes through `McpConfig.redact`, so what `.mcp.json` expanded from
+`${VAR}` is shown as written. The SDK's own log records go to the log file (`logger.debug`), not to
+the screen. Each server's transport and `ClientSession` live in one long-lived task of the pool's
+task group (anyio wants a context exited by the task that entered it); calls from any task share
+the session, at most `per_server_limit` at a time per server.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
 
 ErrorKind = Literal["tool", "protocol", "timeout", "transport"]
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds a tools/call may take, unless the step or the run says
+MAX_RESTARTS = 3  # times one server is started again in a run after its connection broke
 
 # What a stdio server gets besides the SDK's HOME/LOGNAME/PATH/SHELL/TERM/USER and its own `env`.
 PASSTHROUGH_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -63,6 +70,7 @@ class CallOutcome:
     structured: Any | None = None
     duration_ms: float
     error: str | None = None
+    sent: bool = True  # False: the server was known gone, the request never left
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,8 @@ class ServerPool:
         self.sessions_opened = 0
         self.on_start = on_start
         self._connections: dict[str, Connection] = {}
+        self._replaced: list[Connection] = []  # broken connections a restart took over from
+        self._restarts: dict[str, int] = {}
         self._tg: TaskGroup | None = None
         self._used = False
 
@@ -120,7 +130,8 @@ class ServerPool:
     async def __aexit__(self, *exc_info: Any) -> bool | None:
         assert self._tg is not None
         tg, self._tg = self._tg, None
-        for conn in self._connections.values():
+        connections = [*self._replaced, *self._connections.values()]
+        for conn in connections:
             conn.close.set()
         # Only a cancellation concerns the task group; any other error from the body propagates
         # as itself, not wrapped in an ExceptionGroup.
@@ -128,7 +139,7 @@ class ServerPool:
         try:
             return await tg.__aexit__(*(exc_info if cancelled else (None, None, None)))
         finally:
-            for conn in self._connections.values():
+            for conn in connections:
                 conn.release()
             sdk_log_handler().redactors.remove(self.config.redact)
 
@@ -166,6 +177,8 @@ class ServerPool:
         conn = self._connections.get(server)
         if conn is None or conn.session is None or self._tg is None:  # else: open, no await
             conn = await self._open(server)
+        if conn.broken is not None:
+            conn = await self._restart(server, conn)
         session = conn.session
         assert session is not None
         limit = timeout if timeout is not None else self.default_timeout
@@ -176,10 +189,11 @@ class ServerPool:
             slots.acquire_nowait()
         except anyio.WouldBlock:
             await slots.acquire()
+        gone = conn.broken is not None
         try:
             started = time.perf_counter()
             try:
-                if conn.broken is not None:
+                if gone:
                     raise _Gone(f"the server is gone: {conn.broken}")
                 result = await session.call_tool(tool, dict(args or {}), limit)
             except (_Gone, mcp_error, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
@@ -202,6 +216,7 @@ class ServerPool:
                 kind=kind,
                 duration_ms=ms,
                 error=self.config.redact(str(error)),
+                sent=not gone,
             )
         recorded = record(result.content, result.structured_content)
         return CallOutcome(
@@ -224,6 +239,18 @@ class ServerPool:
         if conn.failure is not None:
             raise conn.failure
         return conn
+
+    async def _restart(self, server: str, broken: Connection) -> Connection:
+        """The server started again in place of its broken connection (once, whoever asks
+        first; the others wait for that start), unless it was restarted `MAX_RESTARTS` times."""
+        if self._connections.get(server) is broken:
+            if self._restarts.get(server, 0) >= MAX_RESTARTS:
+                return broken
+            self._restarts[server] = self._restarts.get(server, 0) + 1
+            broken.close.set()
+            self._replaced.append(broken)
+            del self._connections[server]
+        return await self._open(server)
 
     def _connection(self, server: str) -> Connection:
         """The server's connection, made (not started) on first request."""

@@ -36,7 +36,8 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
     if kind == "awaitingClient":
         return f"awaiting the client: {first_line(reason.get('guidance'))}"
     if kind == "interrupted":
-        return f"interrupted during attempt {reason.get('attempt')}; record its outcome"
+        cause = f" ({reason['cause']})" if reason.get("cause") else ""
+        return f"interrupted during attempt {reason.get('attempt')}{cause}; record its outcome"
     if kind == "commandServerUndeclared":
         return "shell commands, but .mcp.json declares no command server"
     return f"{kind}"

@@ -32,8 +32,9 @@ def state_path_for(document: Path, explicit: Path | None = None) -> Path:
 
 def latest_evidence(state_path: Path, doc: TaskDocument, doc_key: str) -> RunEvidence | None:
     """The evidence of the latest run stored under `doc_key`; None when none was recorded. A
-    state database that does not exist is not created only to find it empty."""
-    if not state_path.is_file():
+    state database that does not exist is not created only to find it empty (anything else in
+    its place is the store's to refuse)."""
+    if not state_path.exists():
         return None
     with Store(state_path) as store:
         return load_evidence(store, doc, doc_key=doc_key)

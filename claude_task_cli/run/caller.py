@@ -13,8 +13,15 @@ class ToolSpec(Protocol):
 
 
 class CallResult(Protocol):
+    """A call's outcome; `kind` says why it failed (`tool`, `protocol`, `timeout`, `transport`),
+    `sent` whether the request left at all (a server known to be gone answers without a trip)."""
+
     @property
     def is_error(self) -> bool: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def sent(self) -> bool: ...
     @property
     def text(self) -> str: ...
     @property

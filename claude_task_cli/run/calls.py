@@ -1,25 +1,32 @@
-"""The calls of one attempt: a unit's shell commands (through the command server), then its tool,
+"""The calls of one attempt: a unit's shell blocks (through the command server), then its tool,
 and the checks of what they returned.
 
-A command must exit 0 (checked like an `expect` of `exit_code: 0`, the evidence kept); the tool's
+Each fenced block runs as one script (`run_command(script=…)`): a `sh` block under `sh -e`, any
+other under `bash -e -o pipefail`, as CI runners run `shell: sh` / `shell: bash`; it must exit 0
+(checked like an `expect` of `exit_code: 0`, the evidence kept, the failing line named). The tool's
 result is checked against the binding's `expect`. The first failure ends the attempt: an `isError`
-result is a `toolError`, a failed check a `verificationFailed`. A server that cannot be used at all
-raises (`TaskCliError`): that is the unit runner's to handle.
+result is a `toolError`, a failed check a `verificationFailed`. A call cut while it ran — its
+server died under it, or it ran out of time — may have taken effect: for a unit that is not
+retryable that is `interrupted` (the unit pauses), not a failure the next execution would run
+again. A server that cannot be used at all raises (`TaskCliError`): that is the unit runner's to
+handle.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from claude_task_cli.convert.model import Expectation
+from claude_task_cli.convert.model import Command, Expectation
 from claude_task_cli.convert.step_kind import COMMAND_TOOL
-from claude_task_cli.outcomes import PauseReason, ToolError, VerificationFailed
+from claude_task_cli.outcomes import Interrupted, PauseReason, ToolError, VerificationFailed
 from claude_task_cli.run.units import Unit
 from claude_task_cli.run.verify import check, verdict
 
 if TYPE_CHECKING:
     from claude_task_cli.run.caller import CallResult, ToolCaller
+
+ScriptShell = Literal["bash", "sh"]
 
 _EXIT_ZERO = Expectation(exit_code=0)
 _COMMAND_GRACE = 30.0  # seconds the MCP call may outlive the command's own timeout
@@ -55,11 +62,11 @@ async def make_calls(
     checks: list[dict[str, Any]] = []
     for command in step.commands:
         assert commands.server is not None
-        call_args: dict[str, Any] = {"command": command.script, "timeout": commands.timeout}
-        if commands.cwd is not None:
-            call_args["cwd"] = commands.cwd
         done = await caller.call(
-            commands.server, COMMAND_TOOL, call_args, commands.timeout + _COMMAND_GRACE
+            commands.server,
+            COMMAND_TOOL,
+            script_args(command, commands),
+            commands.timeout + _COMMAND_GRACE,
         )
         if done.is_error:
             return tool_error(unit, COMMAND_TOOL, done, result=result, checks=checks)
@@ -68,14 +75,20 @@ async def make_calls(
         checks.append(ran.to_json())
         if not ran.passed:
             code = result.get("exit_code") if isinstance(result, dict) else None
-            first = command.script.strip().splitlines()[0] if command.script.strip() else ""
+            error = failed_block(command, result)
+            if isinstance(result, dict) and result.get("timed_out") and not unit.retryable:
+                cause = "the command ran out of time and was killed"
+                cut = Interrupted(
+                    blocked_step=uid, attempt=0, suggested_tool=COMMAND_TOOL, cause=cause
+                )
+                return Attempted(result, checks, f"interrupted: {error}", cut)
             reason = VerificationFailed(
                 failed_step=uid,
-                expectation=f"command {first!r} exits 0",
+                expectation=expected_of(command, result),
                 actual=code,
                 suggested_tool=COMMAND_TOOL,
             )
-            return Attempted(result, checks, f"command {first!r} exited {code}", reason)
+            return Attempted(result, checks, error, reason)
     binding = step.tool
     if binding is None:
         return Attempted(result, checks)
@@ -85,8 +98,51 @@ async def make_calls(
     result = _value(done)
     if not binding.expect:
         return Attempted(result, checks)
-    verified, error, failed = verdict(uid, binding.tool, binding.expect, result)
-    return Attempted(result, [*checks, *verified], error, failed)
+    verified, wrong, failed = verdict(uid, binding.tool, binding.expect, result)
+    return Attempted(result, [*checks, *verified], wrong, failed)
+
+
+def shell_of(command: Command) -> ScriptShell:
+    """The shell a fenced block runs under: `sh` for a `sh` block, bash for the others."""
+    return "sh" if command.lang == "sh" else "bash"
+
+
+def script_args(command: Command, commands: CommandSetup) -> dict[str, Any]:
+    """`run_command`'s arguments for one fenced block: the block as one script."""
+    args: dict[str, Any] = {
+        "script": command.script,
+        "shell": shell_of(command),
+        "timeout": commands.timeout,
+    }
+    if commands.cwd is not None:
+        args["cwd"] = commands.cwd
+    return args
+
+
+def _failing_line(command: Command, result: Any) -> str | None:
+    """`'false' at line 7 (the bash block at line 6)`, when the shell named the line."""
+    data = result if isinstance(result, dict) else {}
+    line = data.get("failed_line")
+    if not isinstance(line, int):
+        return None
+    text = data.get("failed_command") or ""
+    block = f"the {shell_of(command)} block at line {command.line}"
+    return f"{text!r} at line {command.line + line} ({block})"  # its line 1 follows the fence
+
+
+def expected_of(command: Command, result: Any) -> str:
+    """The check a block failed, worded with its failing line when known."""
+    where = _failing_line(command, result)
+    return f"{where or f'the {shell_of(command)} block at line {command.line}'} exits 0"
+
+
+def failed_block(command: Command, result: Any) -> str:
+    """What failed in a block, its failing line named when the shell told it."""
+    data = result if isinstance(result, dict) else {}
+    where = f"the {shell_of(command)} block at line {command.line}"
+    if data.get("timed_out"):
+        return f"{where} ran out of time and was killed"
+    return f"{_failing_line(command, result) or where} exited {data.get('exit_code')}"
 
 
 def tool_error(
@@ -98,16 +154,32 @@ def tool_error(
     result: Any = None,
     checks: list[dict[str, Any]] | None = None,
 ) -> Attempted:
-    """The attempt failed with a `toolError`: the call's error (else `error`), with the result and
+    """The attempt failed with a `toolError` — or, for a unit that is not retryable whose call
+    was cut while it ran, was `interrupted`: the call's error (else `error`), with the result and
     checks of the calls before it."""
     if done is not None:
         error = done.error or done.text or "the tool reported an error"
         if done.structured is not None:  # an error result's data is evidence too
             result = done.structured
+        cause = cut_by(done)
+        if cause is not None and not unit.retryable:
+            reason: PauseReason = Interrupted(
+                blocked_step=unit.id, attempt=0, suggested_tool=tool, cause=cause
+            )
+            return Attempted(result, checks or [], f"interrupted: {error}", reason)
     reason = ToolError(
         failed_step=unit.id, error=error, retryable=unit.retryable, suggested_tool=tool
     )
     return Attempted(result, checks or [], error, reason)
+
+
+def cut_by(done: CallResult) -> str | None:
+    """Why a call was cut while it ran (it may have taken effect), or None: it was not."""
+    if done.kind == "timeout":
+        return "the call ran out of time"
+    if done.kind == "transport" and done.sent:
+        return "the server died during the call"
+    return None
 
 
 def _value(done: CallResult) -> Any:

@@ -47,6 +47,7 @@ from claude_task_cli.run.units import Unit, build_units, select
 from claude_task_cli.store import Claim, Event, Store, document_key
 
 HEARTBEAT_EVERY = 5.0  # seconds between claim heartbeats
+STOPPED = "the run was stopped while it ran"
 _BAD = (StepStatus.FAILED, StepStatus.SKIPPED)
 
 EventSink = Callable[[Event], None]
@@ -77,7 +78,7 @@ async def execute(
     units = build_units(doc)
     key = doc_key or document_key(doc)
     if options.dry_run:
-        return dry_run(doc, units, store, key, options)
+        return dry_run(doc, units, store, key, options, command_server)
     select(units, options.only_task, options.only_step, set())  # an unknown one claims nothing
     claim = Claim()
     run, resumed = store.open_run(
@@ -113,10 +114,10 @@ async def execute(
             total=len(scope),
             completed=len(scope & done),  # by earlier executions of a resumed run
         )
-        _prepare_resume(units, states, recorder, scope)
+        _prepare_resume(units, states, recorder, scope, rerun=options.rerun_interrupted)
         heartbeat = asyncio.create_task(_heartbeat(store, run.id, claim))
         try:
-            await _schedule(units, states, runner, scope, options.concurrency)
+            await _schedule(units, states, runner, scope, options)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -140,9 +141,10 @@ async def _schedule(
     states: UnitStates,
     runner: UnitRunner,
     scope: set[str],
-    concurrency: int,
+    options: RunOptions,
 ) -> None:
-    """Run the pending units of `scope`, each once its prerequisites completed."""
+    """Run the pending units of `scope`, each once its prerequisites completed; with `fail_fast`,
+    none starts after the first failure (those left are skipped, saying why)."""
     pending = [uid for uid in scope if states.status(uid) == StepStatus.PENDING]
     graph = {
         uid: [
@@ -156,9 +158,10 @@ async def _schedule(
     scheduler = Scheduler(
         graph,
         priority=lambda uid: (units[uid].rank, units[uid].order),
-        concurrency=concurrency,
+        concurrency=options.concurrency,
         before_wait=runner.store.flush,
     )
+    failed: list[str] = []
 
     async def work(uid: str) -> bool:
         if states.status(uid) != StepStatus.PENDING:  # settled before: not to run
@@ -167,18 +170,28 @@ async def _schedule(
         status = states.status(uid)
         if status in _BAD:
             runner.cascade(uid, scope)
-        if runner.abort is not None:
+        if status == StepStatus.FAILED:
+            failed.append(uid)
+        if runner.abort is not None or (failed and options.fail_fast):
             scheduler.stop()
         return status == StepStatus.COMPLETED
 
     await scheduler.run(work)
+    if failed and options.fail_fast:
+        runner.skip_pending(scope, f"not run: step {failed[0]} failed and --fail-fast stops there")
     runner.store.flush()
 
 
 def _prepare_resume(
-    units: Mapping[str, Unit], states: UnitStates, recorder: Recorder, scope: set[str]
+    units: Mapping[str, Unit],
+    states: UnitStates,
+    recorder: Recorder,
+    scope: set[str],
+    *,
+    rerun: bool,
 ) -> None:
-    """Decide what each unit of a resumed run starts as (see the module docstring)."""
+    """Decide what each unit of a resumed run starts as (see the module docstring); `rerun`: the
+    units paused `interrupted` run again."""
     for uid, state in list(states.items()):
         unit = units[uid]
         if state.status == StepStatus.RUNNING:
@@ -190,7 +203,7 @@ def _prepare_resume(
                 recorder.settle(uid, StepStatus.PAUSED, reason=reason, quiet=uid not in scope)
                 continue
         sticky = state.status == StepStatus.COMPLETED or (
-            isinstance(state.pause_reason, Interrupted)
+            (isinstance(state.pause_reason, Interrupted) and not rerun)
             or (state.status == StepStatus.FAILED and state.source == "client")
         )
         if not sticky and uid in scope and state.status != StepStatus.PENDING:
@@ -208,7 +221,9 @@ def _interrupt(
         unit = units[uid]
         recorder.interrupted(uid, retry=unit.retryable, attempt=attempt)
         if not unit.retryable:
-            reason = Interrupted(blocked_step=uid, attempt=attempt, suggested_tool=unit.tool_name)
+            reason = Interrupted(
+                blocked_step=uid, attempt=attempt, suggested_tool=unit.tool_name, cause=STOPPED
+            )
             recorder.settle(uid, StepStatus.PAUSED, reason=reason)
     for uid, status in states.statuses().items():
         if status == StepStatus.RUNNING:

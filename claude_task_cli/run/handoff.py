@@ -30,7 +30,7 @@ from claude_task_cli.outcomes import (
     UnresolvedDependency,
     VerificationFailed,
 )
-from claude_task_cli.run.arguments import marker, resolve_args
+from claude_task_cli.run.arguments import marker, resolve_args, shell_args_of
 from claude_task_cli.run.results import RunOutcome, Strings
 from claude_task_cli.run.units import build_units
 
@@ -103,6 +103,11 @@ class Handoff:
                         f"  Record it: claude-task record_step {document} {left.step_id} "
                         "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT)"
                     )
+                if isinstance(left.pause_reason, Interrupted):  # it may have taken effect
+                    lines.append(
+                        "  Or, once you know it did not take effect, run it again: "
+                        f"claude-task execute_task {document} --rerun-interrupted"
+                    )
         return "\n".join(lines) + "\n"
 
     def headline(self) -> str:
@@ -155,7 +160,10 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
         binding = unit.step.tool if unit.step is not None else None
         arguments = None
         if binding is not None:
-            arguments = resolve_args(binding.args, results, placeholder=marker).args
+            shell = shell_args_of(binding.server, binding.tool, None)
+            arguments = resolve_args(
+                binding.args, results, placeholder=marker, shell_args=shell
+            ).args
         waiting = [
             p for p in unit.prereqs if p in by_id and by_id[p].status != StepStatus.COMPLETED
         ]

@@ -31,7 +31,11 @@ class RunOptions:
     - `mcp_config` and `state`: the servers file and the state database (None: the project's);
     - `with_results`: the outcome carries every settled step's result and checks (False: only
       those the run kept for its placeholders, for a caller that shows no results or reads them
-      back when it needs them, `runner.read_results`).
+      back when it needs them, `runner.read_results`);
+    - `fail_fast`: the first failure stops the run — no step starts after it (by default a
+      failure stops only the steps that depend on it);
+    - `rerun_interrupted`: a resumed run runs its `interrupted` steps again (by default they wait
+      for the client to record their outcome).
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -47,6 +51,8 @@ class RunOptions:
     mcp_config: Path | None = None
     state: Path | None = None
     with_results: bool = True
+    fail_fast: bool = False
+    rerun_interrupted: bool = False
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import DocumentChangedError
 from claude_task_cli.outcomes import RunStatus, StepStatus
-from claude_task_cli.run.arguments import marker, resolve_args
+from claude_task_cli.run.arguments import marker, resolve_args, shell_args_of
+from claude_task_cli.run.calls import shell_of
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import PlannedCall, RunOutcome, build_outcome, fill_results
 from claude_task_cli.run.states import UnitStates, referenced
@@ -22,7 +23,12 @@ from claude_task_cli.store import Store
 
 
 def dry_run(
-    doc: TaskDocument, units: dict[str, Unit], store: Store, key: str, options: RunOptions
+    doc: TaskDocument,
+    units: dict[str, Unit],
+    store: Store,
+    key: str,
+    options: RunOptions,
+    command_server: str | None = None,
 ) -> RunOutcome:
     """The plan of what `execute` with `options` would do (see the module docstring)."""
     run = None if options.new_run else store.latest_run(key)
@@ -35,23 +41,31 @@ def dry_run(
         states.load(store.step_states(run.id, values=states.needed))
     done = {uid for uid, s in states.items() if s.status == StepStatus.COMPLETED}
     scope = select(units, options.only_task, options.only_step, done)
-    plan = _plan(units, scope, done, states.results(done))
+    plan = _plan(units, scope, done, states.results(done), command_server)
     run_id = None if run is None else run.id
     outcome = build_outcome(doc, units, states.all(), scope, run_id=run_id, plan=plan)
     return fill_results(outcome, store) if options.with_results else outcome
 
 
 def _plan(
-    units: dict[str, Unit], scope: set[str], done: set[str], results: Mapping[str, object]
+    units: dict[str, Unit],
+    scope: set[str],
+    done: set[str],
+    results: Mapping[str, object],
+    command_server: str | None,
 ) -> list[PlannedCall]:
     plan: list[PlannedCall] = []
     for wave, layer in enumerate(levels(units, scope, done), start=1):
         for uid in layer:
             unit = units[uid]
             binding = unit.step.tool if unit.step is not None else None
+            commands = unit.step.commands if unit.step is not None else []
             args = None
             if binding is not None:
-                args = resolve_args(binding.args, results, placeholder=marker).args
+                shell = shell_args_of(binding.server, binding.tool, command_server)
+                args = resolve_args(
+                    binding.args, results, placeholder=marker, shell_args=shell
+                ).args
             plan.append(
                 PlannedCall(
                     step_id=uid,
@@ -60,7 +74,8 @@ def _plan(
                     server=unit.server,
                     tool=unit.tool_name,
                     args=args,
-                    commands=[c.script for c in unit.step.commands] if unit.step else [],
+                    commands=[c.script for c in commands],
+                    shells=[shell_of(c) for c in commands],
                 )
             )
     return plan

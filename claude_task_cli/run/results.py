@@ -80,6 +80,7 @@ class PlannedCall:
     tool: str | None = None
     args: Any = None
     commands: Strings = field(default_factory=list)
+    shells: Strings = field(default_factory=list)  # what each command runs under
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
 from claude_task_cli.run.engine import execute
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import RunOutcome, fill_results
+from claude_task_cli.run.stopping import stoppable
 from claude_task_cli.store import Event, Store, default_state_path
 
 if TYPE_CHECKING:
@@ -106,8 +107,9 @@ def run_document(
     `options.per_server` (default: `options.concurrency`) bounds concurrent calls to one server;
     `options.call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step
     sets no `timeout`. Every server the document calls starts at once, before the first step.
-    Raises the engine's domain errors, `McpConfigError` before anything starts, and
-    `ServerStartError` when a server will not start (the step and the run are recorded first).
+    Raises the engine's domain errors, `McpConfigError` before anything starts,
+    `ServerStartError` when a server will not start (the step and the run are recorded first),
+    and `RunStoppedError` when Ctrl-C or SIGTERM stopped the run (`stopping.py`).
     """
     start = document_dir(doc, doc_path)
     config = load_config(doc, start, options.mcp_config)
@@ -145,7 +147,7 @@ def run_document(
             on_start=_server_events(on_event),
         ) as pool:
             pool.start(needed)  # all at once, while the run opens its state
-            return await run(pool)
+            return await stoppable(lambda: run(pool))
 
     with Store(options.state or default_state_path(start)) as store:
         return asyncio.run(go(store))

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from claude_task_cli.convert.step_kind import COMMAND_TOOL
-from claude_task_cli.errors import TaskCliError
+from claude_task_cli.errors import StoreError, TaskCliError
 from claude_task_cli.outcomes import (
     AwaitingClient,
     CommandServerUndeclared,
+    Interrupted,
     PauseReason,
     StepStatus,
     ToolError,
@@ -26,8 +27,10 @@ from claude_task_cli.outcomes import (
 from claude_task_cli.run.arguments import (
     ArgsValidator,
     make_validator,
+    refused_reason,
     resolve_args,
     schema_reason,
+    shell_args_of,
     unresolved_reason,
 )
 from claude_task_cli.run.calls import CommandSetup, make_calls, tool_error
@@ -85,6 +88,8 @@ class UnitRunner:
         else:
             try:
                 await self._run_calls(unit)
+            except StoreError:  # the state cannot be kept: nothing to record, the run stops
+                raise
             except TaskCliError as exc:
                 self.abort = self.abort or exc
                 if self.states.status(uid) == StepStatus.RUNNING:
@@ -112,6 +117,12 @@ class UnitRunner:
                 )
                 stack.append(dep)
 
+    def skip_pending(self, scope: set[str], why: str) -> None:
+        """Skip every unit of `scope` still pending (the run stops short of them)."""
+        for uid in sorted(scope, key=lambda u: self.units[u].order):
+            if self.states.status(uid) == StepStatus.PENDING:
+                self.recorder.settle(uid, StepStatus.SKIPPED, error=why)
+
     def _dependency_reason(self, unit: Unit) -> PauseReason | None:
         binding = unit.step.tool if unit.step is not None else None
         if binding is None:
@@ -132,7 +143,12 @@ class UnitRunner:
         args: dict[str, Any] | None = None
         if binding is not None:
             results = self.states.results(binding.references) if binding.references else {}
-            resolution = resolve_args(binding.args, results)
+            shell = shell_args_of(binding.server, binding.tool, self.commands.server)
+            resolution = resolve_args(binding.args, results, shell_args=shell)
+            if resolution.refused:  # a value a shell would read as code: nothing is called
+                why = refused_reason(uid, binding.tool, resolution.refused)
+                self.recorder.settle(uid, StepStatus.PAUSED, reason=why)
+                return
             if resolution.unresolved:
                 why = unresolved_reason(
                     uid, binding.tool, resolution.unresolved[0], self.states.statuses()
@@ -211,9 +227,20 @@ class UnitRunner:
             last = True
         del self.in_flight[uid]  # not when cancelled: the engine closes it (`engine.py`)
         ms = (self.clock() - t0) * 1000
+        reason_now = outcome.reason
         if outcome.reason is None:
             status = StepStatus.COMPLETED
             item = recorder.event("step_completed", uid, attempt=attempt, duration_ms=round(ms, 3))
+        elif isinstance(outcome.reason, Interrupted):  # cut while it ran: no retry, no failure
+            status = StepStatus.PAUSED
+            reason_now = outcome.reason.model_copy(update={"attempt": attempt})
+            item = recorder.event(
+                "step_paused",
+                uid,
+                attempt=attempt,
+                error=outcome.error,
+                reason=reason_now.model_dump(),
+            )
         elif last:
             status = StepStatus.FAILED
             reason = outcome.reason.model_dump()
@@ -234,7 +261,7 @@ class UnitRunner:
             StepStatus.FAILED if status == StepStatus.RUNNING else status,
             result=outcome.result,
             error=outcome.error,
-            pause_reason=outcome.reason,
+            pause_reason=reason_now,
             checks=checks,
             events=[item],
             defer=status != StepStatus.RUNNING,  # a retry sleeps next: commit that one now
@@ -246,7 +273,7 @@ class UnitRunner:
                 status=status,
                 result=outcome.result if held else None,
                 error=outcome.error,
-                pause_reason=outcome.reason,
+                pause_reason=reason_now,
                 args=recorded,
                 checks=checks if held else None,
                 attempts=state.attempts + 1,

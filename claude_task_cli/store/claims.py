@@ -3,7 +3,10 @@
 A run is executed by at most one executor. `claim_run` runs inside the caller's write transaction:
 it refuses while a live claim holds any run of the document, else claims the document's unfinished
 run (or a new one). A claim is live while its process is alive (same host) or its heartbeat is
-younger than `stale_after` seconds (another host).
+younger than `stale_after` seconds (another host). A process is the one that claimed only if it
+started when that one did: a claim records its process's start time (Linux: the boot and the
+start tick from `/proc`), so a pid the system gave again to another process after a crash does
+not keep the crashed run claimed. Where the start time cannot be read, the pid alone decides.
 """
 
 from __future__ import annotations
@@ -23,6 +26,17 @@ from claude_task_cli.store.rows import latest_run, read_runs
 from claude_task_cli.store.writes import insert_events
 
 
+def started_at(pid: int) -> str | None:
+    """When process `pid` started, as `<boot id>:<start tick>` (Linux), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    fields_after_name = stat.rsplit(")", 1)[-1].split()
+    return f"{boot}:{fields_after_name[19]}"  # field 22 of stat: starttime
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Who executes a run: this process unless told otherwise."""
@@ -30,6 +44,7 @@ class Claim:
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: str | None = field(default_factory=lambda: started_at(os.getpid()))
 
     def __str__(self) -> str:
         return f"pid {self.pid} on {self.host}"
@@ -59,7 +74,9 @@ def claim_live(run: RunRecord, now: float, stale_after: float) -> bool:
     """Whether the run's claim is held: by a live process on this host, or by another host whose
     heartbeat is younger than `stale_after` seconds."""
     if run.claim_host == socket.gethostname() and run.claim_pid is not None:
-        return pid_alive(run.claim_pid)
+        if not pid_alive(run.claim_pid):
+            return False
+        return run.claim_started is None or started_at(run.claim_pid) in (None, run.claim_started)
     return run.claim_heartbeat is not None and now - run.claim_heartbeat < stale_after
 
 
@@ -99,7 +116,7 @@ def claim_run(
         ).fetchone()[0]
     conn.execute(
         "UPDATE runs SET status = ?, ended_at = NULL, claim_pid = ?, claim_host = ?,"
-        " claim_token = ?, claim_heartbeat = ? WHERE id = ?",
-        (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, run_id),
+        " claim_token = ?, claim_heartbeat = ?, claim_started = ? WHERE id = ?",
+        (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, claim.started, run_id),
     )
     return read_runs(conn, "id = ?", (run_id,))[0], None, resume

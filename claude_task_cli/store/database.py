@@ -17,6 +17,8 @@ in `rows.py`, claims in `claims.py`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -57,16 +59,24 @@ class Store:
         self._deferred: list[tuple[Write, tuple[Any, ...]]] = []
         self._deferred_events: list[Event] = []
         try:
+            if path.is_dir():  # sqlite would say only "unable to open database file"
+                raise StoreError(path, "cannot open the state database: it is a directory")
             if path.parent != Path() and not path.parent.exists():
-                path.parent.mkdir(parents=True)
-                if path.parent.name == STATE_DIR:
-                    (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+                with contextlib.suppress(FileExistsError):  # another process made it just now
+                    path.parent.mkdir(parents=True)
+                    if path.parent.name == STATE_DIR:
+                        (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(path, f"cannot open the state database: {exc}") from exc
+            raise StoreError(path, f"cannot open the state database: {_why(path, exc)}") from exc
+        try:
+            with self._faults("open"):
+                _write_ahead_log(self._conn)
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
 
     def __enter__(self) -> Store:
         return self
@@ -94,15 +104,28 @@ class Store:
             journal.unlink(missing_ok=True)
 
     @contextmanager
+    def _faults(self, doing: str) -> Iterator[None]:
+        """What SQLite or the file system refuses — a full disk, a read-only, damaged or
+        truncated file — as a `StoreError` naming the database (exit 4), not a traceback. A
+        refused write leaves every earlier transaction as it was committed."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            why = _why(self.path, exc)
+            raise StoreError(self.path, f"cannot {doing} the state database: {why}") from exc
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One unit of work: committed whole on success, rolled back on any exception."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._faults("write"):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # a full disk may have rolled it back
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _commit(self, op: Callable[[sqlite3.Connection], _T], events: Sequence[Event] = ()) -> _T:
         """Deferred writes, then `op`, then all their events: one transaction, whose result is
@@ -189,14 +212,16 @@ class Store:
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
         self.flush()
-        return rows.latest_run(self._conn, doc_key)
+        with self._faults("read"):
+            return rows.latest_run(self._conn, doc_key)
 
     def runs(self, doc_key: str | None = None) -> list[RunRecord]:
         """Every run (of one document), oldest first."""
         self.flush()
-        if doc_key is None:
-            return rows.read_runs(self._conn, "1 = 1 ORDER BY id", ())
-        return rows.read_runs(self._conn, "doc_key = ? ORDER BY id", (doc_key,))
+        with self._faults("read"):
+            if doc_key is None:
+                return rows.read_runs(self._conn, "1 = 1 ORDER BY id", ())
+            return rows.read_runs(self._conn, "doc_key = ? ORDER BY id", (doc_key,))
 
     # step attempts ----------------------------------------------------------------------------
 
@@ -269,7 +294,8 @@ class Store:
     def attempts(self, run_id: int) -> list[AttemptRecord]:
         """Every attempt of a run, by step then attempt number."""
         self.flush()
-        return rows.read_attempts(self._conn, run_id)
+        with self._faults("read"):
+            return rows.read_attempts(self._conn, run_id)
 
     def step_states(
         self, run_id: int, values: Collection[str] | None = None
@@ -277,12 +303,14 @@ class Store:
         """Each step's state in the run; its arguments, result and checks only for the steps in
         `values` (None: every step)."""
         self.flush()
-        return rows.step_states(self._conn, run_id, values)
+        with self._faults("read"):
+            return rows.step_states(self._conn, run_id, values)
 
     def step_values(self, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any, Any]]:
         """`(args, result, checks)` of each step of `steps` the run has, as its state has them."""
         self.flush()
-        return rows.step_values(self._conn, run_id, steps)
+        with self._faults("read"):
+            return rows.step_values(self._conn, run_id, steps)
 
     # events -----------------------------------------------------------------------------------
 
@@ -292,4 +320,31 @@ class Store:
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""
         self.flush()
-        return rows.read_events(self._conn, run_id)
+        with self._faults("read"):
+            return rows.read_events(self._conn, run_id)
+
+
+def _why(path: Path, exc: BaseException) -> str:
+    """SQLite's reason, with what it leaves unsaid: that the file or its directory is read-only
+    (it says only "unable to open database file", as WAL needs files beside the database)."""
+    reason = str(exc)
+    for where in (path, path.parent):
+        if where.exists() and not os.access(where, os.W_OK):
+            kind = "directory" if where.is_dir() else "file"
+            return f"{reason} (the {kind} {where} is read-only)"
+    return reason
+
+
+def _write_ahead_log(conn: sqlite3.Connection, patience: float = 10.0) -> None:
+    """Switch the database to WAL. On a new database that several processes open at once the
+    switch can answer "database is locked" without waiting for the busy timeout (it needs the
+    database alone for a moment): it is tried again, for as long as the busy timeout would wait."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)

@@ -35,6 +35,7 @@ class RunRecord:
     claim_host: str | None = None
     claim_token: str | None = None
     claim_heartbeat: float | None = None
+    claim_started: str | None = None  # when the claiming process started (`claims.started_at`)
 
 
 @dataclass(frozen=True, slots=True)

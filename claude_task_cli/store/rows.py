@@ -19,7 +19,7 @@ from claude_task_cli.store.records import AttemptRecord, Event, RunRecord, StepS
 
 _RUN_COLUMNS = (
     "id, doc_key, doc_path, doc_id, source_sha256, status, started_at, ended_at, claim_pid,"
-    " claim_host, claim_token, claim_heartbeat"
+    " claim_host, claim_token, claim_heartbeat, claim_started"
 )
 _COLUMNS = (
     "step_id, attempt, status, source, error, pause_reason, started_at, ended_at, duration_ms"
@@ -56,6 +56,7 @@ def read_runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> 
             claim_host=row[9],
             claim_token=row[10],
             claim_heartbeat=row[11],
+            claim_started=row[12],
         )
         for row in cursor
     ]

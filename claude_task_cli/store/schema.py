@@ -1,11 +1,17 @@
 """The state database's schema, its version, and the migration of an older database to it.
 
-The version is `PRAGMA user_version`. Version 4 (this one) is three tables: `runs`, `step_attempts`
+The version is `PRAGMA user_version`. Version 5 (this one) is three tables: `runs`, `step_attempts`
 (one row per attempt of a step) and `events` (the append-only log). Older versions, all migrated
 keeping every run: 1 had the same tables; 2 added a run's `revision` (raised by triggers) and
 `matrix_cache`, a cache of the completion matrix; 3 added `step_journal`, how far the executor's
-step journal files had reached the database. Migrating from 3 applies what journal files a dead
-executor left (`legacy_journal.py`); migrating from 2 or 3 drops what they added.
+step journal files had reached the database; 4 dropped them again; 5 adds `claim_started`, when
+the claiming process started, so that a reused pid does not keep a crashed run claimed. Migrating
+from 3 applies what journal files a dead executor left (`legacy_journal.py`); migrating from 2 or 3
+drops what they added.
+
+Several processes may open a new database at once: the migration runs in the caller's write
+transaction and starts from the version read inside it, so the first one migrates and the others
+find the work done.
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ from pathlib import Path
 from claude_task_cli.errors import StoreError
 from claude_task_cli.store.legacy_journal import apply_journals
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TABLES = (
     "CREATE TABLE runs ("
     " id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,"
     " source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,"
-    " claim_pid INTEGER, claim_host TEXT, claim_token TEXT, claim_heartbeat REAL)",
+    " claim_pid INTEGER, claim_host TEXT, claim_token TEXT, claim_heartbeat REAL,"
+    " claim_started TEXT)",
     "CREATE INDEX runs_doc ON runs (doc_key, id)",
     "CREATE TABLE step_attempts ("
     " run_id INTEGER NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL,"
@@ -60,6 +67,8 @@ def migrate(
     if version == 0:
         for statement in TABLES:
             conn.execute(statement)
+    else:  # first: a journal applied below reads the runs as they are now
+        conn.execute("ALTER TABLE runs ADD COLUMN claim_started TEXT")
     if version == 3:
         applied = apply_journals(conn, database, now, stale_after)
         for statement in _DROP_V3:

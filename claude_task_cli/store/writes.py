@@ -41,7 +41,8 @@ _OUTCOME = (
 _HEARTBEAT = "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?"
 _FINISH_RUN = (
     "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
-    " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?"
+    " claim_token = NULL, claim_heartbeat = NULL, claim_started = NULL"
+    " WHERE id = ? AND claim_token = ?"
 )
 _RUN_STATUS = "UPDATE runs SET status = ? WHERE id = ?"
 _EVENTS = "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)"

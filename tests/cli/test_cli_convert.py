@@ -113,6 +113,7 @@ def test_preview_writes_nothing(workdir: Path) -> None:
     result = runner.invoke(app, ["convert_task", "bindings.md", "--preview"])
     assert result.exit_code == 0
     assert "waves: [1]  [2, 3]  [4]" in result.stdout
+    assert "  on a failure: what depends on it is skipped, the rest still runs" in result.stdout
     assert "tool bindings 3, commands 3" in result.stdout
     assert not (workdir / "bindings.json").exists()
     data = json.loads(

@@ -194,8 +194,8 @@ def test_a_real_run_then_its_resumes_in_plain_lines(
     assert [line for line in first if "server" not in line] == [
         "run 1 started: 3 steps",
         "  started   1.1 Check a file (attempt 1)",
-        "  failed    1.1 Check a file [1/3]: verification failed: command 'test -f VERSION' "
-        "exits 0 (actual: 1)",
+        "  failed    1.1 Check a file [1/3]: verification failed: 'test -f VERSION' at line 10 "
+        "(the bash block at line 9) exits 0 (actual: 1)",
         "  skipped   1.2 Use it [2/3]: step 1.1 did not complete",
         "  skipped   2.1 A person reads it [3/3]: step 1.1 did not complete",
     ]

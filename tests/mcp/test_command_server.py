@@ -132,7 +132,15 @@ async def test_tools_have_input_and_output_schemas(pool: ServerPool) -> None:
     tools = await pool.list_tools("cmd")
     assert set(tools) == {"run_command"}  # the tests' echo and sleep live in tests/servers/
     run_command = tools["run_command"]
-    assert run_command.input_schema["required"] == ["command"]
+    assert set(run_command.input_schema["properties"]) == {
+        "command",
+        "script",
+        "shell",
+        "cwd",
+        "env",
+        "timeout",
+    }
+    assert run_command.input_schema.get("required", []) == []  # one of command and script
     assert run_command.output_schema is not None
     assert set(run_command.output_schema["required"]) == {
         "exit_code",
@@ -141,6 +149,112 @@ async def test_tools_have_input_and_output_schemas(pool: ServerPool) -> None:
         "duration_ms",
         "timed_out",
     }
+    assert {"failed_line", "failed_command"} <= set(run_command.output_schema["properties"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "stdout", "line", "text"),
+    [
+        ('echo first\nfalse\necho "all good"', "first\n", 2, "false"),
+        ("false | cat\necho after", "", 1, "false | cat"),  # pipefail
+        (
+            "check() {\n  echo checking\n  test -d /nope\n}\ncheck\necho ok",
+            "checking\n",
+            3,
+            "test -d /nope",
+        ),
+        ("(\n  cd /\n  false\n)\necho after", "", 3, "false"),
+        ("out=$(false)\necho $out", "", 1, "out=$(false)"),
+    ],
+)
+async def test_a_bash_script_stops_at_its_failing_line(
+    pool: ServerPool, script: str, stdout: str, line: int, text: str
+) -> None:
+    result = await run(pool, script=script)
+    assert (result["exit_code"], result["stdout"], result["timed_out"]) == (1, stdout, False)
+    assert (result["failed_line"], result["failed_command"]) == (line, text)
+
+
+@pytest.mark.slow
+async def test_a_failing_script_keeps_its_output_and_exit_code(pool: ServerPool) -> None:
+    result = await run(pool, script="echo before\necho warn >&2\nno-such-program --x\necho never")
+    assert (result["exit_code"], result["stdout"]) == (127, "before\n")
+    assert result["stderr"] == "warn\nbash: line 3: no-such-program: command not found\n"
+    assert (result["failed_line"], result["failed_command"]) == (3, "no-such-program --x")
+
+
+@pytest.mark.slow
+async def test_failures_a_script_handles_do_not_stop_it(pool: ServerPool) -> None:
+    script = (
+        "grep -q x /dev/null || echo none\n"
+        "if false; then echo no; fi\n"
+        "! false\n"
+        "set +e\n"
+        "false\n"
+        "echo done"
+    )
+    result = await run(pool, script=script)
+    assert (result["exit_code"], result["stdout"]) == (0, "none\ndone\n")
+    assert (result["failed_line"], result["failed_command"]) == (None, None)
+
+
+@pytest.mark.slow
+async def test_a_script_reads_nothing_from_stdin(pool: ServerPool) -> None:
+    result = await run(pool, script="cat\necho end")  # stdin is /dev/null: cat ends at once
+    assert (result["exit_code"], result["stdout"]) == (0, "end\n")
+
+
+@pytest.mark.slow
+async def test_an_sh_script_runs_under_sh_e(pool: ServerPool) -> None:
+    result = await run(pool, script="echo $0\nfalse\necho never", shell="sh")
+    assert (result["exit_code"], result["stdout"]) == (1, "/bin/sh\n")
+    assert result["failed_line"] is None  # sh has no ERR trap to tell
+    broken = await run(pool, script="echo hi\nif true; then\n  echo x\nfi fi", shell="sh")
+    assert (broken["exit_code"], broken["stdout"], broken["failed_line"]) == (2, "hi\n", 4)
+
+
+@pytest.mark.slow
+async def test_a_syntax_error_names_its_line(pool: ServerPool) -> None:
+    result = await run(pool, script="echo hi\nif true; then\n  echo x\nfi\nfi")
+    assert (result["exit_code"], result["stdout"]) == (2, "hi\nx\n")  # bash runs what parsed
+    assert (result["failed_line"], result["failed_command"]) == (5, "fi")
+
+
+@pytest.mark.slow
+async def test_a_script_that_runs_out_of_time(pool: ServerPool) -> None:
+    result = await run(pool, script="echo started\nsleep 30", timeout=0.5)
+    assert (result["timed_out"], result["exit_code"], result["stdout"]) == (True, -9, "started\n")
+    assert result["failed_line"] is None
+
+
+@pytest.mark.slow
+async def test_a_command_string_through_bash(pool: ServerPool) -> None:
+    result = await run(pool, command="[[ a == a ]] && echo $((6 * 7))", shell="bash")
+    assert (result["exit_code"], result["stdout"]) == (0, "42\n")
+    assert "failed_line" not in result  # a command's result is as it was
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({}, "give one of command"),
+        ({"command": "true", "script": "true"}, "give one of command"),
+        ({"script": "  \n"}, "script is empty"),
+        ({"script": "true", "shell": False}, 'shell "bash"'),
+        ({"script": "true", "shell": True}, 'shell "bash"'),
+        ({"script": "#" * 130_000}, "write it to a file"),
+    ],
+)
+async def test_wrong_script_arguments_are_tool_errors(
+    pool: ServerPool, args: dict[str, Any], message: str
+) -> None:
+    with anyio.fail_after(20):
+        outcome = await pool.call("cmd", "run_command", args)
+    assert (outcome.is_error, outcome.kind) == (True, "tool")
+    assert outcome.error is not None
+    assert message in outcome.error
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 
 from claude_task_cli.errors import ExitCode, McpConfigError, ServerStartError
 from claude_task_cli.mcp.config import McpConfig, SseServer, StdioServer, load_mcp_config
-from claude_task_cli.mcp.sessions import CallOutcome, ServerPool, ServerStart
+from claude_task_cli.mcp.sessions import MAX_RESTARTS, CallOutcome, ServerPool, ServerStart
 from tests.support import TOOLS_SERVER
 
 pytestmark = pytest.mark.anyio
@@ -174,16 +174,33 @@ async def test_missing_executable_is_a_start_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_server_that_dies_mid_run_gives_transport_outcomes() -> None:
-    with anyio.fail_after(30):
+async def test_a_server_that_dies_is_started_again_for_the_next_call() -> None:
+    with anyio.fail_after(60):
         async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
-            await server_pid(pool)
+            first = await server_pid(pool)
             killed = await pool.call("cmd", "run_command", {"command": "kill -9 $PPID"}, timeout=10)
+            second = await server_pid(pool)  # a new server process answers
+            opened = pool.sessions_opened
+    assert (killed.is_error, killed.kind, killed.sent) == (True, "transport", True)
+    assert killed.error is not None
+    assert "closed" in killed.error
+    assert second != first
+    assert opened == 2
+
+
+@pytest.mark.slow
+async def test_a_server_that_keeps_dying_is_given_up_on() -> None:
+    kill = {"command": "kill -9 $PPID"}
+    with anyio.fail_after(120):
+        async with ServerPool(config(stdio("cmd", *COMMAND_SERVER))) as pool:
+            cut = [await pool.call("cmd", "run_command", kill, timeout=10) for _ in range(4)]
             after: CallOutcome = await pool.call("cmd", "run_command", {"command": "true"})
-    assert (killed.is_error, killed.kind) == (True, "transport")
-    assert (after.is_error, after.kind) == (True, "transport")
+            opened = pool.sessions_opened
+    assert [(c.kind, c.sent) for c in cut] == [("transport", True)] * 4
+    assert opened == 1 + MAX_RESTARTS
+    assert (after.is_error, after.kind, after.sent) == (True, "transport", False)
     assert after.error is not None
-    assert "closed" in after.error
+    assert "the server is gone" in after.error
 
 
 @pytest.mark.slow

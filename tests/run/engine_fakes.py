@@ -30,6 +30,8 @@ class Result:
     text: str = ""
     is_error: bool = False
     error: str | None = None
+    kind: str | None = None
+    sent: bool = True
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Result] | Result]

@@ -271,31 +271,31 @@ COMMANDS = """# Task 6: Commands
 def test_commands_go_through_the_command_server(h: Harness) -> None:
     caller = caller_for("run_command", server="cmd")
     caller.handlers["run_command"] = lambda _s, a: Result(
-        structured={"exit_code": 0, "stdout": a["command"]}
+        structured={"exit_code": 0, "stdout": a["script"]}
     )
     outcome = h.run(doc_from(COMMANDS), caller, command_server="cmd", command_cwd="/proj")
     assert outcome.status == RunStatus.COMPLETED
-    assert caller.calls == [
-        ("cmd", "run_command", {"command": "make check\n", "timeout": 600.0, "cwd": "/proj"})
-    ]
+    args = {"script": "make check\n", "shell": "bash", "timeout": 600.0, "cwd": "/proj"}
+    assert caller.calls == [("cmd", "run_command", args)]  # the block as one script
     assert outcome.step("1.1").result == {"exit_code": 0, "stdout": "make check\n"}
 
 
 def test_a_non_zero_exit_code_fails_the_step(h: Harness) -> None:
     caller = caller_for("run_command", server="cmd")
-    caller.handlers["run_command"] = lambda _s, _a: Result(
-        structured={"exit_code": 2, "stderr": "boom"}
-    )
+    failing = {"exit_code": 2, "stderr": "boom", "failed_line": 1, "failed_command": "make check"}
+    caller.handlers["run_command"] = lambda _s, _a: Result(structured=failing)
     outcome = h.run(doc_from(COMMANDS), caller, command_server="cmd")
     assert outcome.pause_reasons == [
         VerificationFailed(
             failed_step="1.1",
-            expectation="command 'make check' exits 0",
+            expectation="'make check' at line 7 (the bash block at line 6) exits 0",
             actual=2,
             suggested_tool="run_command",
         )
     ]
-    assert outcome.step("1.1").result == {"exit_code": 2, "stderr": "boom"}
+    step = outcome.step("1.1")
+    assert step.result == failing
+    assert step.error == "'make check' at line 7 (the bash block at line 6) exited 2"
 
 
 def test_a_command_steps_duration_leaves_out_the_servers_start(h: Harness) -> None:
@@ -769,7 +769,10 @@ def test_a_cancelled_run_is_recorded_stopped_with_its_calls_interrupted(h: Harne
     assert (run.status, run.claim_token) == (RunStatus.PAUSED, None)
     assert states["1.1"].status == StepStatus.PAUSED
     assert states["1.1"].pause_reason == Interrupted(
-        blocked_step="1.1", attempt=1, suggested_tool="hang"
+        blocked_step="1.1",
+        attempt=1,
+        suggested_tool="hang",
+        cause="the run was stopped while it ran",
     )
     assert states["1.2"].status == StepStatus.FAILED  # its attempt closed; it runs again
     assert [a.status for a in h.store.attempts(run.id)] == [

@@ -153,7 +153,7 @@ def check(case: Case, result: CallToolResult, cli: tuple[str, int]) -> None:
 
 
 def test_every_error_class_has_a_case() -> None:
-    raised_by_the_cli_only = {errors.OptionError, errors.OutputError}  # tested below
+    raised_by_the_cli_only = {errors.OptionError, errors.OutputError, errors.RunStoppedError}
     classes = {
         cls
         for cls in vars(errors).values()
@@ -174,7 +174,8 @@ async def test_a_domain_error_is_the_clis_error(project: Path, name: str) -> Non
 
 
 @pytest.mark.parametrize("error", [errors.OptionError("-a and -b clash"),
-                                   errors.OutputError("out.md", "cannot write: disk full")])  # fmt: skip
+                                   errors.OutputError("out.md", "cannot write: disk full"),
+                                   errors.RunStoppedError("SIGTERM", errors.ExitCode.TERMINATED)])  # fmt: skip
 async def test_errors_only_the_cli_raises_are_translated_alike(
     project: Path, monkeypatch: pytest.MonkeyPatch, error: errors.TaskCliError
 ) -> None:

@@ -71,7 +71,8 @@ async def test_cancel_run_stops_a_run_and_frees_its_lock(project: Path) -> None:
     # the non-retryable step cut short is not run again blindly: it waits for the client
     assert resumed["runId"] == started["runId"]
     assert resumed["pauseReasons"][0] == {
-        "type": "interrupted", "blockedStep": "1.1", "attempt": 1, "suggestedTool": "sleep"
+        "type": "interrupted", "blockedStep": "1.1", "attempt": 1, "suggestedTool": "sleep",
+        "cause": "the run was stopped while it ran",
     }  # fmt: skip
 
 

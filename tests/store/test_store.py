@@ -340,10 +340,10 @@ def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path, dump:
         attempts = store.attempts(run.id)
         store.record_outcome(run.id, "x", StepStatus.SKIPPED)
     conn = sqlite3.connect(database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     after = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
     conn.close()
-    assert after["runs"] == before["runs"]
+    assert [row[:-1] for row in after["runs"]] == before["runs"]  # + claim_started (version 5)
     assert after["events"] == before["events"]
     assert after["step_attempts"][: len(before["step_attempts"])] == before["step_attempts"]
     assert len(after["step_attempts"]) == len(before["step_attempts"]) + 1
