@@ -70,7 +70,7 @@ def _run_board_task(
     def on_event(event: Event) -> None:
         if event.kind == "step_started":
             step_event("task.step_started", {"step": event.step_id, **event.payload})
-        elif event.kind.startswith("step_") and event.kind != "step_retried":
+        elif event.kind.startswith("step_") and event.kind not in ("step_retried", "step_progress"):
             status = event.kind.removeprefix("step_")
             step_event("task.step_completed", {"step": event.step_id, "status": status})
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.mcp.client_side import Asker
     from claude_task_cli.report import Matrix, Rendered, Reports
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.samples.scaffold import InitOutcome
@@ -87,9 +88,11 @@ def execute_document(
     mcp_config: Path | None = None,
     state: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
+    ask: Asker | None = None,
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers; blocks until the
-    run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset."""
+    run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset; a
+    question a server asks a person goes to `ask` (None: declined, the step pauses with it)."""
     from claude_task_cli.errors import ServerStartError
     from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
@@ -110,6 +113,7 @@ def execute_document(
             dry_run=dry_run,
             new_run=new_run,
             on_event=on_event,
+            ask=ask,
         )
     except ServerStartError as exc:
         raise with_install_hint(exc) from exc

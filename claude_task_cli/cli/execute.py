@@ -75,6 +75,7 @@ def execute_task(
     """
     with boundary():
         from claude_task_cli.cli.progress import progress_view
+        from claude_task_cli.cli.questions import terminal_asker
         from claude_task_cli.operations import (
             execute_document,
             load_document,
@@ -99,6 +100,7 @@ def execute_task(
                 mcp_config=mcp_config,
                 state=state,
                 on_event=view.on_event,
+                ask=terminal_asker(view.suspended),
             )
         if dry_run:
             if as_json:

@@ -5,7 +5,9 @@ The engine reports through its `on_event` callback (store Events); this module o
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -30,9 +32,15 @@ class PlainProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def suspended(self) -> contextlib.AbstractContextManager[None]:
+        """While a person is asked a question: nothing to stop here."""
+        return contextlib.nullcontext()
+
     def on_event(self, event: Event) -> None:
         step = event.step_id or ""
-        if event.kind == "step_started":
+        if event.kind == "step_progress":
+            typer.echo(f"  progress  {step} {_progress_text(event.payload)}", err=True)
+        elif event.kind == "step_started":
             typer.echo(f"  started   {step} (attempt {event.payload.get('attempt', 1)})", err=True)
         elif event.kind == "step_retried":
             delay = event.payload.get("delay")
@@ -76,9 +84,27 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self.live.__exit__(None, None, None)
 
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """The live view stopped while a person is asked a question, and drawn again after."""
+        self.live.stop()
+        try:
+            yield
+        finally:
+            self.live.start()
+
     def on_event(self, event: Event) -> None:
         step = event.step_id or ""
-        if event.kind == "step_started":
+        if event.kind == "step_progress":  # what the step's server says of its call
+            if step in self.running:
+                payload = event.payload
+                self.bar.update(
+                    self.running[step],
+                    description=f"  {step} {_progress_text(payload)}",
+                    completed=payload.get("progress"),
+                    total=payload.get("total"),
+                )
+        elif event.kind == "step_started":
             if step not in self.running:
                 self.running[step] = self.bar.add_task(f"  {step} running", total=None)
         elif event.kind == "step_retried":
@@ -97,6 +123,15 @@ class LiveProgress:
 
     def _headline(self) -> str:
         return f"steps {self.done}/{self.total}"
+
+
+def _progress_text(payload: dict[str, Any]) -> str:
+    """`3/5 message`: a server's progress notification as shown."""
+    progress, total, message = payload.get("progress"), payload.get("total"), payload.get("message")
+    done = f"{progress:g}" if isinstance(progress, int | float) else str(progress)
+    if isinstance(total, int | float):
+        done += f"/{total:g}"
+    return f"{done} {message}" if message else done
 
 
 def progress_view(total: int, quiet: bool) -> PlainProgress | LiveProgress:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import McpConfigError
@@ -29,6 +29,10 @@ from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
 from claude_task_cli.run.engine import DEFAULT_CONCURRENCY, execute
 from claude_task_cli.run.results import RunOutcome
 from claude_task_cli.store.database import Event, Store, default_state_path, project_root
+
+if TYPE_CHECKING:
+    from claude_task_cli.mcp.client_side import Asker
+    from claude_task_cli.mcp.sessions import ProgressSink
 
 COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
 COMMAND_SERVER_SCRIPT = "claude-task-command-server"
@@ -102,14 +106,17 @@ def run_document(
     command_server: str | None = None,
     call_timeout: float | None = None,
     on_event: Callable[[Event], None] | None = None,
+    ask: Asker | None = None,
 ) -> RunOutcome:
     """Execute (or resume) a document against the project's servers; blocks until it stops.
 
     `per_server_limit` (default: `concurrency`) bounds concurrent calls to one server;
     `call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step sets
-    no `timeout`. Every server the document calls starts at once, before the first step. Raises the
-    engine's domain errors, `McpConfigError` before anything starts, and `ServerStartError` when a
-    server will not start (the step and the run are recorded first).
+    no `timeout`. Every server the document calls starts at once, before the first step; each is
+    offered the project root as its root, and a question one asks a person goes to `ask` (None:
+    declined, and the step pauses with it). Raises the engine's domain errors, `McpConfigError`
+    before anything starts, and `ServerStartError` when a server will not start (the step and the
+    run are recorded first).
     """
     start = document_dir(doc, doc_path)
     config = load_config(doc, start, mcp_config_path)
@@ -117,6 +124,7 @@ def run_document(
     key = str(doc_path.resolve()) if doc_path is not None else None
 
     async def go(store: Store) -> RunOutcome:
+        from claude_task_cli.mcp.client_side import ClientSide
         from claude_task_cli.mcp.sessions import DEFAULT_CALL_TIMEOUT, ServerPool
 
         async def run(caller: ToolCaller) -> RunOutcome:
@@ -143,8 +151,9 @@ def run_document(
         allowed = needed | ({commands} if commands else set())
         limit = per_server_limit or concurrency
         timeout = call_timeout or DEFAULT_CALL_TIMEOUT
+        client = ClientSide(roots=(project_root(start),), ask=ask)
         async with ServerPool(
-            config, allowed=allowed, per_server_limit=limit, default_timeout=timeout
+            config, allowed=allowed, per_server_limit=limit, default_timeout=timeout, client=client
         ) as pool:
             pool.start(needed)  # all at once, while the run opens its state
             return await run(pool)
@@ -165,5 +174,7 @@ class _NoCalls:
         tool: str,
         args: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        *,
+        on_progress: ProgressSink | None = None,
     ) -> CallResult:
         raise AssertionError("a dry run calls nothing")

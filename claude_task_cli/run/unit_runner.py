@@ -20,8 +20,10 @@ from claude_task_cli.outcomes import (
     AwaitingClient,
     CommandServerUndeclared,
     PauseReason,
+    QuestionDeclined,
     RunStatus,
     StepStatus,
+    TaskRequired,
     ToolError,
     UnresolvedDependency,
     VerificationFailed,
@@ -39,6 +41,7 @@ from claude_task_cli.run.verify import check, verdict
 from claude_task_cli.store.database import Claim, Event, Store
 
 if TYPE_CHECKING:
+    from claude_task_cli.mcp.sessions import ProgressSink
     from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
 
 _EXIT_ZERO = Expectation(exit_code=0)
@@ -321,6 +324,12 @@ class UnitRunner:
                 StepStatus.COMPLETED,
                 self.event("step_completed", uid, attempt=attempt, duration_ms=round(ms, 3)),
             )
+        elif isinstance(outcome.reason, QuestionDeclined | TaskRequired):  # no retry: a person
+            reason = outcome.reason.model_dump()
+            status, item = (
+                StepStatus.PAUSED,
+                self.event("step_paused", uid, attempt=attempt, source="engine", reason=reason),
+            )
         elif last:
             status, item = (
                 StepStatus.FAILED,
@@ -393,7 +402,14 @@ class UnitRunner:
         binding = step.tool
         if binding is None:
             return outcome
-        done = await self.caller.call(binding.server, binding.tool, args, binding.timeout)
+        done = await self.caller.call(
+            binding.server, binding.tool, args, binding.timeout, on_progress=self._progress(uid)
+        )
+        if done.pause is not None:  # the server needs a person: the step waits for one
+            outcome.result = _value(done) if done.text or done.structured is not None else None
+            outcome.reason = done.pause.model_copy(update={"blocked_step": uid})
+            outcome.error = done.error
+            return outcome
         if done.is_error:
             return self._tool_error(outcome, unit, binding.tool, done)
         outcome.result = _value(done)
@@ -403,6 +419,18 @@ class UnitRunner:
             if reason is not None:
                 outcome.error, outcome.reason = error, reason
         return outcome
+
+    def _progress(self, uid: str) -> ProgressSink | None:
+        """What the step's server says of its call's progress, as `step_progress` events to
+        `on_event` (shown live; not stored: it is not evidence); None when no one listens."""
+        if self.on_event is None:
+            return None
+
+        def heard(progress: float, total: float | None, message: str | None) -> None:
+            said = self.event("step_progress", uid, progress=progress, total=total, message=message)
+            self.publish([said])
+
+        return heard
 
     @staticmethod
     def _tool_error(

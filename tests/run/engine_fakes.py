@@ -29,6 +29,7 @@ class Result:
     text: str = ""
     is_error: bool = False
     error: str | None = None
+    pause: Any = None
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Result] | Result]
@@ -55,6 +56,8 @@ class FakeCaller:
         tool: str,
         args: Any = None,
         timeout: float | None = None,
+        *,
+        on_progress: Any = None,
     ) -> Result:
         args = dict(args or {})
         self.calls.append((server, tool, args))
