@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, Resource, ToolAnnotations
@@ -19,6 +19,7 @@ from pydantic import Field
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
+from claude_task_cli.server.board import BoardTools
 from claude_task_cli.server.execution import Execution
 from claude_task_cli.server.mcp_tasks import RunTasks
 from claude_task_cli.server.prompts import Prompts
@@ -28,9 +29,6 @@ from claude_task_cli.server.runs import Runs
 from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
 
-if TYPE_CHECKING:
-    pass
-
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
     "Markdown task documents (docs/tasks/*.md) made executable. execute_task runs one through the "
@@ -38,7 +36,9 @@ INSTRUCTIONS = (
     "handoff saying what remains. Steps handed to you (awaitingClient, interrupted, ...) you do "
     "yourself and record with record_step; then execute_task again resumes. task_status and "
     "generate_report report from the recorded evidence; convert_task checks a document. TASK is "
-    "a path inside the project or a document id under docs/tasks/ (e.g. 010)."
+    "a path inside the project or a document id under docs/tasks/ (e.g. 010). The task board: "
+    "claim_task takes the next ready task, move_task moves one (review, block, retry), "
+    "task_status without a task shows the board."
 )
 
 
@@ -47,6 +47,7 @@ class Tools:
 
     def __init__(self, project: ServedProject) -> None:
         self.project = project
+        self.board = BoardTools(project)
 
     def convert_task(
         self,
@@ -103,12 +104,22 @@ class Tools:
             }
         )
 
-    def task_status(self, task: TaskArg) -> CallToolResult:
+    def task_status(
+        self,
+        task: Annotated[
+            str | None,
+            Text,
+            Field(description="The task document (a path, or its id); none: the task board."),
+        ] = None,
+    ) -> CallToolResult:
         """Where a document's latest run stands, from the recorded evidence only: the verdict
         (COMPLETE only when every step's completion was verified), the reasons it is not, and
-        each task and step with its state, attempts, time and what blocks it."""
+        each task and step with its state, attempts, time and what blocks it. Without task:
+        the task board — every imported document's tasks grouped by state, and the totals."""
         from claude_task_cli.operations import status_json
 
+        if task is None:
+            return self.board.board()
         # the text `task_status --json` prints
         text = status_json(self.project.task(task), state=self.project.state())
         return structured(json.loads(text), text)
@@ -191,6 +202,20 @@ def build_server(root: Path | None = None) -> MCPServer:
             # stale reports of the document are deleted; the same evidence writes the same files
             ToolAnnotations(
                 read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local
+            ),
+        ),
+        (
+            tools.board.claim_task,
+            "Claim a task from the board",
+            # each call claims another task, or nothing
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, **local),
+        ),
+        (
+            tools.board.move_task,
+            "Move a task on the board",
+            # recorded and reversible (re-open, restore, retry); the same move again changes nothing
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local
             ),
         ),
     )
