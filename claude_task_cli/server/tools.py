@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, Resource, ToolAnnotations
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp_types import (
+    CallToolResult,
+    Resource,
+    SubscribeRequestParams,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
 from pydantic import Field
 
 from claude_task_cli import __version__
@@ -28,6 +35,7 @@ from claude_task_cli.server.resources import Library
 from claude_task_cli.server.runs import Runs
 from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
+from claude_task_cli.server.subscriptions import Subscribers
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
@@ -45,9 +53,10 @@ INSTRUCTIONS = (
 class Tools:
     """The tools, bound to one project."""
 
-    def __init__(self, project: ServedProject) -> None:
+    def __init__(self, project: ServedProject, subscribers: Subscribers | None = None) -> None:
         self.project = project
         self.board = BoardTools(project)
+        self.subscribers = subscribers
 
     def convert_task(
         self,
@@ -81,14 +90,19 @@ class Tools:
 
         if (result is None) == (failure is None):
             raise InputError(step, "give exactly one of result or failure")
+        path = self.project.task(task)
         outcome = record_step(
-            self.project.task(task),
+            path,
             step,
             result=result,
             failure=failure,
             state=self.project.state(),
             start=self.project.root,
         )
+        if self.subscribers is not None:  # a step of the run ended: its resource changed
+            import anyio.from_thread
+
+            anyio.from_thread.run_sync(self.subscribers.changed, str(Path(path).resolve()))
         recorded = outcome.step(step)
         return structured(
             {
@@ -168,9 +182,11 @@ class Tools:
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    runs = Runs()
     project = ServedProject(root or Path.cwd())
-    tools, execution = Tools(project), Execution(project, runs)
+    bus = InMemorySubscriptionBus()  # subscriptions/listen streams (2026-07-28)
+    subscribers = Subscribers(project, bus)
+    runs = Runs(watch=subscribers.heard)
+    tools, execution = Tools(project, subscribers), Execution(project, runs)
     schemas = output_schemas()
     local = {"open_world_hint": False}
     reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, **local)
@@ -233,7 +249,9 @@ def build_server(root: Path | None = None) -> MCPServer:
         tools=registered,
         lifespan=runs.lifespan,
         extensions=[RunTasks(execution)],
+        subscriptions=bus,
     )
+    server.serve_subscriptions(subscribers)
     library.register(server)
     Prompts(project).register(server)
     return server
@@ -246,6 +264,17 @@ class ProjectServer(MCPServer[Any]):
     def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.library = library
+
+    def serve_subscriptions(self, subscribers: Subscribers) -> None:
+        """`resources/subscribe` and `resources/unsubscribe` (up to 2025-11-25), served by the
+        SDK's lowlevel server: `MCPServer` has no public way to add them."""
+        lowlevel = self._lowlevel_server
+        lowlevel.add_request_handler(
+            "resources/subscribe", SubscribeRequestParams, subscribers.subscribe
+        )
+        lowlevel.add_request_handler(
+            "resources/unsubscribe", UnsubscribeRequestParams, subscribers.unsubscribe
+        )
 
     async def list_resources(self) -> list[Resource]:
         import anyio.to_thread
