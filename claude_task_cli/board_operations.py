@@ -228,6 +228,7 @@ def quick_call(
     import asyncio
 
     from claude_task_cli.errors import McpConfigError
+    from claude_task_cli.mcp.client_side import ClientSide
     from claude_task_cli.mcp.config import find_mcp_config, load_mcp_config
     from claude_task_cli.mcp.sessions import ServerPool
 
@@ -239,8 +240,10 @@ def quick_call(
     config = load_mcp_config(found)
     config.get(server)
 
+    client = ClientSide(roots=(project_root(here),))  # as a run offers its servers
+
     async def call() -> Any:
-        async with ServerPool(config, allowed={server}, per_server_limit=1) as pool:
+        async with ServerPool(config, allowed={server}, per_server_limit=1, client=client) as pool:
             return await pool.call(server, tool, args)
 
     outcome = asyncio.run(call())

@@ -212,3 +212,16 @@ def test_the_filesystem_server_works_in_the_project_root(project: Path) -> None:
     steps = {r["step_id"]: r for r in json.loads(done.stdout)["results"]}
     assert steps["1.1"]["result"]["content"].splitlines()[1:] == [root]
     assert steps["1.2"]["result"]["content"] == "inside the project\n"
+
+
+def test_the_servers_check_sees_the_tools_a_run_would(project: Path) -> None:
+    declare(project, everything=[*node_server("server-everything"), "stdio"])
+    document = EVERYTHING.replace("server: busy", "server: everything") + (
+        "\n## Task 4: Roots\n**Depends on**: none\n\n- [ ] 4.1 The roots offered\n"
+        "  ```mcp\n  server: everything\n  tool: get-roots-list\n  ```\n"
+    )
+    (project / "task.md").write_text(document, encoding="utf-8")
+    # get-roots-list and trigger-elicitation-request are listed only to a client that declares
+    # roots and elicitation: the check's client does, as the run's
+    checked = runner.invoke(app, ["convert_task", "task.md", "--check", "--servers"])
+    assert checked.exit_code == 0, checked.output
