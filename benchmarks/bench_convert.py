@@ -1,13 +1,18 @@
-"""convert_task benchmarks (issue 2 targets). Run: `.venv/bin/python benchmarks/bench_convert.py`.
+"""convert_task benchmarks: the targets of issue 16 §5-6 and issue 17 §3, as ratios in one run.
 
-Prints a markdown table: measurement, result, target, verdict. Whole-process numbers include the
-interpreter's start-up, as a user sees them.
+Run: `.venv/bin/python benchmarks/bench_convert.py` (`--quick` for smaller documents and fewer
+repetitions, to try it out; the targets are stated for the default sizes).
+
+Each ratio compares two measurements taken alternately in the same run (A, B, A, B, ...) and is
+the median of the per-pair ratios, so load on the machine affects both sides alike. Whole-process
+numbers include the interpreter's start-up, as a user sees them. Prints a markdown table:
+measurement, result, target, verdict.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import os
 import resource
 import shutil
 import statistics
@@ -15,20 +20,31 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "docs" / "tasks" / "003_test_mcp.md"
+SEED = REPO.parent / "shared" / "seeds" / "task-003-orchestration-spec.md"
+if not SEED.is_file():
+    SEED = REPO / "docs" / "tasks" / "003_test_mcp.md"
+# The generated documents of the largest sizes exceed the default 10 MiB document limit.
+LIMIT = {"CLAUDE_TASK_MAX_DOCUMENT_BYTES": str(1 << 30)}
 
 
-def generated_document(tasks: int = 2000, steps_per_task: int = 5) -> str:
-    """A document with tasks × steps checklist steps; each task depends on the two before it."""
+def generated_document(
+    tasks: int = 2000, steps_per_task: int = 5, *, blocks: bool = False, placeholders: bool = False
+) -> str:
+    """A document with tasks × steps checklist steps; each task depends on the two before it.
+
+    `blocks`: an ```mcp block on every step; `placeholders`: each block's arguments name the step
+    before it (`${step:…}`), which the converter checks is an earlier step."""
     lines = [
         "# Task 900: Generated benchmark document ⏳ Not Started",
         "",
         "**Objective**: size test",
         "",
     ]
+    previous = ""
     for t in range(1, tasks + 1):
         lines += [f"### Task {t}: Generated task {t} ⏳ Not Started", ""]
         lines += ["**Priority**: HIGH | **Complexity**: LOW | **Impact**: LOW", ""]
@@ -39,140 +55,166 @@ def generated_document(tasks: int = 2000, steps_per_task: int = 5) -> str:
             lines += [f"- [ ] {t}.{s} Step {s} of task {t}", f"  - a detail line for {t}.{s}"]
             if s == 2:
                 lines += [f"  - Depends on: {t}.1"]
+            if blocks or placeholders:
+                value = f"${{step:{previous}/text}}" if placeholders and previous else "UTC"
+                lines += [
+                    "  ```mcp",
+                    "  server: time",
+                    "  tool: get_current_time",
+                    f'  args: {{timezone: "{value}"}}',
+                    "  ```",
+                ]
+            previous = f"{t}.{s}"
         lines += [""]
     return "\n".join(lines) + "\n"
 
 
-def median_ms(fn: object, runs: int) -> float:
-    assert callable(fn)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def headings_document(count: int) -> str:
+    """A plan of `count` section headings, each with a line of text (no tasks)."""
+    return "# Plan\n\n" + "".join(f"## Part {n}\n\ntext {n}\n\n" for n in range(count))
 
 
-def process_ms(args: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
+def paired_ratio(
+    a: Callable[[], float], b: Callable[[], float], pairs: int
+) -> tuple[float, float, float]:
+    """(median a, median b, median of a/b), the two measured alternately."""
+    times_a: list[float] = []
+    times_b: list[float] = []
+    for _ in range(pairs):
+        times_a.append(a())
+        times_b.append(b())
+    ratios = [x / y for x, y in zip(times_a, times_b, strict=True)]
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
+
+
+def process(args: list[str]) -> Callable[[], float]:
+    def run() -> float:
         start = time.perf_counter()
         subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        return time.perf_counter() - start
+
+    return run
 
 
-def peak_rss_mb(document: Path) -> tuple[float, float]:
-    """Convert in a fresh process; (seconds for the conversion, peak RSS in MB of that process)."""
-    code = (
-        "import sys, time; from pathlib import Path; from claude_task_cli.convert.converter import convert_file\n"
-        "t = time.perf_counter(); d = convert_file(Path(sys.argv[1])); d.to_json()\n"
-        "print(time.perf_counter() - t)"
-    )
+def timed(work: Callable[[], object]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    return run
+
+
+_CONVERT_IN_A_PROCESS = (
+    "import resource, sys; from pathlib import Path\n"
+    "from claude_task_cli.convert import convert_file\n"
+    "convert_file(Path(sys.argv[1])).to_json()\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+)
+
+
+def peak_mb(document: Path) -> float:
+    """Peak RSS (MB) of a fresh process that converts `document` and writes its JSON text."""
     done = subprocess.run(
-        [sys.executable, "-c", code, str(document)], capture_output=True, text=True, check=True
-    )
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return float(done.stdout), rss
+        [sys.executable, "-c", _CONVERT_IN_A_PROCESS, str(document)],
+        capture_output=True, text=True, check=True, env={**os.environ, **LIMIT},
+    )  # fmt: skip
+    return float(done.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=21, help="repetitions for medians")
+    parser.add_argument("--quick", action="store_true", help="smaller documents, fewer runs")
     options = parser.parse_args()
+    quick = options.quick
+    pairs = 5 if quick else 11
+    os.environ.update(LIMIT)
 
     from markdown_it import MarkdownIt
 
-    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.convert import convert_file
 
-    text = SEED.read_text(encoding="utf-8")
     rows: list[tuple[str, str, str, str]] = []
-    convert_file(SEED)  # warm-up
-    seed_ms = median_ms(lambda: convert_file(SEED), options.runs * 5)
-    rows.append(
-        (
-            "seed document, in-process convert_file (median)",
-            f"{seed_ms:.2f} ms",
-            "≤ 10 ms",
-            _ok(seed_ms <= 10),
-        )
-    )
-    md = MarkdownIt("commonmark")
-    rows.append(
-        (
-            "  for reference: markdown-it-py `parse` of the seed",
-            f"{median_ms(lambda: md.parse(text), options.runs * 3):.2f} ms",
-            "",
-            "",
-        )
-    )
-    blocks = MarkdownIt("commonmark")
-    blocks.core.ruler.disable(["inline", "text_join"])
-    rows.append(
-        (
-            "  for reference: markdown-it-py block rules only",
-            f"{median_ms(lambda: blocks.parse(text), options.runs * 3):.2f} ms",
-            "",
-            "",
-        )
-    )
-    import pyromark
 
-    opts = pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_TABLES
-    rows.append(
-        (
-            "  for reference: pyromark events with ranges",
-            f"{median_ms(lambda: list(pyromark.events_with_range(text, options=opts, merge_text=True)), options.runs * 3):.2f} ms",
-            "",
-            "",
-        )
-    )
+    def row(name: str, ratio: float, target: float, detail: str) -> None:
+        rows.append((name, f"{ratio:.2f}× ({detail})", f"≤ {target}×", _ok(ratio <= target)))
 
+    exe = shutil.which("claude-task") or str(Path(sys.executable).parent / "claude-task")
     with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "generated.md"
-        big.write_text(generated_document(), encoding="utf-8")
-        gc.collect()
-        results = [peak_rss_mb(big) for _ in range(5)]
-        seconds = statistics.median(r[0] for r in results)
-        rss = max(r[1] for r in results)
-        size = big.stat().st_size / 1e6
-        rows.append(
-            (
-                f"10,000 steps / 2,000 tasks ({size:.2f} MB), convert + JSON (median of 5)",
-                f"{seconds * 1000:.0f} ms",
-                "≤ 1 s",
-                _ok(seconds <= 1),
-            )
-        )
-        rows.append(("  peak RSS of that process", f"{rss:.0f} MB", "≤ 300 MB", _ok(rss <= 300)))
-
-        exe = shutil.which("claude-task") or str(Path(sys.executable).parent / "claude-task")
         out = Path(tmp) / "out.json"
-        convert = process_ms([exe, "convert_task", str(SEED), "-o", str(out)], options.runs)
-        rows.append(
-            (
-                "`claude-task convert_task <seed> -o out.json` whole process (median)",
-                f"{convert:.0f} ms",
-                "≤ 250 ms",
-                _ok(convert <= 250),
-            )
+        a, b, ratio = paired_ratio(
+            process([exe, "convert_task", str(SEED), "-o", str(out)]),
+            process([sys.executable, "-c", "import typer, pydantic, markdown_it"]),
+            pairs,
         )
-        helptime = process_ms([exe, "--help"], options.runs)
-        rows.append(
-            (
-                "`claude-task --help` whole process (median)",
-                f"{helptime:.0f} ms",
-                "≤ 150 ms",
-                _ok(helptime <= 150),
-            )
+        row(f"`convert_task {SEED.name} -o out.json` / `python -c \"import typer, pydantic, markdown_it\"`",
+            ratio, 1.25, f"{a * 1000:.0f} / {b * 1000:.0f} ms")  # fmt: skip
+        a, b, ratio = paired_ratio(
+            process([exe, "--help"]), process([sys.executable, "-c", "import typer"]), pairs
         )
-        bare = process_ms([sys.executable, "-c", "pass"], options.runs)
-        rows.append(("  for reference: `python -c pass`", f"{bare:.0f} ms", "", ""))
+        row("`claude-task --help` / `python -c \"import typer\"`", ratio, 1.5,
+            f"{a * 1000:.0f} / {b * 1000:.0f} ms")  # fmt: skip
+
+        tasks = 400 if quick else 2000
+        plain = Path(tmp) / "plain.md"
+        plain.write_text(generated_document(tasks), encoding="utf-8")
+        text = plain.read_text(encoding="utf-8")
+        md = MarkdownIt()
+        convert_file(plain)  # warm-up: imports, the parser's set-up
+        a, b, ratio = paired_ratio(
+            timed(lambda: convert_file(plain).to_json()), timed(lambda: md.parse(text)), 3
+        )
+        row(f"{tasks * 5:,}-step document: convert_file + JSON / `MarkdownIt().parse` (in-process)",
+            ratio, 1.5, f"{a * 1000:.0f} / {b * 1000:.0f} ms")  # fmt: skip
+        rss = max(peak_mb(plain) for _ in range(3))
+        rows.append(("  peak RSS converting it in a fresh process", f"{rss:.0f} MB", "≤ 300 MB",
+                     _ok(rss <= 300)))  # fmt: skip
+
+        with_blocks = Path(tmp) / "blocks.md"
+        with_blocks.write_text(generated_document(tasks, blocks=True), encoding="utf-8")
+        convert_file(with_blocks)
+        a, b, ratio = paired_ratio(
+            timed(lambda: convert_file(with_blocks).to_json()),
+            timed(lambda: convert_file(plain).to_json()),
+            3,
+        )
+        row(f"{tasks * 5:,} steps, an ```mcp block on each / the same without blocks", ratio, 3,
+            f"{a * 1000:.0f} / {b * 1000:.0f} ms")  # fmt: skip
+
+        big = 4000 if quick else 20000
+        literal = Path(tmp) / "literal.md"
+        literal.write_text(generated_document(big, blocks=True), encoding="utf-8")
+        referring = Path(tmp) / "placeholders.md"
+        referring.write_text(generated_document(big, placeholders=True), encoding="utf-8")
+        bare = Path(tmp) / "bare.md"
+        bare.write_text(generated_document(big), encoding="utf-8")
+        with_refs, without = peak_mb(referring), peak_mb(literal)
+        row(f"{big * 5:,} steps, peak RSS: a `${{step:…}}` placeholder in every block / literal values",
+            with_refs / without, 1.2, f"{with_refs:.0f} / {without:.0f} MB")  # fmt: skip
+        no_blocks = peak_mb(bare)
+        rows.append((f"  for reference: the same {big * 5:,} steps without any block",
+                     f"{no_blocks:.0f} MB (with placeholders: {with_refs / no_blocks:.2f}× this)",
+                     "", ""))  # fmt: skip
+
+        small_count, large_count = (2_000, 20_000) if quick else (10_000, 100_000)
+        small = Path(tmp) / "headings-small.md"
+        small.write_text(headings_document(small_count), encoding="utf-8")
+        large = Path(tmp) / "headings-large.md"
+        large.write_text(headings_document(large_count), encoding="utf-8")
+        convert_file(small)
+        a, b, ratio = paired_ratio(
+            timed(lambda: convert_file(large)), timed(lambda: convert_file(small)), 3
+        )
+        row(f"{large_count:,} headings / {small_count:,} headings (linear: 10×)", ratio, 15,
+            f"{a * 1000:.0f} / {b * 1000:.0f} ms")  # fmt: skip
 
     print("| measurement | result | target | verdict |")
     print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average at the end: {load:.1f}; "
+          f"this process's peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
 
 
 def _ok(passed: bool) -> str:

@@ -163,8 +163,8 @@ def work_tasks(
     on_progress: Callable[[str, Any], None] | None = None,
 ) -> WorkReport:
     """`work`: claim this project's ready tasks from the board and run each one — a document's
-    task through `execute_document(only_task=…)`, a promoted quick run by making its call again —
-    its outcome settled on the board under its claim (`board/worker.py`)."""
+    task through `execute_document` with `RunOptions(only_task=…)`, a promoted quick run by making
+    its call again — its outcome settled on the board under its claim (`board/worker.py`)."""
     from claude_task_cli.board.worker import work
 
     root = project_root(start or Path.cwd())
@@ -176,6 +176,7 @@ def _run_board_task(
 ) -> Execution:
     from claude_task_cli.board import Execution
     from claude_task_cli.errors import RunLockedError
+    from claude_task_cli.run.options import RunOptions
 
     task = claimed.task
     if task.definition is not None:  # a promoted quick run
@@ -198,7 +199,7 @@ def _run_board_task(
             step_event("task.step_completed", {"step": event.step_id, "status": status})
 
     try:
-        outcome = execute_document(doc, path, only_task=task.number, on_event=on_event)
+        outcome = execute_document(doc, path, RunOptions(only_task=task.number), on_event=on_event)
     except RunLockedError as exc:
         return Execution("busy", message=str(exc))
     return _execution_of(outcome)

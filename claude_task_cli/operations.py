@@ -4,7 +4,7 @@ functions that take typed arguments and return data; they never print and never 
 ```python
 init_project(Path("."), "starter")                        # claude-task init
 doc, path = load_document("010")                          # TASK → converted document
-outcome = execute_document(doc, path, concurrency=4)       # run (or resume) it
+outcome = execute_document(doc, path, RunOptions())       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
 record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
 status_json("010")                                         # what `task_status --json` prints
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
     from claude_task_cli.convert.model import TaskDocument
     from claude_task_cli.mcp.client_side import Asker
     from claude_task_cli.report import Matrix, Rendered, Reports
+    from claude_task_cli.run.options import RunOptions
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.samples.scaffold import InitOutcome
-    from claude_task_cli.store.database import Event
+    from claude_task_cli.store import Event
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
 
@@ -77,47 +78,35 @@ def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, P
 def execute_document(
     doc: TaskDocument,
     path: Path,
+    options: RunOptions,
     *,
-    only_task: str | None = None,
-    only_step: str | None = None,
-    concurrency: int = 4,
-    per_server_limit: int | None = None,
-    call_timeout: float | None = None,
-    dry_run: bool = False,
-    new_run: bool = False,
-    mcp_config: Path | None = None,
-    state: Path | None = None,
     on_event: Callable[[Event], None] | None = None,
     ask: Asker | None = None,
 ) -> RunOutcome:
-    """Execute (or resume) a loaded document through its project's servers; blocks until the
-    run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter when unset; a
-    question a server asks a person goes to `ask` (None: declined, the step pauses with it)."""
+    """Execute (or resume) a loaded document through its project's servers, as `options` say;
+    blocks until the run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter
+    when unset; a question a server asks a person goes to `ask` (None: declined, the step pauses
+    with it)."""
     from claude_task_cli.errors import ServerStartError
     from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
 
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
-    check_declared(doc, path, mcp_config)  # at the document's line, before anything starts
+    check_declared(doc, path, options.mcp_config)  # at the document's line, before anything starts
     try:
-        outcome = run_document(
-            doc,
-            doc_path=path,
-            mcp_config_path=mcp_config,
-            state_path=state,
-            concurrency=concurrency,
-            per_server_limit=per_server_limit,
-            call_timeout=call_timeout,
-            only_task=only_task,
-            only_step=only_step,
-            dry_run=dry_run,
-            new_run=new_run,
-            on_event=on_event,
-            ask=ask,
-        )
+        return run_document(doc, options, doc_path=path, on_event=on_event, ask=ask)
     except ServerStartError as exc:
         raise with_install_hint(exc) from exc
-    return outcome
+
+
+def with_results(
+    outcome: RunOutcome, doc: TaskDocument, path: Path, options: RunOptions
+) -> RunOutcome:
+    """The outcome of `execute_document` with `options.with_results` false, every settled step's
+    result read back from the store (for the handoff, when the run did not complete)."""
+    from claude_task_cli.run.runner import read_results
+
+    return read_results(outcome, doc, options, path)
 
 
 def check_document(
@@ -145,26 +134,29 @@ def check_document(
 def run_document_json(outcome: RunOutcome, doc: TaskDocument) -> dict[str, Any]:
     """The machine-readable run document: status, progress, results, pause reasons, handoff."""
     from claude_task_cli.run.handoff import handoff
+    from claude_task_cli.run.results import record_json
 
     return {
         "runId": outcome.run_id,
         "document": {"id": doc.id, "path": doc.source.path, "sha256": doc.source.sha256},
-        "status": outcome.status,
-        "runStatus": outcome.run_status,
+        "status": outcome.status.value,
+        "runStatus": outcome.run_status.value,
         "progress": outcome.progress.model_dump(mode="json", by_alias=True),
-        "results": [s.model_dump(mode="json", by_alias=True) for s in outcome.steps],
+        "results": [record_json(s) for s in outcome.steps],
         "pauseReasons": [r.model_dump(mode="json", by_alias=True) for r in outcome.pause_reasons],
-        "handoff": handoff(outcome, doc).model_dump(mode="json", by_alias=True),
+        "handoff": record_json(handoff(outcome, doc)),
     }
 
 
 def plan_json(outcome: RunOutcome) -> dict[str, Any]:
     """A dry run's plan: every call it would make, wave by wave, and the run it would resume
     (`runId`, null for a new run). The CLI's `--dry-run --json` and the MCP tool return it."""
+    from claude_task_cli.run.results import record_json
+
     return {
         "dryRun": True,
         "runId": outcome.run_id,
-        "plan": [p.model_dump(mode="json") for p in outcome.plan or []],
+        "plan": [record_json(p) for p in outcome.plan or []],
     }
 
 
@@ -189,10 +181,9 @@ def record_step(
         result = {"done": True} if note is None else {"done": True, "note": note}
     doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
-        outcome = record_step_result(
+        return record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
         )
-    return outcome
 
 
 def latest_run(
@@ -228,8 +219,8 @@ def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
         run = store.latest_run(str(document.resolve()))
         if run is None or run.status == RunStatus.COMPLETED:
             return set()
-        latest = store.latest_attempts(run.id)
-    return {step for step, attempt in latest.items() if attempt.status == StepStatus.COMPLETED}
+        states = store.step_states(run.id, values=())
+    return {step for step, state in states.items() if state.status == StepStatus.COMPLETED}
 
 
 def documents_run(state: Path) -> set[Path]:
@@ -339,21 +330,22 @@ class Verdict:
 
 def report_verdict(reports: Reports, task_id: str | None = None) -> Verdict:
     """COMPLETE or not for the document (or one task of it), with the reasons."""
+    from claude_task_cli.report.wording import of_total
+
     matrix = reports.matrix
     run = f"run {matrix.run_id} ({matrix.run_status})" if matrix.has_evidence else "no run recorded"
     if task_id is not None:
         row = matrix.task(task_id)
-        line = (
-            f"task {row.id}: {row.completion} — {row.steps_complete} of {row.steps_total} steps "
-            f"complete ({row.percent}%); {run}"
-        )
+        steps = of_total(row.steps_complete, row.steps_total, "step")
+        line = f"task {row.id}: {row.completion} — {steps} complete ({row.percent}%); {run}"
         complete = (
             row.completion == "COMPLETE" and not matrix.document_changed and matrix.has_evidence
         )
         return Verdict(complete, [line])
     lines = [
-        f"{matrix.doc_id}: {matrix.verdict} — {matrix.steps_complete} of {matrix.steps_total} "
-        f"steps complete ({matrix.step_percent}%); {run}",
+        f"{matrix.doc_id}: {matrix.verdict} — "
+        f"{of_total(matrix.steps_complete, matrix.steps_total, 'step')} complete "
+        f"({matrix.step_percent}%); {run}",
         *(f"  {reason}" for reason in matrix.reasons),
     ]
     note = matrix.without_engine_note()

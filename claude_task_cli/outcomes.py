@@ -237,7 +237,7 @@ class Progress(_Camel):
     schema_version: str = PROGRESS_SCHEMA_VERSION
 
 
-# The events that end a step (for this run), with the word shown for each: what progress counts.
+# The events that end a step (for this run), with the word shown for each.
 STEP_END: dict[str, str] = {
     "step_completed": "completed",
     "step_failed": "failed",
@@ -245,3 +245,5 @@ STEP_END: dict[str, str] = {
     "step_paused": "paused",
     "step_awaiting_client": "awaiting client",
 }
+# Those that settle it for this run: what progress counts (a step waiting on the client is not).
+STEP_SETTLED = frozenset({"step_completed", "step_failed", "step_skipped"})

@@ -115,7 +115,14 @@ def test_an_incomplete_run_fails_the_job_and_still_reports(tmp_path: Path) -> No
     junit = (project / "build" / "reports" / "junit.xml").read_text()
     assert 'failures="1"' in junit
     assert (project / "build" / "reports" / "checks_final_summary.md").is_file()
-    assert "INCOMPLETE" in summary.read_text()
+    shown = summary.read_text()
+    assert "INCOMPLETE" in shown
+    assert "- 1 check failed\n" in shown
+    # the failure as a reader of the summary page sees it, once escaped, with its stderr when any
+    assert (
+        "### Failed steps\n\n**1.2 The version is released** — verification failed: stdout "
+        "equals '1.0.0\\n' (actual: '0.9.0\\n')\n"
+    ) in shown
 
     (project / "VERSION").write_text("1.0.0\n")  # the fix; a new job starts from a fresh state
     shutil.rmtree(project / ".claude-task")

@@ -6,6 +6,7 @@ Commands are registered under the seed's spellings (`convert_task`); the dashed 
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -87,5 +88,9 @@ app.command("settings")(board.settings)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    What is imported by now lives until exit: `gc.freeze()` keeps the collector from rescanning
+    it during the command (convert_task's start-up target is missed without it)."""
+    gc.freeze()
     app()

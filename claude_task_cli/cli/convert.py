@@ -81,7 +81,6 @@ def convert_task(
         if servers and not check:
             raise OptionError("--servers goes with --check")
         from claude_task_cli.convert.converter import collect_inputs, convert_file
-        from claude_task_cli.convert.preview import preview
         from claude_task_cli.convert.source import display_path
 
         inputs = collect_inputs(paths)
@@ -107,6 +106,8 @@ def convert_task(
         written: list[tuple[TaskDocument, Path]] = []
         try:
             if show_preview:
+                from claude_task_cli.convert.preview import preview
+
                 _show_previews([preview(doc) for doc in converted], as_json)
             elif stdout:
                 if len(converted) == 1 and len(inputs) == 1:

@@ -81,26 +81,29 @@ def execute_task(
             load_document,
             plan_json,
             run_document_json,
+            with_results,
         )
         from claude_task_cli.run.handoff import handoff
+        from claude_task_cli.run.options import RunOptions
 
+        options = RunOptions(
+            concurrency=concurrency,
+            per_server=per_server,
+            call_timeout=call_timeout,
+            only_task=only_task,
+            only_step=only_step,
+            new_run=no_resume,
+            dry_run=dry_run,
+            mcp_config=mcp_config,
+            state=state,
+            with_results=as_json,  # the summary shows none; the handoff reads them if needed
+        )
         doc, path = load_document(task)
-        total = len(doc.all_steps()) or len(doc.tasks)
-        with progress_view(total, quiet or dry_run or as_json) as view:
+        titles = {step.id: step.title for _task, step in doc.all_steps()}
+        titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
+        with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:
             outcome = execute_document(
-                doc,
-                path,
-                only_task=only_task,
-                only_step=only_step,
-                concurrency=concurrency,
-                per_server_limit=per_server,
-                call_timeout=call_timeout,
-                dry_run=dry_run,
-                new_run=no_resume,
-                mcp_config=mcp_config,
-                state=state,
-                on_event=view.on_event,
-                ask=terminal_asker(view.suspended),
+                doc, path, options, on_event=view.on_event, ask=terminal_asker(view.suspended)
             )
         if dry_run:
             if as_json:
@@ -114,15 +117,12 @@ def execute_task(
         else:
             _show_summary(outcome)
             if outcome.status != "completed":
-                the_handoff = handoff(outcome, doc)
+                the_handoff = handoff(with_results(outcome, doc, path, options), doc)
                 typer.echo("")
-                typer.echo(the_handoff.narrative(), nl=False)
-                if the_handoff.remaining:
-                    typer.echo(
-                        f"\nRecord a step done outside: claude-task record_step {task} STEP "
-                        "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT); then run "
-                        "execute_task again."
-                    )
+                typer.echo(the_handoff.narrative(task), nl=False)
+                next_step = _next_step(outcome, task)
+                if next_step:
+                    typer.echo(f"\n{next_step}")
         raise typer.Exit(_exit_code(outcome))
 
 
@@ -211,6 +211,22 @@ def _result_value(given: str) -> Any:
         ) from exc
 
 
+def _next_step(outcome: RunOutcome, task: str) -> str:
+    """What to do after the handoff: record what waits on the client, or fix what failed."""
+    again = f"claude-task execute_task {task}"
+    left = [s for s in outcome.steps if s.status != "completed"]
+    if all(s.status.blocks_client for s in left):
+        return "Recording what waits completes the run."
+    if any(s.status.blocks_client for s in left):
+        return f"Once recorded, {again} runs what waits on it (a recorded step is not run again)."
+    if outcome.status == "failed":
+        return (
+            f"Fix the cause, then {again} runs the steps that failed or were skipped again "
+            "(completed ones do not run twice)."
+        )
+    return ""
+
+
 def _exit_code(outcome: RunOutcome) -> int:
     return int(
         {"completed": ExitCode.OK, "failed": ExitCode.FAILED, "paused": ExitCode.PAUSED}.get(
@@ -231,9 +247,12 @@ def _show_summary(outcome: RunOutcome) -> None:
             f"selection {outcome.status}, run {outcome.run_id} {outcome.run_status}: {parts}"
         )
     if plain_output():
+        lines = []
         for step in outcome.steps:
             took = f" {step.duration_ms:.0f} ms" if step.duration_ms is not None else ""
-            typer.echo(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+            lines.append(f"  {step.step_id:<10} {step.status:<16} attempts {step.attempts}{took}")
+        if lines:
+            typer.echo("\n".join(lines))
         return
     from rich.console import Console
     from rich.table import Table

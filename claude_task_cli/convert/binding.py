@@ -16,10 +16,11 @@ from typing import Any
 from claude_task_cli.convert.model import Expectation, ToolBinding
 
 PLACEHOLDER = re.compile(r"\$\{step:([^}/\s]+)((?:/[^}]*)?)\}")
+MAX_BLOCK_CHARS = 256 * 1024  # a binding is a few lines; a large value belongs in a file
+MAX_BLOCK_DEPTH = 32  # mappings and lists inside one another
 _OPENED = re.compile(r"\$\{step:")
 _ALLOWED = {f.name for f in fields(ToolBinding)} - {"line", "references"}
 _EXPECT_ALLOWED = {f.name for f in fields(Expectation)}
-_LOADER: list[type] = []
 
 
 class BindingError(Exception):
@@ -33,15 +34,7 @@ class BindingError(Exception):
 
 def parse_binding(content: str, fence_line: int) -> ToolBinding:
     """Parse the body of an ```mcp fence that opens at `fence_line`."""
-    import yaml  # ~15 ms; only documents that bind tools pay for it
-
-    try:
-        data = yaml.load(content, Loader=_loader())  # a SafeLoader that refuses aliases
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = fence_line + 1 + (mark.line if mark is not None else 0)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BindingError(line, f"malformed mcp block: {problem}") from exc
+    data = _load_yaml(content, fence_line)
     if not isinstance(data, dict):
         raise BindingError(
             fence_line, "malformed mcp block: expected a mapping with server, tool, args"
@@ -122,24 +115,43 @@ def _check_expect_keys(expect: Any, content: str, fence_line: int) -> None:
             )
 
 
-def _loader() -> type:
-    """yaml.SafeLoader that refuses anchors and aliases: an alias chain (`&a [*b, *b, ...]`,
-    "billion laughs") expands exponentially, and a tool binding never needs one."""
-    if _LOADER:
-        return _LOADER[0]
-    import yaml
+def _load_yaml(content: str, fence_line: int) -> Any:
+    """The block's YAML read by libyaml's C loader, after a pass over the C parser's events
+    that refuses what the loader would accept but a binding must not have: anchors and aliases
+    (an alias chain, `&a [*b, *b, ...]`, expands exponentially) and nesting deeper than
+    MAX_BLOCK_DEPTH (the loader composes recursively). Blocks over MAX_BLOCK_CHARS are refused
+    before any parsing."""
+    import yaml  # only documents that bind tools pay for it
 
-    class NoAliasLoader(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    "YAML anchors and aliases (&name, *name) are not allowed: write the value out",
-                    event.start_mark,
+    if len(content) > MAX_BLOCK_CHARS:
+        raise BindingError(
+            fence_line,
+            f"mcp block is {len(content):,} characters, over the limit of {MAX_BLOCK_CHARS:,}: "
+            "put large values in a file and pass its path",
+        )
+    try:
+        depth = 0
+        for event in yaml.parse(content, Loader=yaml.CSafeLoader):
+            kind = type(event)
+            line = fence_line + 1 + (event.start_mark.line if event.start_mark else 0)
+            if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                depth += 1
+                if depth > MAX_BLOCK_DEPTH:
+                    raise BindingError(
+                        line,
+                        f"mcp block nested deeper than {MAX_BLOCK_DEPTH} levels",
+                    )
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                depth -= 1
+            if kind is yaml.AliasEvent or getattr(event, "anchor", None):
+                raise BindingError(
+                    line,
+                    "malformed mcp block: YAML anchors and aliases (&name, *name) are not "
+                    "allowed: write the value out",
                 )
-            return super().compose_node(parent, index)
-
-    _LOADER.append(NoAliasLoader)
-    return NoAliasLoader
+        return yaml.load(content, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = fence_line + 1 + (mark.line if mark is not None else 0)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BindingError(line, f"malformed mcp block: {problem}") from exc

@@ -1,7 +1,7 @@
 """pydantic over the contract's dataclasses: what users and files give is validated here.
 
 Imported only by what needs it (a document with `mcp` blocks, a converted `.json`, `schema`):
-pydantic and the adapters cost ~100 ms that converting a plain document does not pay.
+converting a plain document does not pay for importing pydantic and building the adapters.
 """
 
 from __future__ import annotations

@@ -4,49 +4,45 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePath
 
 from claude_task_cli.convert.blocks import NestingError, parse_blocks
+from claude_task_cli.convert.document import Parsed, build_document
 from claude_task_cli.convert.graph import (
     check_references,
     combined_edges,
     default_order,
     find_cycle,
-    waves,
+    task_waves,
 )
 from claude_task_cli.convert.model import Step, TaskDocument, Warning
-from claude_task_cli.convert.parse import Parsed, build_document
 from claude_task_cli.convert.source import SourceText, decode, read_source
 from claude_task_cli.errors import CycleError, InputError, TaskSpecError, TaskSpecErrors
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Conversion allocates many small acyclic objects; the cycle collector only slows it
-    (~40% of the time on a 10,000-step document, see docs/benchmarks.md)."""
-    was_enabled = gc.isenabled()
+def convert_text(source: SourceText, stem: str) -> TaskDocument:
+    """Convert decoded text; raise TaskSpecErrors listing every problem found.
+
+    The cycle collector is paused meanwhile. Converting makes a few objects per line, none in a
+    cycle, and the collections they trigger rescan every one made so far, so time grows faster
+    than the document. Two targets of benchmarks/bench_convert.py are missed or at their limit
+    without the pause: 100,000 headings in at most 15x the time of 10,000, and a 10,000-step
+    document in at most 1.5x markdown-it's own parse."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def convert_text(source: SourceText, stem: str) -> TaskDocument:
-    """Convert decoded text; raise TaskSpecErrors listing every problem found."""
-    with _gc_paused():
         return _convert(source, stem)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _convert(source: SourceText, stem: str) -> TaskDocument:
     try:
-        blocks = parse_blocks(source.text)
+        parsed_blocks = parse_blocks(source.text)
     except NestingError as exc:
         raise TaskSpecErrors([TaskSpecError(source.path, exc.line, str(exc))]) from None
-    parsed = build_document(source, blocks, stem)
+    parsed = build_document(source, parsed_blocks.blocks, stem, parsed_blocks.warnings)
     errors = _resolve(parsed, source.path)
     if errors:
         raise TaskSpecErrors(errors)
@@ -104,14 +100,14 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
     doc = parsed.doc
     errors = [TaskSpecError(path, ln, msg) for ln, msg in [*parsed.errors, *parsed.steps.errors]]
     task_ids = {task.id for task in doc.tasks}
-    order = default_order(doc.tasks, parsed.task_declared, [])
+    order = default_order(doc.tasks, parsed.tasks.declared, [])
     for task in doc.tasks:
         task.depends_on = order[task.id]
-        task.depends_declared = task.id in parsed.task_declared
-        line = parsed.task_dep_lines.get(task.id, task.line)
+        task.depends_declared = task.id in parsed.tasks.declared
+        line = parsed.tasks.lines.get(task.id, task.line)
         for dep in task.depends_on:
-            if dep in parsed.duplicate_tasks and task.depends_declared:
-                lines = ", ".join(str(n) for n in parsed.duplicate_tasks[dep])
+            if dep in parsed.tasks.duplicates and task.depends_declared:
+                lines = ", ".join(str(n) for n in parsed.tasks.duplicates[dep])
                 errors.append(
                     TaskSpecError(
                         path,
@@ -171,7 +167,7 @@ def _resolve(parsed: Parsed, path: str) -> list[TaskSpecError]:
     if cycle_error is not None:
         return [cycle_error]
     errors.extend(TaskSpecError(path, ln, msg) for ln, msg in check_references(doc, edges))
-    doc.waves = waves(doc.tasks)
+    doc.waves = task_waves(doc.tasks)
     return errors
 
 
@@ -189,16 +185,16 @@ def _assign_steps(steps: list[Step], declared: dict[str, list[str]], base: list[
 def _cycles(parsed: Parsed, path: str, edges: dict[str, list[str]]) -> CycleError | None:
     doc = parsed.doc
     tasks = {task.id: task for task in doc.tasks}
-    cycle = find_cycle(tasks, lambda t: tasks[t].depends_on)
+    cycle = find_cycle({task.id: task.depends_on for task in doc.tasks})
     if cycle:
-        line = parsed.task_dep_lines.get(cycle[0], tasks[cycle[0]].line)
+        line = parsed.tasks.lines.get(cycle[0], tasks[cycle[0]].line)
         return CycleError(path, line, [f"Task {t}" for t in cycle])
     steps = {step.id: step for _t, step in doc.all_steps()}
-    cycle = find_cycle(steps, lambda s: steps[s].depends_on)
+    cycle = find_cycle({step.id: step.depends_on for step in steps.values()})
     if cycle:
         line = parsed.steps.dep_lines.get(cycle[0], steps[cycle[0]].line)
         return CycleError(path, line, [f"Step {s}" for s in cycle])
-    cycle = find_cycle(edges, lambda n: edges.get(n, []))
+    cycle = find_cycle(edges)
     if cycle:
         names = [("Step " if n.startswith("s:") else "Task ") + n[2:] for n in cycle]
         first = next(n[2:] for n in cycle if n.startswith("s:"))

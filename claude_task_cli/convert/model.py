@@ -4,8 +4,8 @@ Everything downstream (executor, reports, MCP server) consumes these models. `cl
 prints their JSON Schema; `docs/json-contract.md` documents them. Bump `SCHEMA_VERSION` on any
 change a consumer could notice.
 
-They are plain dataclasses, so converting a document imports no pydantic (its import and the
-models' schemas cost ~130 ms of a ~300 ms `convert_task`, see docs/benchmarks.md). pydantic
+They are plain dataclasses, so converting a document without `mcp` blocks imports no pydantic
+(importing the package stays light for every stage that only reads the model). pydantic
 validates what users and files give (`contract.py`: bindings, converted `.json`, the JSON Schema)
 through the same classes: `field` metadata carries descriptions and bounds,
 `__pydantic_config__` forbids unknown keys. `document_json.py` writes them.

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_task_cli.errors import InputError
+from claude_task_cli.errors import InputError, OptionError
 
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # the largest real document is 32 KB
+LIMIT_ENV = "CLAUDE_TASK_MAX_DOCUMENT_BYTES"
 _BOM = b"\xef\xbb\xbf"
 # Bytes that never appear in a text document; one of them means "binary".
 _BINARY_MARKERS = (b"\x00",)
@@ -56,21 +59,61 @@ def decode(data: bytes, path: str) -> SourceText:
     return SourceText(path, text, digest, encoding, tuple(warnings))
 
 
+def size_limit() -> int:
+    """The largest document read, in bytes: MAX_DOCUMENT_BYTES unless LIMIT_ENV says otherwise."""
+    raw = os.environ.get(LIMIT_ENV, "").strip()
+    if not raw:
+        return MAX_DOCUMENT_BYTES
+    if not raw.isdigit() or int(raw) == 0:
+        raise OptionError(f"{LIMIT_ENV}={raw!r}: expected a positive number of bytes")
+    return int(raw)
+
+
 def read_source(path: Path, display: str | None = None) -> SourceText:
-    """Read one document from disk, mapping OS errors to one-line InputErrors."""
+    """Read one document from disk, mapping OS errors to one-line InputErrors.
+
+    Only a regular file is read: a FIFO or a device is refused before it is opened (opening a
+    FIFO blocks until a writer comes), and the file is opened without blocking and checked
+    again, in case the path changed in between. A file over `size_limit()` is refused unread."""
     shown = display or str(path)
+    limit = size_limit()
     try:
-        if path.is_dir():
-            raise InputError(
-                shown, "is a directory (pass the directory itself to convert every *.md in it)"
-            )
-        data = path.read_bytes()
+        _refuse_special(os.stat(path).st_mode, shown)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            _refuse_special(info.st_mode, shown)
+            data = b"" if info.st_size > limit else stream.read(limit + 1)
+            size = max(info.st_size, len(data))
     except FileNotFoundError:
         dangling = " (a symbolic link to a missing file)" if path.is_symlink() else ""
         raise InputError(shown, f"no such file{dangling}") from None
     except OSError as exc:  # a symlink loop, no permission, a device that fails ...
         raise InputError(shown, f"cannot read: {exc.strerror or exc}") from exc
+    if size > limit:
+        raise InputError(
+            shown,
+            f"{size:,} bytes, over the {limit:,}-byte limit for a task document "
+            f"(set {LIMIT_ENV} to raise it)",
+        )
     return decode(data, shown)
+
+
+def _refuse_special(mode: int, shown: str) -> None:
+    """InputError for anything but a regular file, naming what it is."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise InputError(
+            shown, "is a directory (pass the directory itself to convert every *.md in it)"
+        )
+    kind = (
+        "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a special file"
+    )  # fmt: skip
+    raise InputError(shown, f"is {kind}, not a regular file: nothing was read")
 
 
 def display_path(path: Path) -> str:

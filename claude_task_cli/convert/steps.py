@@ -35,10 +35,36 @@ class StepContext:
     taken: set[str] = field(default_factory=set)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     reserved: set[str] = field(default_factory=set)  # every id an author wrote, anywhere
+    numbers: FreeNumbers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.numbers = FreeNumbers(self.used)
 
     def used(self, step_id: str) -> bool:
         """Taken already, or written by the author somewhere (maybe further down)."""
         return step_id in self.taken or step_id in self.reserved
+
+
+class FreeNumbers:
+    """The first number from a start on that makes an unused id `<stem><n>`.
+
+    An id once used stays used, so the run of used numbers found from a start is remembered
+    per stem and skipped the next time: a thousand duplicates of one id cost a thousand
+    look-ups, not half a million."""
+
+    def __init__(self, used: Callable[[str], bool]) -> None:
+        self.used = used
+        self.runs: dict[str, tuple[int, int]] = {}  # stem → [low, high): all used
+
+    def first(self, stem: str, start: int) -> int:
+        low, high = self.runs.get(stem, (start, start))
+        if not low <= start <= high:
+            low = high = start
+        number = high
+        while self.used(f"{stem}{number}"):
+            number += 1
+        self.runs[stem] = (low, number)
+        return number
 
 
 def written_ids(blocks: list[Block]) -> set[str]:
@@ -113,10 +139,10 @@ def _build_step(item: Item, prefix: str, index: int, ctx: StepContext) -> Step:
     if match:
         step_id, title = match.group(1), match.group(2).strip()
     else:
-        step_id = free_id(prefix, index, ctx.used)
+        step_id = free_id(prefix, index, ctx.numbers)
         ctx.guessed.append((item.line, f"step has no number; id {step_id} assigned"))
     if step_id in ctx.taken:
-        renamed = next_free(step_id, ctx.used)
+        renamed = next_free(step_id, ctx.numbers)
         ctx.duplicates.setdefault(step_id, []).append(item.line)
         ctx.guessed.append((item.line, f"duplicate step id {step_id}; renamed {renamed}"))
         step_id = renamed
@@ -204,24 +230,15 @@ def _nested_fences(blocks: list[Block]) -> list[Fence]:
     return found
 
 
-def next_free(taken_id: str, used: Callable[[str], bool]) -> str:
+def next_free(taken_id: str, numbers: FreeNumbers) -> str:
     """An id for a duplicate that nobody uses: the next free number at the same level
     (`2.6` → `2.7`, or `2.8` if the author wrote a 2.7 anywhere), else `<id>-2`."""
     head, _, last = taken_id.rpartition(".")
     if head and last.isdigit():
-        number = int(last) + 1
-        while used(f"{head}.{number}"):
-            number += 1
-        return f"{head}.{number}"
-    suffix = 2
-    while used(f"{taken_id}-{suffix}"):
-        suffix += 1
-    return f"{taken_id}-{suffix}"
+        return f"{head}.{numbers.first(head + '.', int(last) + 1)}"
+    return f"{taken_id}-{numbers.first(taken_id + '-', 2)}"
 
 
-def free_id(prefix: str, index: int, used: Callable[[str], bool]) -> str:
+def free_id(prefix: str, index: int, numbers: FreeNumbers) -> str:
     """`<prefix>.<n>` for an unnumbered step: n from its position, skipping used ids."""
-    candidate = index
-    while used(f"{prefix}.{candidate}"):
-        candidate += 1
-    return f"{prefix}.{candidate}"
+    return f"{prefix}.{numbers.first(prefix + '.', index)}"

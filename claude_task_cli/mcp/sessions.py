@@ -79,6 +79,16 @@ class CallOutcome:
     pause: PauseReason | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ServerStart:
+    """A server's start as it goes: `starting`, then `ready` or `failed` after `seconds`."""
+
+    server: str
+    state: Literal["starting", "ready", "failed"]
+    seconds: float = 0.0
+    error: str | None = None
+
+
 class ServerPool:
     """The sessions of one run; use as `async with ServerPool(config, allowed) as pool:`."""
 
@@ -92,11 +102,14 @@ class ServerPool:
         default_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
         client: ClientSide | None = None,
+        on_start: Callable[[ServerStart], None] | None = None,
     ) -> None:
         """`allowed` defaults to every server in `config`; `default_timeout` bounds a call that
         names no timeout (None: no bound); `base_env` (default: this process's locale and temp
         variables) is what stdio servers get under their configured `env`; `client` is what the
-        sessions offer their servers (default: no roots, every question declined)."""
+        sessions offer their servers (default: no roots, every question declined); `on_start`
+        hears when each server begins to start and when it is ready or failed (a start takes
+        seconds: a user is told what is happening meanwhile)."""
         self.config = config
         self.allowed = frozenset(config.names if allowed is None else allowed)
         self.per_server_limit = per_server_limit
@@ -107,6 +120,7 @@ class ServerPool:
         self.base_env = dict(base_env)
         self.client = client or ClientSide()
         self.sessions_opened = 0
+        self.on_start = on_start
         self._connections: dict[str, Connection] = {}
         self._tg: TaskGroup | None = None
         self._used = False
@@ -263,6 +277,19 @@ class ServerPool:
             conn.started = True
             self.sessions_opened += 1
             self._tg.start_soon(conn.own, self.base_env, self.start_timeout)
+            if self.on_start is not None:
+                self.on_start(ServerStart(conn.entry.name, "starting"))
+                self._tg.start_soon(self._report_start, conn, self.on_start)
+
+    @staticmethod
+    async def _report_start(conn: Connection, on_start: Callable[[ServerStart], None]) -> None:
+        name, began = conn.entry.name, time.perf_counter()
+        await conn.ready.wait()
+        seconds = time.perf_counter() - began
+        if conn.failure is None:
+            on_start(ServerStart(name, "ready", seconds))
+        else:
+            on_start(ServerStart(name, "failed", seconds, conn.failure.message))
 
 
 def _task_required(server: str, tool: str) -> CallOutcome:

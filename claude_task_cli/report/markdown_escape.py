@@ -5,6 +5,8 @@ treated as a template or as markup that could break the page: table cells escape
 and keep to one line; code spans and fences are longer than any backtick run inside them; long
 text is trimmed with a visible note of how much was left out; mermaid labels use entity codes;
 what a tool or a run said (`data`, `data_cell`) has every inline markup character escaped.
+A backslash is doubled only where markdown would read it as an escape (before ASCII punctuation,
+or last): `'1.0.0\\n'` stays as written, and renders the same as it would doubled.
 The author's own text keeps its markdown (`oneline`, `prose`) but never its raw HTML: every `<`
 outside code is written `&lt;`, so no tag, comment or autolink of a document reaches a report.
 These are the Jinja filters of the report environment (`templating.py`).
@@ -27,8 +29,11 @@ _BACKTICKS = re.compile("`+")
 _CONSTANTS = {True: "true", False: "false", None: "null"}
 # json.dumps(value, ensure_ascii=False, default=str), its encoder made once
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
-_CELL_SPECIAL = re.compile(r"[|&<>\\]|[^\S ]|^ | $|  ")  # what `cell` would change
-_INLINE_MARKUP = re.compile(r"[\\`*_~\[\]<>&|]")  # what `data` escapes
+# a backslash markdown reads as an escape: before ASCII punctuation, or at the end of the text
+_ESCAPING_BACKSLASH = r"\\(?=[!-/:-@\[-`{-~]|$)"
+_BACKSLASH = re.compile(_ESCAPING_BACKSLASH)
+_CELL_SPECIAL = re.compile(r"[|&<>]|[^\S ]|^ | $|  |" + _ESCAPING_BACKSLASH)  # what `cell` changes
+_INLINE_MARKUP = re.compile(r"[`*_~\[\]<>&|]|" + _ESCAPING_BACKSLASH)  # what `data` escapes
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MERMAID_ENTITIES = (
     ("#", "#35;"),  # first: the entities below contain it
@@ -101,9 +106,8 @@ def cell(value: Any, limit: int = CELL_LIMIT) -> str:
     if type(value) is str and len(value) <= limit and not _CELL_SPECIAL.search(value):
         return value  # the common case: nothing to escape
     text, omitted = trimmed(_one_line(value), limit)
-    text = (
-        text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("|", "\\|")
     return text + (f" ({trim_note(omitted)})" if omitted else "")
 
@@ -147,14 +151,26 @@ def code(value: Any, limit: int = CELL_LIMIT, table: bool = True) -> str:
     return span + (f" ({trim_note(omitted)})" if omitted else "")
 
 
-def fence(value: Any, lang: str = "", limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
+def fence(value: Any, lang: str = "", limit: int = DEFAULT_OUTPUT_LIMIT, lines: int = 0) -> str:
     """A fenced code block longer than any backtick run in the content; text beyond `limit`
-    characters is cut and the cut said, below the block."""
-    text, omitted = trimmed(as_text(value), limit)
+    characters, or beyond `lines` lines when given, is cut and the cut said, below the block."""
+    text = as_text(value)
+    more_lines = 0
+    if lines > 0:
+        kept = text.splitlines(keepends=True)
+        if len(kept) > lines:
+            more_lines = len(kept) - lines
+            text = "".join(kept[:lines])
+    text, omitted = trimmed(text, limit)
     ticks = "`" * max(3, _longest_run(text) + 1)
     body = text if text.endswith("\n") else text + "\n"
     block = f"{ticks}{lang}\n{body}{ticks}"
-    return block + (f"\n\n_{trim_note(omitted)}_" if omitted else "")
+    more = f"{more_lines} more line{'' if more_lines == 1 else 's'}"
+    if omitted:
+        note = trim_note(omitted) + (f", and {more}" if more_lines else "")
+    else:
+        note = f"… ({more})" if more_lines else ""
+    return block + (f"\n\n_{note}_" if note else "")
 
 
 def mermaid_label(value: Any, limit: int = 60) -> str:

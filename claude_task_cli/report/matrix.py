@@ -8,7 +8,8 @@ no run was recorded). The rules:
   running, not run), the specific failure, and what blocks it (prerequisite steps and tasks that
   are not complete);
 - a task is COMPLETE when every one of its steps is;
-- percentages are floored to one decimal, so 100.0 means all and nothing less;
+- percentages are rounded to one decimal (7 of 9 is 77.8), except that 100.0 means all and
+  0.0 means none: 9,999 of 10,000 is 99.9, 1 of 10,000 is 0.1;
 - the verdict is COMPLETE only when a run was recorded for this version of the document, it has at
   least one step, every step is COMPLETE and no check failed;
 - a step completed by the client (`record_step`, source `client`) or ticked `[x]` in the document
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple
 
 from claude_task_cli.report.failure_text import describe_reason, first_line
 from claude_task_cli.report.outline import Outline, TaskOutline
+from claude_task_cli.report.wording import made_by, of_total, plural
 
 
 class State(StrEnum):
@@ -169,11 +171,8 @@ class Matrix:
         count = self.complete_without_engine
         if not count:
             return None
-        return (
-            f"{count} step{'' if count == 1 else 's'} completed without a tool call by the engine"
-            f" ({self.complete_by_client} recorded by the client,"
-            f" {self.complete_by_document} ticked in the document)"
-        )
+        by = made_by(self.complete_by_client, self.complete_by_document)
+        return f"{plural(count, 'step')} completed without a tool call by the engine ({by})"
 
     def task(self, task_id: str) -> TaskRow:
         return next(t for t in self.tasks if t.id == task_id)
@@ -219,10 +218,14 @@ _MATRIX_FIELDS = tuple(f.name for f in fields(Matrix))
 
 
 def percent(done: int, total: int) -> float:
-    """`done` of `total` in percent, floored to 0.1 (0.0 when there is nothing to count)."""
-    if total <= 0:
+    """`done` of `total` in percent, rounded half up to 0.1, but never to 100.0 short of all nor
+    to 0.0 above none (0.0 when there is nothing to count)."""
+    if total <= 0 or done <= 0:
         return 0.0
-    return (done * 1000 // total) / 10
+    if done >= total:
+        return 100.0
+    tenths = (done * 2000 + total) // (2 * total)  # round(done / total * 1000), halves up
+    return min(max(tenths, 1), 999) / 10
 
 
 def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
@@ -341,9 +344,10 @@ def _reasons(
     if total == 0:
         out.append("the document has no steps: nothing was verified")
     if incomplete:
-        out.append(f"{incomplete} of {total} steps are not complete")
+        verb = "is" if incomplete == 1 else "are"
+        out.append(f"{of_total(incomplete, total, 'step')} {verb} not complete")
     if failed_checks:
-        out.append(f"{failed_checks} checks failed")
+        out.append(f"{plural(failed_checks, 'check')} failed")
     return tuple(out)
 
 

@@ -31,6 +31,7 @@ from claude_task_cli.report.views import ReportData, report_data
 TASK_TEMPLATE = "task_report.md.j2"
 SUMMARY_TEMPLATE = "final_summary.md.j2"
 MATRIX_TEMPLATE = "matrix.md.j2"
+STEP_SUMMARY_TEMPLATE = "step_summary.md.j2"
 Format = Literal["md", "json"]
 _TASK_PREFIX = re.compile(r"^task[\s_-]*", re.I)
 
@@ -94,12 +95,12 @@ def render_reports(
 
 
 def render_matrix(reports: Reports, env: SandboxedEnvironment, report_dir: str) -> str:
-    """The completion matrix alone (for `$GITHUB_STEP_SUMMARY`), naming each task's report by
-    its path in the repository (`report_dir`): a link relative to the summary page would not
-    resolve there."""
+    """What `$GITHUB_STEP_SUMMARY` shows: the completion matrix, naming each task's report by
+    its path in the repository (`report_dir`: a link relative to the summary page would not
+    resolve there), and each failed step with its stderr."""
     context = _common(reports, report_data(reports.doc, reports.matrix, reports.run))
     context["report_dir"] = report_dir
-    return _render(_template(env, MATRIX_TEMPLATE), context)
+    return _render(_template(env, STEP_SUMMARY_TEMPLATE), context)
 
 
 def _common(reports: Reports, data: ReportData) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, Stri
 from jinja2.sandbox import SandboxedEnvironment
 
 from claude_task_cli.errors import ReportError
+from claude_task_cli.report import wording
 from claude_task_cli.report.markdown_escape import FILTERS
 
 PROJECT_TEMPLATES = "templates"
@@ -63,4 +64,5 @@ def environment(overrides: Sequence[Path] = ()) -> SandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(wording.FILTERS)
     return env

@@ -23,11 +23,10 @@ from typing import Any
 from claude_task_cli.convert.model import Expectation, TaskDocument
 from claude_task_cli.errors import RunStateError
 from claude_task_cli.outcomes import RunStatus, StepStatus, VerificationFailed
-from claude_task_cli.run.results import RunOutcome, UnitState, build_outcome, load_states, summarize
+from claude_task_cli.run.results import RunOutcome, build_outcome, summarize
 from claude_task_cli.run.units import Unit, build_units
 from claude_task_cli.run.verify import verdict
-from claude_task_cli.store.database import Claim, Event, Store
-from claude_task_cli.store.records import document_key
+from claude_task_cli.store import Claim, Event, StepState, Store, document_key
 
 _EXIT_ZERO = Expectation(exit_code=0)
 
@@ -38,8 +37,14 @@ def status_of(doc: TaskDocument, store: Store, *, doc_key: str | None = None) ->
     run = store.latest_run(doc_key or document_key(doc))
     if run is None:
         raise RunStateError(f"{doc.source.path}: no run yet (execute_task starts one)")
-    states = load_states(units, store.attempts(run.id))
-    return build_outcome(doc, units, states, set(units), run_id=run.id)
+    return build_outcome(doc, units, _states(store, units, run.id), set(units), run_id=run.id)
+
+
+def _states(store: Store, units: dict[str, Unit], run_id: int) -> dict[str, StepState]:
+    """Each unit's stored state (a unit never attempted: pending)."""
+    stored = store.step_states(run_id)
+    never = StepState()
+    return {uid: stored.get(uid, never) for uid in units}
 
 
 def record_step_result(
@@ -76,7 +81,7 @@ def record_step_result(
         sha256=doc.source.sha256,
         claim=claim,
     )
-    states = load_states(units, store.attempts(run.id))
+    states = _states(store, units, run.id)
     previous = summarize(s.status for s in states.values())
     if states[step_id].status == StepStatus.COMPLETED:
         store.finish_run(run.id, claim, previous)
@@ -112,15 +117,15 @@ def record_step_result(
         ],
     )
     old = states[step_id]
-    states[step_id] = UnitState(
+    states[step_id] = StepState(
         status=status,
+        source="client",
         result=kept,
         error=error,
-        reason=reason,
-        args=old.args,
+        pause_reason=reason,
         checks=checks,
-        calls=old.calls,
-        source="client",
+        args=old.args,
+        attempts=old.attempts,
         attempt=old.attempt + 1,
     )
     after = summarize(s.status for s in states.values())

@@ -1,7 +1,8 @@
 """The handoff after a run stops: what was done (with results), what remains and how to do it.
 
-Two renderings of one `Handoff`: the model itself (JSON for machines; pause reasons and progress
-in their PMCP camelCase shapes) and `narrative()`, plain language for an agent or a person.
+Two renderings of one `Handoff`: the record itself (JSON for machines through `record_json`, pause
+reasons and progress in their PMCP camelCase shapes) and `narrative()`, plain language for an
+agent or a person.
 Arguments of remaining tool calls are resolved from the results known so far; a value not known
 yet is shown as `<result of step X at /path>`.
 """
@@ -9,9 +10,9 @@ yet is shown as `<result of step X at /path>`.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.outcomes import (
@@ -32,17 +33,15 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.run.arguments import marker, resolve_args
-from claude_task_cli.run.results import RunOutcome
+from claude_task_cli.run.results import RunOutcome, Strings
 from claude_task_cli.run.units import build_units
 
 _SHOWN = 240  # characters of a result shown in the narrative
+_STDERR_LINES = 10  # lines of a failed command's stderr shown
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class DoneStep(_Model):
+@dataclass(frozen=True, slots=True)
+class DoneStep:
     step_id: str
     title: str
     tool: str | None
@@ -50,20 +49,22 @@ class DoneStep(_Model):
     source: str = "engine"
 
 
-class RemainingStep(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemainingStep:
     step_id: str
     title: str
     status: StepStatus
     server: str | None = None
     tool: str | None = None
     arguments: dict[str, Any] | None = None
-    commands: list[str] = []
-    waiting_for: list[str] = []
+    commands: Strings = field(default_factory=list)
+    waiting_for: Strings = field(default_factory=list)
     pause_reason: PauseReason | None = None
     guidance: str
 
 
-class Handoff(_Model):
+@dataclass(frozen=True, slots=True)
+class Handoff:
     task_id: str
     run_id: int | None
     status: RunStatus
@@ -73,15 +74,12 @@ class Handoff(_Model):
     pause_reasons: list[PauseReason]
     progress: Progress
 
-    def narrative(self) -> str:
-        """The handoff in plain language."""
-        total = len(self.done) + len(self.remaining)
-        run = f" (run {self.run_id})" if self.run_id is not None else ""
-        lines = [
-            f"Task {self.task_id}{run} is {self.status}: {len(self.done)} of {total} steps done, "
-            f"{len(self.remaining)} remaining.",
-            f"Goal: {self.goal}",
-        ]
+    def narrative(self, document: str | None = None) -> str:
+        """The handoff in plain language, for the command line: a step the client can unblock
+        names the `claude-task record_step` command for it, with the document as `document` (as
+        the user named it; by default its id)."""
+        document = document or self.task_id
+        lines = [self.headline(), f"Goal: {self.goal}"]
         if self.done:
             lines += ["", "Done:"]
             for step in self.done:
@@ -101,9 +99,46 @@ class Handoff(_Model):
                         f"  Call {left.tool} on server {left.server} with "
                         f"{json.dumps(left.arguments or {}, ensure_ascii=False)}"
                     )
-                lines.extend(f"  Run: {command}" for command in left.commands)
                 lines.extend(f"  {line}" for line in left.guidance.splitlines())
+                if left.status.blocks_client:
+                    lines.append(
+                        f"  Record it: claude-task record_step {document} {left.step_id} "
+                        "--done [--note TEXT] (or --result JSON|@FILE, or --fail TEXT)"
+                    )
         return "\n".join(lines) + "\n"
+
+    def headline(self) -> str:
+        """`Run 2 of document 102 failed: 2 of 3 steps done; 1 failed.` — worded per outcome."""
+        what = f"Run {self.run_id} of document" if self.run_id is not None else "Document"
+        if any(isinstance(r, Interrupted) for r in self.pause_reasons):
+            outcome = "was interrupted"
+        else:
+            outcome = _OUTCOME[self.status]
+        total = len(self.done) + len(self.remaining)
+        if not self.remaining:
+            done = "its one step done" if total == 1 else f"all {total} steps done"
+            return f"{what} {self.task_id} {outcome}: {done}."
+        counts = Counter(left.status for left in self.remaining)
+        left_text = ", ".join(f"{counts[s]} {label}" for s, label in _LEFT.items() if counts[s])
+        steps = f"{len(self.done)} of {total} step{'' if total == 1 else 's'} done"
+        return f"{what} {self.task_id} {outcome}: {steps}; {left_text}."
+
+
+# How the headline says a run's status, and each kind of step that remains.
+_OUTCOME = {
+    RunStatus.COMPLETED: "completed",
+    RunStatus.FAILED: "failed",
+    RunStatus.PAUSED: "is paused",
+    RunStatus.RUNNING: "is running (or its executor stopped)",
+}
+_LEFT = {
+    StepStatus.FAILED: "failed",
+    StepStatus.PAUSED: "paused",
+    StepStatus.AWAITING_CLIENT: "awaiting the client",
+    StepStatus.SKIPPED: "skipped",
+    StepStatus.RUNNING: "running",
+    StepStatus.PENDING: "not run yet",
+}
 
 
 def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
@@ -127,6 +162,8 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
             p for p in unit.prereqs if p in by_id and by_id[p].status != StepStatus.COMPLETED
         ]
         advice = _advice(step.pause_reason, step.status, waiting, step.error)
+        if step.status == StepStatus.FAILED:
+            advice = "\n".join(part for part in (advice, stderr_shown(step.result)) if part)
         guidance = "\n".join(part for part in (advice, unit.guidance()) if part)
         remaining.append(
             RemainingStep(
@@ -146,7 +183,7 @@ def handoff(outcome: RunOutcome, doc: TaskDocument) -> Handoff:
         task_id=outcome.doc_id,
         run_id=outcome.run_id,
         status=outcome.run_status,
-        goal=outcome.progress.goal,
+        goal=outcome.goal,
         done=done,
         remaining=remaining,
         pause_reasons=outcome.pause_reasons,
@@ -159,7 +196,7 @@ def _advice(
 ) -> str:
     record = "then record its outcome (a result, or a failure message)"
     if isinstance(reason, AwaitingClient):
-        return f"For the client: do this step, {record}."
+        return "For the client: do this step, then record it as done (or its result, or why it could not be done)."  # noqa: E501
     if isinstance(reason, SchemaMismatch):
         fields = ", ".join(reason.missing_fields)
         return f"Blocked: the arguments lack {fields}, required by {reason.suggested_tool}. Add them to the step's mcp block, or make the call yourself and {record}."  # noqa: E501
@@ -201,6 +238,18 @@ def _asked(reason: QuestionDeclined) -> str:
         others = reason.calls_in_flight - 1
         asked += f" while {others} other call(s) to it ran too: it may have come from one of them"
     return asked
+
+
+def stderr_shown(result: Any) -> str:
+    """A failed command's stderr (its last `_STDERR_LINES` lines), or "" when it wrote none."""
+    stderr = result.get("stderr") if isinstance(result, dict) else None
+    if not isinstance(stderr, str) or not stderr.strip():
+        return ""
+    lines = stderr.rstrip().splitlines()
+    shown = [f"  {line}" for line in lines[-_STDERR_LINES:]]
+    earlier = len(lines) - len(shown)
+    more = f" (its last {len(shown)} lines; {earlier} more before them)" if earlier else ""
+    return "\n".join([f"It wrote on stderr{more}:", *shown])
 
 
 def _show(value: Any) -> str:

@@ -1,7 +1,7 @@
 """Synchronous entry points for the CLI and the MCP server: config, servers, store, engine.
 
 ```python
-outcome = run_document(doc, concurrency=4, on_event=render)      # execute (or resume)
+outcome = run_document(doc, RunOptions(concurrency=4), on_event=render)  # execute (or resume)
 with open_store(doc) as store:
     status = status_of(doc, store)                               # task_status
     record_step_result(store, doc, "3.1", result={"ok": True})   # a step done outside
@@ -18,6 +18,7 @@ that runs `claude_task_cli.mcp.command_server` (or `claude-task-command-server`)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,14 +26,16 @@ from typing import TYPE_CHECKING, Any
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import McpConfigError
 from claude_task_cli.mcp.config import McpConfig, StdioServer, find_mcp_config, load_mcp_config
+from claude_task_cli.project import project_root
 from claude_task_cli.run.caller import CallResult, ToolCaller, ToolSpec
-from claude_task_cli.run.engine import DEFAULT_CONCURRENCY, execute
-from claude_task_cli.run.results import RunOutcome
-from claude_task_cli.store.database import Event, Store, default_state_path, project_root
+from claude_task_cli.run.engine import execute
+from claude_task_cli.run.options import RunOptions
+from claude_task_cli.run.results import RunOutcome, fill_results
+from claude_task_cli.store import Event, Store, default_state_path
 
 if TYPE_CHECKING:
     from claude_task_cli.mcp.client_side import Asker
-    from claude_task_cli.mcp.sessions import ProgressSink
+    from claude_task_cli.mcp.sessions import ProgressSink, ServerStart
 
 COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
 COMMAND_SERVER_SCRIPT = "claude-task-command-server"
@@ -93,33 +96,25 @@ def load_config(doc: TaskDocument, start: Path, mcp_config_path: Path | None = N
 
 def run_document(
     doc: TaskDocument,
+    options: RunOptions,
     *,
     doc_path: Path | None = None,
-    mcp_config_path: Path | None = None,
-    state_path: Path | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    per_server_limit: int | None = None,
-    only_task: str | None = None,
-    only_step: str | None = None,
-    dry_run: bool = False,
-    new_run: bool = False,
     command_server: str | None = None,
-    call_timeout: float | None = None,
     on_event: Callable[[Event], None] | None = None,
     ask: Asker | None = None,
 ) -> RunOutcome:
     """Execute (or resume) a document against the project's servers; blocks until it stops.
 
-    `per_server_limit` (default: `concurrency`) bounds concurrent calls to one server;
-    `call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step sets
-    no `timeout`. Every server the document calls starts at once, before the first step; each is
-    offered the project root as its root, and a question one asks a person goes to `ask` (None:
+    `options.per_server` (default: `options.concurrency`) bounds concurrent calls to one server;
+    `options.call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step
+    sets no `timeout`. Every server the document calls starts at once, before the first step; each
+    is offered the project root as its root, and a question one asks a person goes to `ask` (None:
     declined, and the step pauses with it). Raises the engine's domain errors, `McpConfigError`
     before anything starts, and `ServerStartError` when a server will not start (the step and the
     run are recorded first).
     """
     start = document_dir(doc, doc_path)
-    config = load_config(doc, start, mcp_config_path)
+    config = load_config(doc, start, options.mcp_config)
     commands = command_server or find_command_server(config)
     key = str(doc_path.resolve()) if doc_path is not None else None
 
@@ -132,34 +127,64 @@ def run_document(
                 doc,
                 caller,
                 store,
-                concurrency=concurrency,
-                only_task=only_task,
-                only_step=only_step,
-                dry_run=dry_run,
-                new_run=new_run,
+                options,
                 doc_key=key,
                 command_server=commands,
                 command_cwd=str(project_root(start)),
                 on_event=on_event,
             )
 
-        if dry_run:
+        if options.dry_run:
             return await run(_NoCalls())
         needed = set(servers_needed(doc))
         if commands and any(step.commands for _task, step in doc.all_steps()):
             needed.add(commands)
         allowed = needed | ({commands} if commands else set())
-        limit = per_server_limit or concurrency
-        timeout = call_timeout or DEFAULT_CALL_TIMEOUT
-        client = ClientSide(roots=(project_root(start),), ask=ask)
+        limit = options.per_server or options.concurrency
+        timeout = options.call_timeout or DEFAULT_CALL_TIMEOUT
         async with ServerPool(
-            config, allowed=allowed, per_server_limit=limit, default_timeout=timeout, client=client
+            config,
+            allowed=allowed,
+            per_server_limit=limit,
+            default_timeout=timeout,
+            client=ClientSide(roots=(project_root(start),), ask=ask),
+            on_start=_server_events(on_event),
         ) as pool:
             pool.start(needed)  # all at once, while the run opens its state
             return await run(pool)
 
-    with Store(state_path or default_state_path(start)) as store:
+    with Store(options.state or default_state_path(start)) as store:
         return asyncio.run(go(store))
+
+
+def read_results(
+    outcome: RunOutcome, doc: TaskDocument, options: RunOptions, doc_path: Path | None = None
+) -> RunOutcome:
+    """The outcome of a run made `with_results=False`, with every settled step's result."""
+    start = document_dir(doc, doc_path)
+    with Store(options.state or default_state_path(start)) as store:
+        return fill_results(outcome, store)
+
+
+def _server_events(
+    on_event: Callable[[Event], None] | None,
+) -> Callable[[ServerStart], None] | None:
+    """Each server's start as an event for `on_event`: `server_starting`, then `server_ready` or
+    `server_failed` (with `seconds`, and the `error`). Not stored: a server starts before the run
+    opens, so these events have no run (`run_id` 0)."""
+    if on_event is None:
+        return None
+    sink = on_event
+
+    def report(start: ServerStart) -> None:
+        payload: dict[str, Any] = {"server": start.server}
+        if start.state != "starting":
+            payload["seconds"] = round(start.seconds, 3)
+        if start.error is not None:
+            payload["error"] = start.error
+        sink(Event(kind=f"server_{start.state}", ts=time.time(), run_id=0, payload=payload))
+
+    return report
 
 
 class _NoCalls:

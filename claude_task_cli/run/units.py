@@ -13,10 +13,10 @@ the step's task depends on. What a unit does follows from the step:
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from claude_task_cli.convert import graph
 from claude_task_cli.convert.model import ListItem, Step, Task, TaskDocument
 from claude_task_cli.convert.step_kind import UnitKind, kind_of, server_of, tool_of
 from claude_task_cli.errors import RunStateError
@@ -26,8 +26,10 @@ _DEFAULT_RANK = 2  # no priority written ranks with medium
 _LOW_RANK = 3
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Unit:
+    """A unit of the graph; made once by `build_units` and not changed after."""
+
     id: str
     task: Task
     step: Step | None
@@ -72,7 +74,10 @@ class Unit:
         lines.extend(_bullets(details, "  "))
         if self.step is not None and self.step.commands:
             lines.append("Commands:")
-            lines.extend(f"  $ {c.script.rstrip()}" for c in self.step.commands)
+            # a script's later lines under its first
+            lines.extend(
+                "  $ " + c.script.rstrip().replace("\n", "\n    ") for c in self.step.commands
+            )
         if self.task.acceptance_criteria:
             lines.append(f"Acceptance criteria of task {self.task.id}:")
             lines.extend(_bullets(self.task.acceptance_criteria, "  "))
@@ -154,19 +159,8 @@ def select(
 
 
 def levels(units: dict[str, Unit], scope: set[str], done: set[str]) -> list[list[str]]:
-    """The units of `scope` not `done`, layered by dependency (what a dry run shows as waves)."""
-    todo = scope - done
-    waiting = {uid: sum(1 for p in units[uid].prereqs if p in todo) for uid in todo}
-    layer = sorted((uid for uid, n in waiting.items() if n == 0), key=lambda u: units[u].order)
-    out: list[list[str]] = []
-    while layer:
-        out.append(layer)
-        following: list[tuple[int, str]] = []
-        for uid in layer:
-            for dep in units[uid].dependents:
-                if dep in waiting:
-                    waiting[dep] -= 1
-                    if waiting[dep] == 0:
-                        heapq.heappush(following, (units[dep].order, dep))
-        layer = [uid for _order, uid in sorted(following)]
-    return out
+    """The units of `scope` not `done`, layered by dependency (what a dry run shows as waves),
+    in document order within a layer."""
+    todo = sorted(scope - done, key=lambda uid: units[uid].order)
+    pending = set(todo)
+    return graph.levels({uid: [p for p in units[uid].prereqs if p in pending] for uid in todo})

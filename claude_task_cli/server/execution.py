@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,21 +73,21 @@ class Execution:
             plan_json,
             run_document_json,
         )
+        from claude_task_cli.run.options import RunOptions
 
         doc, path = load_document(self.project.task(task), self.project.root)
-        run = functools.partial(
-            execute_document,
-            doc,
-            path,
-            mcp_config=self.project.servers_for(doc),
-            state=self.project.state(),
+        options = RunOptions(
+            concurrency=concurrency,
+            per_server=per_server,
             only_task=only_task,
             only_step=only_step,
-            concurrency=concurrency,
-            per_server_limit=per_server,
-            dry_run=dry_run,
             new_run=no_resume,
+            dry_run=dry_run,
+            mcp_config=self.project.servers_for(doc),
+            state=self.project.state(),
         )
+        run = functools.partial(execute_document, doc, path, options)
+        resume = functools.partial(execute_document, doc, path, replace(options, new_run=False))
         if dry_run:
             return structured(plan_json(await self._waited(run, doc, path, ctx)))
         if not wait:
@@ -95,7 +96,7 @@ class Execution:
             return structured(self._as_it_stands(handle, doc, path))
         people = People(ctx, doc, str(path), self.project.state())
         if people.run_id is not None:  # the same call again, with the answers to its questions
-            run = functools.partial(run, new_run=False)
+            run = resume
         await people.record_answers()
         outcome = people.finished or await self._waited(run, doc, path, ctx, fresh=no_resume)
         while True:  # each round records at least one answer, and no step is asked twice
@@ -108,7 +109,7 @@ class Execution:
             if finished is not None:  # the answer completed the run: nothing left to execute
                 outcome = finished
                 break
-            outcome = await self._waited(functools.partial(run, new_run=False), doc, path, ctx)
+            outcome = await self._waited(resume, doc, path, ctx)
         data = run_document_json(outcome, doc)
         if people.answered:
             data["answered"] = people.answered

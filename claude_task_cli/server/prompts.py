@@ -9,6 +9,7 @@ remains, and the loop that finishes the work (execute_task, record_step, task_st
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver.prompts.base import UserMessage
@@ -101,11 +102,10 @@ def _brief(
         lines += ["No run yet.", ""]
     else:
         left = handoff(outcome, doc)
-        left = left.model_copy(
-            update={
-                "done": [d for d in left.done if d.step_id in units],
-                "remaining": [r for r in left.remaining if r.step_id in units],
-            }
+        left = replace(
+            left,
+            done=[d for d in left.done if d.step_id in units],
+            remaining=[r for r in left.remaining if r.step_id in units],
         )
         lines += [f"The latest run (run {outcome.run_id}) is {outcome.run_status}:", ""]
         lines += [left.narrative().rstrip(), ""]

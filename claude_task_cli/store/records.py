@@ -1,38 +1,28 @@
-"""Typed rows of the state database (`store.py`): claims, runs, step attempts, events; the JSON of
-their text columns; whether a claim's process is alive."""
+"""The store's records, shared by the stages that read a run: runs, attempts, events, step states.
+
+One style: frozen, slotted dataclasses, made from rows the store wrote itself (nothing here
+validates input). The vocabulary, from the row up:
+
+- `AttemptRecord` — one row of `step_attempts`: an attempt (a call) of a step, or an outcome
+  reached without a call (`started_at` None: paused, skipped, awaiting or recorded by the client);
+- `StepState` — where one step stands: its rows folded (`fold`), latest outcome first. The executor
+  keeps one per unit while it runs, and reports read the same fold;
+- `RunRecord` — one row of `runs`; `Event` — one entry of the append-only log.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 
-
-@dataclass(frozen=True)
-class Claim:
-    """Who executes a run: this process unless told otherwise."""
-
-    pid: int = field(default_factory=os.getpid)
-    host: str = field(default_factory=socket.gethostname)
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def __str__(self) -> str:
-        return f"pid {self.pid} on {self.host}"
+Checks = list[dict[str, Any]]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class RunRecord(_Record):
+@dataclass(frozen=True, slots=True)
+class RunRecord:
     id: int
     doc_key: str
     doc_path: str
@@ -40,59 +30,118 @@ class RunRecord(_Record):
     source_sha256: str
     status: RunStatus
     started_at: float
-    ended_at: float | None
-    claim_pid: int | None
-    claim_host: str | None
-    claim_token: str | None
-    claim_heartbeat: float | None
-    revision: int = 0  # raised by each change to a stopped run's facts (`store_schema.py`)
+    ended_at: float | None = None
+    claim_pid: int | None = None
+    claim_host: str | None = None
+    claim_token: str | None = None
+    claim_heartbeat: float | None = None
 
 
-class AttemptRecord(_Record):
-    """One row per attempt; rows with `started_at` None record an outcome reached without a call
-    (paused, skipped, awaiting the client, or recorded by the client)."""
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One row per attempt; `source` is engine, client (recorded by `record_step`) or document
+    (ticked `[x]`)."""
 
     run_id: int
     step_id: str
     attempt: int
     status: StepStatus
-    source: str  # engine | client | document
+    source: str
     args: Any = None
     result: Any = None
     error: str | None = None
     pause_reason: PauseReason | None = None
-    checks: list[dict[str, Any]] | None = None
+    checks: Checks | None = None
     started_at: float | None = None
     ended_at: float | None = None
     duration_ms: float | None = None
 
+    @property
+    def called(self) -> bool:
+        """A call was made (else the row records an outcome reached without one)."""
+        return self.started_at is not None
 
-class Event(_Record):
+
+@dataclass(frozen=True, slots=True)
+class Event:
     """An entry of the append-only log; `id` is 0 until stored."""
 
     kind: str
     ts: float
     run_id: int
     step_id: str | None = None
-    payload: dict[str, Any] = {}
+    payload: dict[str, Any] = field(default_factory=dict)
     id: int = 0
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed child not yet reaped is a zombie: dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+@dataclass(frozen=True, slots=True)
+class StepState:
+    """Where one step stands: its latest outcome, and what its attempts add up to.
+
+    `attempts` counts calls made (an outcome reached without a call makes a row, not a call);
+    `attempt` is the latest row's number. `duration_ms` is the latest attempt's, `total_ms` that of
+    every call together. `args` are the latest arguments recorded. `started_at` is the first call's
+    start (else the first row's end), `ended_at` the latest row's end. A state read without its
+    values (`Store.step_states(values=...)`) has `args`, `result` and `checks` None.
+    """
+
+    status: StepStatus = StepStatus.PENDING
+    source: str = "engine"
+    result: Any = None
+    error: str | None = None
+    pause_reason: PauseReason | None = None
+    checks: Checks | None = None
+    args: Any = None
+    attempts: int = 0
+    attempt: int = 0
+    duration_ms: float | None = None
+    total_ms: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
 
 
-def document_key(doc: TaskDocument) -> str:
-    """How runs of a document are found again: its resolved path, else its id."""
-    path = Path(doc.source.path)
-    return str(path.resolve()) if path.is_file() else f"id:{doc.id}"
+def fold(rows: Sequence[AttemptRecord]) -> StepState:
+    """One step's rows (ordered by attempt) folded into its state."""
+    latest = rows[-1]
+    if len(rows) == 1:  # most steps
+        ms = latest.duration_ms if latest.called else None
+        return StepState(
+            status=latest.status,
+            source=latest.source,
+            result=latest.result,
+            error=latest.error,
+            pause_reason=latest.pause_reason,
+            checks=latest.checks,
+            args=latest.args,
+            attempts=1 if latest.called else 0,
+            attempt=latest.attempt,
+            duration_ms=latest.duration_ms,
+            total_ms=ms,
+            started_at=latest.started_at if latest.called else latest.ended_at,
+            ended_at=latest.ended_at,
+        )
+    called = [r for r in rows if r.called]
+    durations = [r.duration_ms for r in called if r.duration_ms is not None]
+    return StepState(
+        status=latest.status,
+        source=latest.source,
+        result=latest.result,
+        error=latest.error,
+        pause_reason=latest.pause_reason,
+        checks=latest.checks,
+        args=next((r.args for r in reversed(rows) if r.args is not None), None),
+        attempts=len(called),
+        attempt=latest.attempt,
+        duration_ms=latest.duration_ms,
+        total_ms=sum(durations) if durations else None,
+        started_at=called[0].started_at if called else rows[0].ended_at,
+        ended_at=latest.ended_at,
+    )
+
+
+def fold_by_step(rows: Iterable[AttemptRecord]) -> dict[str, StepState]:
+    """Rows ordered by step, then attempt, folded per step."""
+    grouped: dict[str, list[AttemptRecord]] = {}
+    for row in rows:
+        grouped.setdefault(row.step_id, []).append(row)
+    return {step_id: fold(group) for step_id, group in grouped.items()}

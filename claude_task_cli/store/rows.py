@@ -1,27 +1,64 @@
-"""The store's rows read back as records, and the claim of a run: functions over a connection.
+"""The store's rows read back as records: functions over a connection, plain SQL.
 
-`Store` calls them inside its own transactions (`store.py`); the rows' types are in
-`run_records.py`, the writes in `store_writes.py`.
+`step_states` is what resuming a run reads: every step's state, with its values — arguments,
+result and checks, which may be large — only for the steps asked for: a resumed run needs the
+results a later placeholder uses, not the whole run's output. `step_values` reads the others back
+when the run's outcome needs them.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from typing import Any
 
-from claude_task_cli.errors import DocumentChangedError
-from claude_task_cli.outcomes import RunStatus, parse_pause_reason
-from claude_task_cli.store.json_text import loads_json
-from claude_task_cli.store.records import AttemptRecord, Claim, Event, RunRecord, pid_alive
-from claude_task_cli.store.writes import event_rows, insert_events
+from claude_task_cli.outcomes import RunStatus, StepStatus, parse_pause_reason
+from claude_task_cli.store.records import AttemptRecord, Event, RunRecord, StepState, fold
+
+_RUN_COLUMNS = (
+    "id, doc_key, doc_path, doc_id, source_sha256, status, started_at, ended_at, claim_pid,"
+    " claim_host, claim_token, claim_heartbeat"
+)
+_COLUMNS = (
+    "step_id, attempt, status, source, error, pause_reason, started_at, ended_at, duration_ms"
+)
+_ATTEMPTS = (
+    f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
+    " WHERE run_id = ? ORDER BY step_id, attempt"
+)
+_WITHOUT_VALUES = (
+    f"SELECT {_COLUMNS}, NULL, NULL, NULL FROM step_attempts"
+    " WHERE run_id = ? ORDER BY step_id, attempt"
+)
+_VALUES = (
+    f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
+    " WHERE run_id = ? AND step_id IN ({}) ORDER BY step_id, attempt"
+)
+_CHUNK = 500  # step ids bound in one query
+_STEP_STATUS = {status.value: status for status in StepStatus}
 
 
 def read_runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
-    cursor = conn.execute(f"SELECT * FROM runs WHERE {where}", params)
-    names = [d[0] for d in cursor.description]
-    return [RunRecord.model_validate(dict(zip(names, row, strict=True))) for row in cursor]
+    cursor = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where}", params)
+    return [
+        RunRecord(
+            id=row[0],
+            doc_key=row[1],
+            doc_path=row[2],
+            doc_id=row[3],
+            source_sha256=row[4],
+            status=RunStatus(row[5]),
+            started_at=row[6],
+            ended_at=row[7],
+            claim_pid=row[8],
+            claim_host=row[9],
+            claim_token=row[10],
+            claim_heartbeat=row[11],
+        )
+        for row in cursor
+    ]
 
 
 def latest_run(conn: sqlite3.Connection, doc_key: str) -> RunRecord | None:
@@ -29,24 +66,74 @@ def latest_run(conn: sqlite3.Connection, doc_key: str) -> RunRecord | None:
     return found[0] if found else None
 
 
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _attempt(run_id: int, row: tuple[Any, ...]) -> AttemptRecord:
+    step_id, attempt, status, source, error, reason, started, ended, ms, args, result, checks = row
+    return AttemptRecord(
+        run_id=run_id,
+        step_id=step_id,
+        attempt=attempt,
+        status=_STEP_STATUS[status],
+        source=source,
+        args=_loads(args),
+        result=_loads(result),
+        error=error,
+        pause_reason=None if reason is None else parse_pause_reason(reason),
+        checks=_loads(checks),
+        started_at=started,
+        ended_at=ended,
+        duration_ms=ms,
+    )
+
+
 def read_attempts(conn: sqlite3.Connection, run_id: int) -> list[AttemptRecord]:
     """Every attempt of a run, by step then attempt number."""
-    cursor = conn.execute(
-        "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY step_id, attempt", (run_id,)
-    )
-    names = [d[0] for d in cursor.description]
-    out = []
-    for row in cursor:
-        data = dict(zip(names, row, strict=True))
-        for key in ("args", "result", "checks"):
-            data[key] = loads_json(data[key])
-        reason = data.pop("pause_reason")
-        out.append(
-            AttemptRecord.model_validate(
-                {**data, "pause_reason": None if reason is None else parse_pause_reason(reason)}
-            )
-        )
-    return out
+    return [_attempt(run_id, row) for row in conn.execute(_ATTEMPTS, (run_id,))]
+
+
+def _folded(run_id: int, rows: Iterable[tuple[Any, ...]]) -> dict[str, StepState]:
+    """Rows ordered by step, then attempt, folded per step."""
+    states: dict[str, StepState] = {}
+    group: list[AttemptRecord] = []
+    for row in rows:
+        if group and group[0].step_id != row[0]:
+            states[group[0].step_id] = fold(group)
+            group = []
+        group.append(_attempt(run_id, row))
+    if group:
+        states[group[0].step_id] = fold(group)
+    return states
+
+
+def step_states(
+    conn: sqlite3.Connection, run_id: int, values: Collection[str] | None = None
+) -> dict[str, StepState]:
+    """Each step's state in the run; its arguments, result and checks only for the steps in
+    `values` (None: every step)."""
+    if values is None:
+        return _folded(run_id, conn.execute(_ATTEMPTS, (run_id,)))
+    states = _folded(run_id, conn.execute(_WITHOUT_VALUES, (run_id,)))
+    for step_id, (args, result, checks) in step_values(conn, run_id, values).items():
+        states[step_id] = replace(states[step_id], args=args, result=result, checks=checks)
+    return states
+
+
+def step_values(
+    conn: sqlite3.Connection, run_id: int, steps: Collection[str]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """`(args, result, checks)` of each step of `steps` the run has, as its state has them: the
+    latest arguments recorded, the latest attempt's result and checks."""
+    ids = sorted(steps)
+    found: dict[str, tuple[Any, Any, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        query = _VALUES.format(", ".join("?" * len(chunk)))
+        for step_id, state in _folded(run_id, conn.execute(query, (run_id, *chunk))).items():
+            found[step_id] = (state.args, state.result, state.checks)
+    return found
 
 
 def read_events(conn: sqlite3.Connection, run_id: int) -> list[Event]:
@@ -59,53 +146,3 @@ def read_events(conn: sqlite3.Connection, run_id: int) -> list[Event]:
         Event(id=i, ts=ts, run_id=run, step_id=step, kind=kind, payload=json.loads(payload))
         for i, ts, run, step, kind, payload in cursor
     ]
-
-
-def claim_live(run: RunRecord, now: float, stale_after: float) -> bool:
-    """Whether the run's claim is held: by a live process on this host, or by another host whose
-    heartbeat is younger than `stale_after` seconds."""
-    if run.claim_host == socket.gethostname() and run.claim_pid is not None:
-        return pid_alive(run.claim_pid)
-    return run.claim_heartbeat is not None and now - run.claim_heartbeat < stale_after
-
-
-def claim_run(
-    conn: sqlite3.Connection,
-    *,
-    doc_key: str,
-    doc_path: str,
-    doc_id: str,
-    sha256: str,
-    claim: Claim,
-    new: bool,
-    now: float,
-    stale_after: float,
-) -> tuple[RunRecord | None, RunRecord | None, bool]:
-    """Inside the caller's write transaction: `(run, None, resumed)` once the document's unfinished
-    run (or a new one) is claimed, or `(None, holder, False)` with a `claim_refused` event when a
-    live executor holds one of its runs. Raises `DocumentChangedError` when resuming a run whose
-    source hash differs."""
-    claimed = read_runs(conn, "doc_key = ? AND claim_token IS NOT NULL", (doc_key,))
-    holder = next((run for run in claimed if claim_live(run, now, stale_after)), None)
-    if holder is not None:
-        refused = Event(kind="claim_refused", ts=now, run_id=holder.id, payload={"by": str(claim)})
-        insert_events(conn, event_rows([refused]))
-        return None, holder, False
-    latest = latest_run(conn, doc_key)
-    resume = latest is not None and not new and latest.status != RunStatus.COMPLETED
-    if latest is not None and resume:
-        if latest.source_sha256 != sha256:
-            raise DocumentChangedError(doc_path, latest.id, latest.source_sha256, sha256)
-        run_id = latest.id
-    else:
-        run_id = conn.execute(
-            "INSERT INTO runs (doc_key, doc_path, doc_id, source_sha256, status,"
-            " started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (doc_key, doc_path, doc_id, sha256, RunStatus.RUNNING, now),
-        ).fetchone()[0]
-    conn.execute(
-        "UPDATE runs SET status = ?, ended_at = NULL, claim_pid = ?, claim_host = ?,"
-        " claim_token = ?, claim_heartbeat = ? WHERE id = ?",
-        (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, run_id),
-    )
-    return read_runs(conn, "id = ?", (run_id,))[0], None, resume

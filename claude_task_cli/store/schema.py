@@ -1,21 +1,24 @@
-"""The state database's schema, by version, and the migration of an older database to this one.
+"""The state database's schema, its version, and the migration of an older database to it.
 
-The version is `PRAGMA user_version`. Version 1: runs, step attempts, events. Version 2 adds a run's
-`revision`, which triggers raise in the transaction of every change to a stopped run or its
-attempts and of its status entering or leaving `running`, and `matrix_cache`, the completion
-matrix's JSON as of one revision (`completion.py` serves it while the revision and the document
-are unchanged). Version 3 adds `step_journal`: per run, the last record of the executor's step
-journal applied to the database (`step_journal.py`). A migration only adds: a database written by
-an older release keeps every row, and the version-1 reader in `completion.py` still reads it.
+The version is `PRAGMA user_version`. Version 4 (this one) is three tables: `runs`, `step_attempts`
+(one row per attempt of a step) and `events` (the append-only log). Older versions, all migrated
+keeping every run: 1 had the same tables; 2 added a run's `revision` (raised by triggers) and
+`matrix_cache`, a cache of the completion matrix; 3 added `step_journal`, how far the executor's
+step journal files had reached the database. Migrating from 3 applies what journal files a dead
+executor left (`legacy_journal.py`); migrating from 2 or 3 drops what they added.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
-SCHEMA_VERSION = 3
+from claude_task_cli.errors import StoreError
+from claude_task_cli.store.legacy_journal import apply_journals
 
-_V1 = (
+SCHEMA_VERSION = 4
+
+TABLES = (
     "CREATE TABLE runs ("
     " id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,"
     " source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,"
@@ -32,39 +35,37 @@ _V1 = (
     "CREATE INDEX events_run ON events (run_id, id)",
 )
 
-# An attempt of a running run does not raise the revision: a running run's matrix is never cached,
-# and its status changing into and out of `running` raises it (`run_changed`), so no cached text
-# outlives a change. That keeps the executor's per-step writes free of an extra row update. A
-# claim's heartbeat is not a change of the run's facts; recursive triggers are off (SQLite's
-# default), so the bump does not fire `run_changed` again.
-_BUMP = "UPDATE runs SET revision = revision + 1 WHERE id = {}.run_id AND status != 'running'"
-_V2 = (
-    "ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
-    "CREATE TABLE matrix_cache ("
-    " run_id INTEGER PRIMARY KEY REFERENCES runs (id), revision INTEGER NOT NULL,"
-    " key TEXT NOT NULL, json TEXT NOT NULL)",
-    f"CREATE TRIGGER attempt_added AFTER INSERT ON step_attempts BEGIN {_BUMP.format('NEW')}; END",
-    f"CREATE TRIGGER attempt_changed AFTER UPDATE ON step_attempts BEGIN {_BUMP.format('NEW')};"
-    " END",
-    f"CREATE TRIGGER attempt_removed AFTER DELETE ON step_attempts BEGIN {_BUMP.format('OLD')};"
-    " END",
-    "CREATE TRIGGER run_changed AFTER UPDATE OF doc_key, doc_path, doc_id, source_sha256, status,"
-    " started_at, ended_at ON runs BEGIN"
-    " UPDATE runs SET revision = revision + 1 WHERE id = NEW.id; END",
+# What versions 2 and 3 added, dropped again (the triggers first: they name `revision`).
+_DROP_V2 = (
+    "DROP TRIGGER IF EXISTS attempt_added",
+    "DROP TRIGGER IF EXISTS attempt_changed",
+    "DROP TRIGGER IF EXISTS attempt_removed",
+    "DROP TRIGGER IF EXISTS run_changed",
+    "DROP TABLE IF EXISTS matrix_cache",
+    "ALTER TABLE runs DROP COLUMN revision",
 )
-
-_V3 = (
-    "CREATE TABLE step_journal ("
-    " run_id INTEGER PRIMARY KEY REFERENCES runs (id), seq INTEGER NOT NULL)",
-)
-
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
+_DROP_V3 = ("DROP TABLE IF EXISTS step_journal",)
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
+def migrate(
+    conn: sqlite3.Connection, database: Path, version: int, *, now: float, stale_after: float
+) -> list[Path]:
     """Bring a database of `version` (0: empty) to `SCHEMA_VERSION`, inside the caller's
-    transaction."""
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS[target]:
+    transaction. Returns the journal files applied, for the caller to remove once committed."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            database, f"schema {version} is newer than this release knows ({SCHEMA_VERSION})"
+        )
+    applied: list[Path] = []
+    if version == 0:
+        for statement in TABLES:
+            conn.execute(statement)
+    if version == 3:
+        applied = apply_journals(conn, database, now, stale_after)
+        for statement in _DROP_V3:
+            conn.execute(statement)
+    if version in (2, 3):
+        for statement in _DROP_V2:
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return applied

@@ -1,123 +1,155 @@
-"""The store's writes of step attempts and events, as data: a kind and its SQL parameters.
+"""The store's writes of step attempts and events: plain SQL over a connection, inside the caller's
+transaction (`Store` decides when to commit).
 
-`Store` builds each write (`start`, `finish`, `outcome`, `events`) and either applies it at once,
-in a transaction of its own, or journals it (`step_journal.py`) and applies it with later ones;
-`APPLY` and `apply_batch` are the one place where a write becomes SQL, so both paths and the replay
-of a dead session's journal (`replay`) write the same rows.
+A write's parameters are made when it is asked for (its clock reading, its JSON), so a write that
+waits for the next transaction (`defer`) records the moment it happened, not the moment it was
+committed. JSON columns are compact, non-ASCII kept, anything not JSON as its `str`.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from claude_task_cli.store.json_text import dumps_json
-from claude_task_cli.store.records import Event
+from claude_task_cli.outcomes import PauseReason, StepStatus
+from claude_task_cli.store.records import Checks, Event
 
-EventRow = tuple[float, int, "str | None", str, str]
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
-# The next attempt number for the step, from the table itself (the client may have added rows).
-START_NEXT = (
-    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
-    " VALUES (?1, ?2, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
-    " WHERE run_id = ?1 AND step_id = ?2), ?3, 'engine', ?4, ?5) RETURNING attempt"
-)
-# A journaled start: the number is the store's, who alone writes a claimed run.
+# The next attempt number for the step comes from the table itself: the client may add rows too.
 _START = (
     "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
-    " VALUES (?, ?, ?, 'running', 'engine', ?, ?)"
+    " VALUES (?, ?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
+    " WHERE run_id = ? AND step_id = ?), 'running', 'engine', ?, ?) RETURNING attempt"
 )
 _FINISH = (
     "UPDATE step_attempts SET status = ?, result = ?, error = ?, pause_reason = ?,"
     " checks = ?, ended_at = ?, duration_ms = (? - started_at) * 1000"
     " WHERE run_id = ? AND step_id = ? AND attempt = ?"
 )
+_LATEST = (
+    "SELECT status, source, pause_reason, started_at FROM step_attempts"
+    " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1"
+)
+_OUTCOME = (
+    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result, error,"
+    " pause_reason, checks, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?,"
+    " ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?"
+)
+_HEARTBEAT = "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?"
+_FINISH_RUN = (
+    "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
+    " claim_token = NULL, claim_heartbeat = NULL WHERE id = ? AND claim_token = ?"
+)
+_RUN_STATUS = "UPDATE runs SET status = ? WHERE id = ?"
 _EVENTS = "INSERT INTO events (ts, run_id, step_id, kind, payload) VALUES (?, ?, ?, ?, ?)"
 
 
-def _outcome(conn: sqlite3.Connection, params: Sequence[Any]) -> None:
+def dumps_json(value: Any) -> str:
+    """Compact JSON as stored."""
+    return _JSON.encode(value)
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else dumps_json(value)
+
+
+def _reason(reason: PauseReason | None) -> str | None:
+    return None if reason is None else reason.model_dump_json()
+
+
+def start_params(run_id: int, step_id: str, args: Any, now: float) -> tuple[Any, ...]:
+    return (run_id, step_id, run_id, step_id, dumps_json(args), now)
+
+
+def start(conn: sqlite3.Connection, params: tuple[Any, ...]) -> int:
+    """Insert a `running` attempt, the step's next; its number."""
+    attempt: int = conn.execute(_START, params).fetchone()[0]
+    return attempt
+
+
+def finish_params(
+    run_id: int,
+    step_id: str,
+    attempt: int,
+    status: StepStatus,
+    *,
+    result: Any,
+    error: str | None,
+    pause_reason: PauseReason | None,
+    checks: Checks | None,
+    now: float,
+) -> tuple[Any, ...]:
+    return (
+        status,
+        _optional(result),
+        error,
+        _reason(pause_reason),
+        _optional(checks),
+        now,
+        now,
+        run_id,
+        step_id,
+        attempt,
+    )
+
+
+def finish(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
+    """Record how a started attempt ended."""
+    conn.execute(_FINISH, params)
+
+
+def outcome_params(
+    run_id: int,
+    step_id: str,
+    status: StepStatus,
+    *,
+    source: str,
+    result: Any,
+    error: str | None,
+    pause_reason: PauseReason | None,
+    checks: Checks | None,
+    now: float,
+) -> tuple[Any, ...]:
+    return (
+        run_id,
+        step_id,
+        status,
+        source,
+        _optional(result),
+        error,
+        _reason(pause_reason),
+        _optional(checks),
+        now,
+    )
+
+
+def outcome(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
     """An outcome reached without a call: a new row, unless it repeats the step's latest one
-    (a step re-paused on resume); with `checks` (a verified client result) always a new row."""
+    (a step re-paused on resume); with checks (a verified client result) always a new row."""
     run_id, step_id, status, source, result, error, reason, checks, now = params
-    latest = conn.execute(
-        "SELECT status, source, pause_reason, started_at FROM step_attempts"
-        " WHERE run_id = ? AND step_id = ? ORDER BY attempt DESC LIMIT 1",
-        (run_id, step_id),
-    ).fetchone()
+    latest = conn.execute(_LATEST, (run_id, step_id)).fetchone()
     if latest is None or checks is not None or tuple(latest) != (status, source, reason, None):
         conn.execute(
-            "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result,"
-            " error, pause_reason, checks, ended_at) SELECT ?, ?,"
-            " COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?, ?, ?"
-            " FROM step_attempts WHERE run_id = ? AND step_id = ?",
+            _OUTCOME,
             (run_id, step_id, status, source, result, error, reason, checks, now, run_id, step_id),
         )
 
 
-def _nothing(_conn: sqlite3.Connection, _params: Sequence[Any]) -> None:
-    return None
+def _statement(sql: str) -> Callable[[sqlite3.Connection, tuple[Any, ...]], object]:
+    return lambda conn, params: conn.execute(sql, params)
 
 
-APPLY: dict[str, Callable[[sqlite3.Connection, Sequence[Any]], object]] = {
-    "start": lambda conn, params: conn.execute(_START, params),
-    "finish": lambda conn, params: conn.execute(_FINISH, params),
-    "outcome": _outcome,
-    "events": _nothing,
-}
+# A run's claim kept alive; its status set and its claim released; an unclaimed run's status.
+HEARTBEAT = _statement(_HEARTBEAT)
+FINISH_RUN = _statement(_FINISH_RUN)
+RUN_STATUS = _statement(_RUN_STATUS)
 
 
-def apply_batch(
-    conn: sqlite3.Connection,
-    writes: Sequence[tuple[Any, str, Sequence[Any], Sequence[Sequence[Any]]]],
-) -> None:
-    """Apply `(_, kind, params, event rows)` writes in order, then their events in order. A batch
-    of only starts and ends (an executing run's) goes as two `executemany`: every end's start is
-    in an earlier batch or among this one's starts, and no two writes touch the same row else."""
-    rows = [row for write in writes for row in write[3]]
-    kinds = {write[1] for write in writes}
-    if kinds <= {"start", "finish", "events"}:
-        conn.executemany(_START, [w[2] for w in writes if w[1] == "start"])
-        conn.executemany(_FINISH, [w[2] for w in writes if w[1] == "finish"])
-    else:
-        for _seq, kind, params, _events in writes:
-            APPLY[kind](conn, params)
-    insert_events(conn, rows)
-
-
-def event_rows(events: Iterable[Event]) -> list[EventRow]:
-    return [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]
-
-
-def insert_events(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        conn.executemany(_EVENTS, rows)
-
-
-def applied_seq(conn: sqlite3.Connection, run_id: int) -> int:
-    """The last journal record of the run in the database (0: none)."""
-    row = conn.execute("SELECT seq FROM step_journal WHERE run_id = ?", (run_id,)).fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def mark_applied(conn: sqlite3.Connection, run_id: int, seq: int) -> None:
-    conn.execute(
-        "INSERT INTO step_journal (run_id, seq) VALUES (?, ?)"
-        " ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq",
-        (run_id, seq),
-    )
-
-
-def replay(
-    conn: sqlite3.Connection,
-    run_id: int,
-    records: Iterable[tuple[int, str, Sequence[Any], Sequence[Sequence[Any]]]],
-) -> int:
-    """Apply, in order, the records not applied yet, with their events, inside the caller's
-    transaction; the number applied."""
-    mark = applied_seq(conn, run_id)
-    todo = [record for record in records if record[0] > mark]
-    apply_batch(conn, todo)
-    if todo:
-        mark_applied(conn, run_id, todo[-1][0])
-    return len(todo)
+def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+    if events:
+        conn.executemany(
+            _EVENTS, [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]
+        )

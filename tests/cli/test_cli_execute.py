@@ -68,7 +68,9 @@ def test_plain_output_shows_the_handoff_narrative(project: Path) -> None:
     assert result.exit_code == 3
     assert "run 1 paused: 1 awaiting_client, 5 completed" in result.stdout
     assert "Remaining:\n- 3.1 A person confirms the Tokyo time looks right" in result.stdout
-    assert "claude-task record_step docs/tasks/010_time_and_commands.md STEP" in result.stdout
+    done = result.stdout.split("Done:")[1].split("Remaining:")[0]
+    assert "README present" in done  # a done step's result, read back for the handoff
+    assert "claude-task record_step docs/tasks/010_time_and_commands.md 3.1 --done" in result.stdout
     assert "completed 1.1" in result.stderr  # progress lines go to stderr
 
 

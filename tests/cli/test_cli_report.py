@@ -86,7 +86,7 @@ def test_no_recorded_run_means_no_evidence_and_exit_1(project: Path) -> None:
     (project / ".claude-task" / "state.db").unlink()
     result = runner.invoke(app, ["generate_report", "030"])
     assert result.exit_code == 1
-    assert "030: INCOMPLETE — 0 of 1 steps complete (0.0%); no run recorded" in result.stdout
+    assert "030: INCOMPLETE — 0 of 1 step complete (0.0%); no run recorded" in result.stdout
     for report in (project / "docs" / "reports").iterdir():
         assert "No evidence recorded" in report.read_text()
     assert not (project / ".claude-task" / "state.db").exists()  # nothing created to look
@@ -119,6 +119,7 @@ def test_junit_and_the_github_summary(project: Path, monkeypatch: pytest.MonkeyP
     text = summary.read_text()
     assert text.startswith("earlier step\n## Completion Matrix — 020")
     assert "**Verdict: INCOMPLETE**" in text
+    assert "exited with 3; stderr:\n\n```text\nboom\n```\n" in text
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     quiet = runner.invoke(
         app, ["generate_report", "021", "--github-summary", "--state", GREEN_STATE]
@@ -256,7 +257,9 @@ def test_a_failed_check_recorded_over_stays_incomplete_everywhere(project: Path)
     report = runner.invoke(app, ["generate_report", "020", "--junit", "out/junit.xml"])
     assert report.exit_code == 1, report.output
     assert "020: INCOMPLETE — 7 of 8 steps complete (87.5%)" in report.stdout
-    assert "  4 steps completed without a tool call by the engine (4 recorded by the client, " in (
+    assert "  1 check failed\n" in report.stdout
+    # the parts that are 0 are left out
+    assert "  4 steps completed without a tool call by the engine (4 recorded by the client)\n" in (
         report.stdout
     )
     assert ET.parse(project / "out" / "junit.xml").getroot().get("failures") == "1"

@@ -134,6 +134,33 @@ def test_yaml_aliases_are_refused_at_their_line_and_fast() -> None:
     assert errors_of(_bound(alias_only))[0].startswith("doc.md:10: malformed mcp block: YAML")
 
 
+def test_yaml_nested_too_deep_is_refused_at_its_line() -> None:
+    deep = "[" * 300 + "1" + "]" * 300
+    assert errors_of(_bound(f"  server: s\n  tool: t\n  args:\n    a: {deep}\n")) == [
+        "doc.md:11: mcp block nested deeper than 32 levels"
+    ]
+    block = "  server: s\n  tool: t\n  args:\n" + "".join(
+        "  " * (depth + 2) + f"k{depth}:\n" for depth in range(40)
+    )
+    assert errors_of(_bound(block)) == ["doc.md:42: mcp block nested deeper than 32 levels"]
+
+
+def test_yaml_nested_within_the_limit_converts() -> None:
+    nested = "[" * 30 + "1" + "]" * 30  # with the block's mapping and `args`: 32 levels
+    block = f"  server: s\n  tool: t\n  args: {{a: {nested}}}\n"
+    tool = convert_bytes(_bound(block).encode(), "doc.md").tasks[0].steps[1].tool
+    assert tool is not None
+    assert str(tool.args["a"]).count("[") == 30
+
+
+def test_an_mcp_block_over_the_size_limit_is_refused_at_its_fence() -> None:
+    big = "  server: s\n  tool: t\n  args: {a: '" + "x" * 300_000 + "'}\n"
+    assert errors_of(_bound(big)) == [
+        "doc.md:7: mcp block is 300,032 characters, over the limit of 262,144: "
+        "put large values in a file and pass its path"
+    ]
+
+
 def test_json_bindings_still_work() -> None:
     block = (
         '  {"server": "s", "tool": "t", "args": {"a": [1, {"b": "${step:1.1/x}"}], "c": null},\n'

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import graphlib
 import itertools
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claude_task_cli.convert.converter import convert_bytes
-from claude_task_cli.convert.graph import default_order, find_cycle
+from claude_task_cli.convert.graph import default_order, find_cycle, levels, not_waiting
 from claude_task_cli.convert.preview import checklist_items
 from claude_task_cli.convert.source import decode
 from claude_task_cli.errors import TaskCliError
@@ -56,29 +58,71 @@ def test_random_documents_convert_or_fail_with_a_domain_error(data: bytes) -> No
         assert "[" in source_lines[line - 1]  # every checkbox points at a line holding one
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(
-        st.sampled_from("abcdefg"), st.lists(st.sampled_from("abcdefg"), max_size=3), max_size=7
-    )
+_GRAPHS = st.dictionaries(
+    st.sampled_from("abcdefg"), st.lists(st.sampled_from("abcdefg"), max_size=3), max_size=7
 )
-def test_find_cycle_agrees_with_a_topological_sort(graph: dict[str, list[str]]) -> None:
-    nodes = sorted(set(graph) | {n for deps in graph.values() for n in deps})
-    cycle = find_cycle(nodes, lambda n: graph.get(n, []))
-    # Kahn: a graph is acyclic exactly when every node can be removed
-    remaining = {n: set(graph.get(n, [])) for n in nodes}
-    while True:
-        free = [n for n, deps in remaining.items() if not deps]
-        if not free:
-            break
-        for n in free:
-            del remaining[n]
-        for deps in remaining.values():
-            deps.difference_update(free)
-    assert (cycle is None) == (not remaining)
+
+
+def _closure(graph: dict[str, list[str]]) -> dict[str, set[str]] | None:
+    """Everything each node waits for, by plain repeated expansion; None when a node waits for
+    itself (a cycle)."""
+    nodes = set(graph) | {n for deps in graph.values() for n in deps}
+    closure = {n: set(graph.get(n, [])) for n in nodes}
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes:
+            more = set().union(*(closure[r] for r in closure[node])) - closure[node]
+            if more:
+                closure[node] |= more
+                changed = True
+    return None if any(n in closure[n] for n in nodes) else closure
+
+
+@settings(max_examples=200, deadline=None)
+@given(_GRAPHS)
+def test_find_cycle_agrees_with_a_plain_closure(graph: dict[str, list[str]]) -> None:
+    cycle = find_cycle(graph)
+    assert (cycle is None) == (_closure(graph) is not None)
     if cycle:
         assert cycle[0] == cycle[-1]
         assert all(b in graph.get(a, []) for a, b in itertools.pairwise(cycle))
+        order = list(dict.fromkeys([*graph, *(n for deps in graph.values() for n in deps)]))
+        assert cycle[0] == min(cycle, key=order.index)  # starts at its earliest node
+
+
+@settings(max_examples=200, deadline=None)
+@given(_GRAPHS)
+def test_levels_put_each_node_one_wave_after_its_last_prerequisite(
+    graph: dict[str, list[str]],
+) -> None:
+    closure = _closure(graph)
+    if closure is None:
+        with pytest.raises(graphlib.CycleError) as caught:
+            levels(graph)
+        assert caught.value.args[1] == find_cycle(graph)
+        return
+    waves = levels(graph)
+    wave_of = {node: n for n, wave in enumerate(waves) for node in wave}
+    assert sorted(wave_of) == sorted(closure) == sorted(n for w in waves for n in w)
+    order = list(dict.fromkeys([*graph, *(n for deps in graph.values() for n in deps)]))
+    for node, n in wave_of.items():
+        needs = graph.get(node, [])
+        assert n == (1 + max(wave_of[d] for d in needs) if needs else 0)
+    for wave in waves:
+        assert wave == sorted(wave, key=order.index)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_GRAPHS, st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("abcdefgh"))))
+def test_not_waiting_agrees_with_a_plain_closure(
+    graph: dict[str, list[str]], pairs: list[tuple[str, str]]
+) -> None:
+    closure = _closure(graph)
+    if closure is None:
+        return
+    expected = {(a, b) for a, b in pairs if b not in closure.get(a, set())}
+    assert not_waiting(graph, pairs) == expected
 
 
 class _Item:

@@ -89,8 +89,8 @@ def test_without_a_terminal_a_question_pauses_its_step_with_it(project: Path) ->
     (project / "task.md").write_text(EVERYTHING, encoding="utf-8")
     shown = runner.invoke(app, ["execute_task", "task.md"])
     assert shown.exit_code == 3, shown.output  # paused for the client
-    assert "progress  2.1 1/3" in shown.stderr
-    assert "progress  2.1 3/3" in shown.stderr
+    assert "progress  2.1 A long operation 1/3" in shown.stderr
+    assert "progress  2.1 A long operation 3/3" in shown.stderr
     assert (
         'Waiting for a person: server everything asked "Please provide inputs for the '
         'following fields:" (fields: name, check,' in shown.stdout

@@ -16,7 +16,7 @@ import pytest
 
 from claude_task_cli.errors import ExitCode, McpConfigError, ServerStartError
 from claude_task_cli.mcp.config import McpConfig, SseServer, StdioServer, load_mcp_config
-from claude_task_cli.mcp.sessions import CallOutcome, ServerPool
+from claude_task_cli.mcp.sessions import CallOutcome, ServerPool, ServerStart
 from tests.support import TOOLS_SERVER
 
 pytestmark = pytest.mark.anyio
@@ -138,6 +138,31 @@ async def test_server_that_does_not_start_reports_its_stderr() -> None:
     assert "'boomer'" in str(error)
     assert "boom" in str(error)
     assert error.exit_code == ExitCode.ENVIRONMENT
+
+
+async def test_each_start_is_reported_as_it_begins_and_as_it_ends() -> None:
+    boom = stdio("boomer", "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(1)")
+    heard: list[ServerStart] = []
+    with anyio.fail_after(60):
+        async with ServerPool(config(stdio("tools", *TOOLS), boom), on_start=heard.append) as pool:
+            pool.start(["tools", "boomer"])
+            assert [(h.server, h.state) for h in heard] == [  # said at once, in name order
+                ("boomer", "starting"),
+                ("tools", "starting"),
+            ]
+            await pool.list_tools("tools")
+            with pytest.raises(ServerStartError):
+                await pool.list_tools("boomer")
+            await pool.list_tools("tools")  # open already: no second report
+    states = {(h.server, h.state) for h in heard}
+    assert states == {("tools", "starting"), ("tools", "ready"), ("boomer", "starting"),
+                      ("boomer", "failed")}  # fmt: skip
+    assert len(heard) == 4
+    for server in ("tools", "boomer"):
+        assert next(h.state for h in heard if h.server == server) == "starting"
+    failed = next(h for h in heard if h.state == "failed")
+    assert failed.seconds > 0
+    assert failed.error == "the server closed the connection before answering initialize"
 
 
 async def test_missing_executable_is_a_start_error(tmp_path: Path) -> None:

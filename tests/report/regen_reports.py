@@ -25,7 +25,7 @@ from claude_task_cli.report.evidence import RunEvidence, load_evidence
 from claude_task_cli.report.junit import junit_xml
 from claude_task_cli.report.render import Reports, render_reports
 from claude_task_cli.report.templating import environment
-from claude_task_cli.store.database import Store
+from claude_task_cli.store import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = FIXTURES / "golden"
@@ -92,7 +92,7 @@ def rendered_files(document: Path, scratch: Path) -> dict[str, str]:
 
 def record(document: Path) -> None:
     """Execute the document for real and keep the state database it produced."""
-    from claude_task_cli.run.runner import run_document
+    from claude_task_cli.run import RunOptions, run_document
 
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
@@ -113,7 +113,7 @@ def record(document: Path) -> None:
         (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
         state = project / ".claude-task" / "state.db"
         outcome = run_document(
-            convert_file(copy, display(document)), doc_path=copy, state_path=state
+            convert_file(copy, display(document)), RunOptions(state=state), doc_path=copy
         )
         print(f"recorded {document.name}: run {outcome.run_id} {outcome.run_status}")
         conn = sqlite3.connect(state)

@@ -76,6 +76,25 @@ def test_what_a_tool_said_renders_as_it_said_it(said: str) -> None:
     assert data_cell("x" * 200, 10) == "xxxxxxxxxx (… 190 more characters trimmed)"
 
 
+def test_a_backslash_is_doubled_only_where_markdown_reads_it_as_an_escape() -> None:
+    """A check's description shows Python's `'1.0.0\\n'`: written once, it renders the same."""
+    said = "stdout equals '1.0.0\\n': is '0.9.0\\n'"
+    assert data(said) == data_cell(said) == cell(said) == said
+    assert data("a \\* b") == "a \\\\\\* b"  # before punctuation: both escaped
+    assert cell("ends with \\") == "ends with \\\\"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="\\n*_`[]<>&|'!a ", max_size=30))
+def test_what_a_tool_said_with_backslashes_renders_as_said(said: str) -> None:
+    shown = " ".join(said.split())
+    expected = html.escape(shown, quote=False).replace("'", "&#x27;")
+    inline = MarkdownIt("commonmark").renderInline(data(said)).replace("'", "&#x27;")
+    assert inline == expected
+    table = GFM.render(f"| a |\n|---|\n| {data_cell(said)} |\n").replace("'", "&#x27;")
+    assert f"<td>{expected}</td>" in table or not shown
+
+
 def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
     assert fence("a ```` b", "text").startswith("`````text\n")
     assert fence("plain").startswith("```\nplain\n```")
@@ -84,6 +103,14 @@ def test_fences_grow_past_backtick_runs_and_say_what_they_trim() -> None:
     assert fence({"a": 1}, "json") == '```json\n{"a": 1}\n```'
     assert fence({"k": "v" * 80}, "json") == '```json\n{\n  "k": "' + "v" * 80 + '"\n}\n```'
     assert fence("x" * 50, "text", 0) == "```text\n" + "x" * 50 + "\n```"  # 0: no limit
+
+
+def test_fences_cut_to_a_number_of_lines_say_how_many_more() -> None:
+    text = "".join(f"{n}\n" for n in range(1, 6))
+    assert fence(text, "text", 0, 3) == "```text\n1\n2\n3\n```\n\n_… (2 more lines)_"
+    assert fence(text, "text", 0, 4).endswith("_… (1 more line)_")
+    assert fence(text, "text", 0, 5) == fence(text, "text", 0)
+    assert fence(text, "text", 3, 4).endswith("_… 5 more characters trimmed, and 1 more line_")
 
 
 def test_mermaid_labels_cannot_end_the_label() -> None:

@@ -13,6 +13,7 @@ import pytest
 from claude_task_cli.convert.converter import convert_bytes
 from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.project import project_root
+from claude_task_cli.project import project_root as store_project_root
 from claude_task_cli.report.evidence import run_facts
 from claude_task_cli.report.failure_text import describe_reason
 from claude_task_cli.report.matrix import (
@@ -25,8 +26,7 @@ from claude_task_cli.report.matrix import (
 )
 from claude_task_cli.report.outline import Outline, TaskOutline, UnitOutline, outline_of
 from claude_task_cli.report.status import completion_of, matrix_json, state_path_for
-from claude_task_cli.store.database import Claim, Store, default_state_path
-from claude_task_cli.store.database import project_root as store_project_root
+from claude_task_cli.store import Claim, Store, default_state_path
 from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
 DEMO = DOCUMENTS[0]
@@ -61,9 +61,22 @@ def done(ms: float = 10.0, passed: int = 1) -> StepFacts:
 
 @pytest.mark.parametrize(
     ("done_", "total", "expected"),
-    [(0, 0, 0.0), (0, 3, 0.0), (1, 3, 33.3), (2, 3, 66.6), (999, 1000, 99.9), (3, 3, 100.0)],
+    [
+        (0, 0, 0.0),
+        (0, 3, 0.0),
+        (1, 3, 33.3),
+        (2, 3, 66.7),
+        (7, 9, 77.8),
+        (1, 8, 12.5),  # a half rounds up
+        (999, 1000, 99.9),
+        (9999, 10000, 99.9),  # never 100.0 short of all
+        (1, 10000, 0.1),  # never 0.0 above none
+        (3, 3, 100.0),
+    ],
 )
-def test_percentages_are_floored_so_100_means_all(done_: int, total: int, expected: float) -> None:
+def test_percentages_are_rounded_but_100_means_all_and_0_none(
+    done_: int, total: int, expected: float
+) -> None:
     assert percent(done_, total) == expected
 
 
@@ -157,7 +170,7 @@ def test_a_completed_step_whose_check_failed_is_not_complete() -> None:
     assert (row.state, row.completion) == (State.COMPLETED, Completion.INCOMPLETE)
     assert row.failure == "verification failed: 1 of 2 checks"
     assert m.task("1").state == State.FAILED
-    assert m.reasons == ("1 of 4 steps are not complete", "1 checks failed")
+    assert m.reasons == ("1 of 4 steps is not complete", "1 check failed")
 
 
 def test_an_empty_run_and_no_run_at_all() -> None:

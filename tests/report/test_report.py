@@ -356,7 +356,7 @@ from claude_task_cli.convert.converter import convert_file
 from claude_task_cli.report.evidence import load_evidence
 from claude_task_cli.report.render import Reports, render_reports
 from claude_task_cli.report.templating import environment
-from claude_task_cli.store.database import Store
+from claude_task_cli.store import Store
 document, dump = Path(sys.argv[1]), Path(sys.argv[2])
 conn = sqlite3.connect("state.db")
 conn.executescript(dump.read_text(encoding="utf-8"))

@@ -58,6 +58,29 @@ def test_the_matrix_template_renders_alone_for_the_github_summary(demo: Reports)
     assert "| `docs/reports/020_task_3_a_person_reviews.md` |" in text
     summary = next(r.text for r in render_reports(demo, environment()) if "final_summary" in r.name)
     assert "[020_task_3_a_person_reviews.md](020_task_3_a_person_reviews.md)" in summary
+    assert "### Failed steps" not in summary
+
+
+def test_the_github_summary_shows_each_failed_steps_stderr(demo: Reports) -> None:
+    text = render_matrix(demo, environment(), "docs/reports")
+    failed = text.split("### Failed steps\n", 1)[1]
+    assert failed.count("\n**") == 3  # 1.3, 2.2 and 2.3 failed; 1.4 was skipped, 3.1 waits
+    assert (
+        '**1.3 A command that fails** — verification failed: command \'echo "about to fail" '
+        '&amp;&amp; echo "boom" &gt;&amp;2 &amp;&amp; exit 3\' exits 0 (actual: 3)\n\n'
+        'Command 1, `echo "about to fail" && echo "boom" >&2 && exit 3`, exited with 3; stderr:'
+        "\n\n```text\nboom\n```\n"
+    ) in failed
+    assert "**2.2 A check that does not hold** — verification failed: time\\_difference" in failed
+
+
+def test_the_github_summary_trims_a_long_stderr_visibly(demo: Reports) -> None:
+    step = demo.run["steps"]["1.3"] if demo.run is not None else None
+    assert step is not None
+    step["commands"][0]["stderr"] = "".join(f"line {n}\n" for n in range(1, 31))
+    text = render_matrix(demo, environment(), "docs/reports")
+    assert "line 20\n```\n\n_… (10 more lines)_\n" in text
+    assert "line 21" not in text
 
 
 @pytest.mark.parametrize(
@@ -205,7 +228,7 @@ OPENED = OpenedFiles()
 
 def test_templates_are_given_plain_data_only(demo: Reports) -> None:
     contexts = captured_contexts(demo)
-    assert sorted(contexts) == ["final_summary.md.j2", "matrix.md.j2", "task_report.md.j2"]
+    assert sorted(contexts) == ["final_summary.md.j2", "step_summary.md.j2", "task_report.md.j2"]
     for name, context in contexts.items():
         for path, value in values(context, "context"):
             assert type(value) in PLAIN, f"{name}: {path} is a {type(value).__name__}"
@@ -246,14 +269,15 @@ def test_probes_from_overrides_of_every_template_reach_nothing(
 
 @pytest.mark.parametrize("name", sorted(p.name for p in PACKAGED.glob("*.j2")))
 def test_the_pickle_exploit_in_any_override_is_a_one_line_template_error(
-    project: Path, tmp_path: Path, name: str
+    project: Path, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     (project / "templates").mkdir()
     packaged = (PACKAGED / name).read_text(encoding="utf-8")
     override = project / "templates" / name
     override.write_text(packaged + EXPLOIT + "\n")
     line = len(packaged.splitlines()) + 1
-    result = runner.invoke(app, ["generate_report", "020"])
+    result = runner.invoke(app, ["generate_report", "020", "--github-summary"])
     assert result.exit_code == 2
     assert result.stderr == (
         f"template {override}:{line}: UndefinedError: 'dict object' has no attribute 'parse_raw'\n"

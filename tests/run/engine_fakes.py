@@ -12,8 +12,9 @@ from typing import Any
 from claude_task_cli.convert.converter import convert_bytes
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.run.engine import execute
+from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import RunOutcome
-from claude_task_cli.store.database import Event, Store
+from claude_task_cli.store import Event, Store
 
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
@@ -102,8 +103,14 @@ class Harness:
     sleeps: list[float] = field(default_factory=list)
 
     def run(self, doc: TaskDocument, caller: Any, **options: Any) -> RunOutcome:
+        """Execute `doc`; `options` are `RunOptions` fields or `execute`'s own keywords."""
+
         async def fake_sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
+
+        names = set(RunOptions.__dataclass_fields__)
+        run_options = RunOptions(**{k: v for k, v in options.items() if k in names})
+        rest = {k: v for k, v in options.items() if k not in names}
 
         async def bounded() -> RunOutcome:
             return await asyncio.wait_for(
@@ -111,9 +118,10 @@ class Harness:
                     doc,
                     caller,
                     self.store,
+                    run_options,
                     sleep=fake_sleep,
                     on_event=self.events.append,
-                    **options,
+                    **rest,
                 ),
                 timeout=20,
             )

@@ -22,7 +22,7 @@ from claude_task_cli.report.status import completion_of, matrix_json
 from claude_task_cli.report.templating import environment
 from claude_task_cli.run.continuation import record_step_result
 from claude_task_cli.run.results import RunOutcome
-from claude_task_cli.store.database import Store
+from claude_task_cli.store import Store
 from tests.report.regen_reports import DOCUMENTS, fixture_document, restore
 
 DEMO = DOCUMENTS[0]
@@ -73,7 +73,7 @@ def test_a_recorded_result_that_fails_the_steps_expect_fails_the_step(demo: Reco
     assert step.pause_reason in outcome.pause_reasons
     assert step.result == {"time_difference": "+9.0h"}  # the evidence is kept
     with Store(demo.database) as store:
-        latest = store.latest_attempts(outcome.run_id or 0)["2.2"]
+        latest = store.step_states(outcome.run_id or 0)["2.2"]
         events = [e for e in store.events(outcome.run_id or 0) if e.step_id == "2.2"]
     assert latest.status == StepStatus.FAILED
     assert latest.result == {"time_difference": "+9.0h"}
@@ -96,7 +96,7 @@ def test_the_audits_reproduction_no_longer_ends_complete(demo: Recorded) -> None
     for matrix in (reports.matrix, demo.status_matrix()):
         assert matrix.verdict == Completion.INCOMPLETE
         assert (matrix.steps_complete, matrix.steps_total) == (7, 8)
-        assert "1 checks failed" in matrix.reasons
+        assert "1 check failed" in matrix.reasons
     junit = ET.fromstring(junit_xml(reports))
     assert junit.get("failures") == "1"
     failed = [c for c in junit.iter("testcase") if c.find("failure") is not None]
@@ -138,7 +138,7 @@ def test_a_result_that_passes_completes_and_is_marked_as_the_clients(demo: Recor
     assert "| 2.2 | 2 | A check that does not hold | COMPLETE (recorded by the client) |" in summary
     assert (
         "2 of the complete steps were completed without a tool call by the engine "
-        "(2 recorded by the client, 0 ticked in the document)"
+        "(2 recorded by the client)"
     ) in summary
     assert "Completed without a tool call by the engine (2):" in summary
     recorded = "- **2.2**: its result was recorded by the client with `record_step`; 1 `expect`"

@@ -30,8 +30,11 @@ from claude_task_cli.outcomes import (
     VerificationFailed,
 )
 from claude_task_cli.run.continuation import record_step_result, status_of
+from claude_task_cli.run.engine import execute
 from claude_task_cli.run.handoff import handoff
-from claude_task_cli.store.database import Claim, Store
+from claude_task_cli.run.options import RunOptions
+from claude_task_cli.run.results import fill_results
+from claude_task_cli.store import Claim, Store
 from tests.run.engine_fakes import (
     ANY_OBJECT,
     FakeCaller,
@@ -412,6 +415,40 @@ def test_values_flow_between_steps_with_their_type(h: Harness) -> None:
     assert caller.calls[1][2] == {"whole": [1, 2], "text": "n=2"}
 
 
+KEPT = f"""# Task 13: Kept results
+
+## Task 1: T
+
+- [ ] 1.1 read later
+{mcp("work", args="{id: a}")}
+- [ ] 1.2 reads 1.1
+{mcp("work", args='{v: "${step:1.1/echo/id}"}')}
+- [ ] 1.3 read by no one
+{mcp("work", args="{id: c}")}
+- [ ] 1.4 by hand
+  - Check the three
+"""
+
+
+def test_a_run_holds_only_the_results_a_later_step_reads(h: Harness) -> None:
+    doc = doc_from(KEPT)
+    lean = h.run(doc, caller_for("work"), with_results=False)
+    assert lean.status == RunStatus.PAUSED
+    assert lean.step("1.1").result == {"echo": {"id": "a"}}  # a placeholder reads it
+    assert lean.step("1.2").result is None  # in the store only
+    assert lean.step("1.3").result is None
+    assert lean.step("1.3").args == {"id": "c"}
+    full = fill_results(lean, h.store)
+    assert full.step("1.2").result == {"echo": {"v": "a"}}
+    assert full.step("1.3").result == {"echo": {"id": "c"}}
+    assert full.step("1.4").result is None
+    # resumed, it reads the values of 1.1 only, and reads back the rest for its outcome
+    resumed = h.run(doc, caller_for("work"))
+    assert resumed.resumed
+    assert [s.result for s in resumed.steps] == [s.result for s in full.steps]
+    assert [s.args for s in resumed.steps] == [s.args for s in full.steps]
+
+
 CLIENT = f"""# Task 10: Client work
 
 ## Task 1: T
@@ -606,7 +643,7 @@ def test_a_server_that_cannot_start_stops_the_run_after_recording_it(h: Harness)
     run = h.store.runs()[0]
     assert run.status == RunStatus.FAILED
     assert run.claim_token is None
-    latest = h.store.latest_attempts(run.id)
+    latest = h.store.step_states(run.id)
     assert latest["1.1"].status == StepStatus.FAILED
     assert "failed to start" in (latest["1.1"].error or "")
 
@@ -622,7 +659,8 @@ def test_the_handoff_names_what_was_done_and_what_remains(h: Harness) -> None:
     assert remaining["1.2"].arguments == {"v": "<result of step 1.1 at /id>"}
     assert remaining["1.2"].tool == "work"
     text = result.narrative()
-    assert "Task 7 (run 1) is paused: 1 of 5 steps done, 4 remaining." in text
+    headline = "Run 1 of document 7 is paused: 1 of 5 steps done; 1 failed, 1 awaiting the client"
+    assert headline + ", 2 skipped." in text
     assert 'Call work on server srv with {"v": "<result of step 1.1 at /id>"}' in text
     assert "bad reported: exploded" in text
     assert "For the client: do this step" in text
@@ -634,17 +672,9 @@ def test_events_reach_the_callback_in_stored_order(h: Harness) -> None:
     assert [(e.kind, e.step_id) for e in stored] == [(e.kind, e.step_id) for e in h.events]
 
 
-def test_concurrency_must_be_positive(h: Harness) -> None:
+def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        asyncio.run(_execute_with(h, concurrency=0))
-
-
-async def _execute_with(h: Harness, **options: Any) -> Any:
-    from claude_task_cli.run.engine import execute
-
-    return await execute(
-        doc_from(CHAIN), FakeCaller(tools={"srv": {"work": ANY_OBJECT}}), h.store, **options
-    )
+        RunOptions(concurrency=0)
 
 
 def committed_status(path: Path, step: str) -> str | None:
@@ -695,3 +725,58 @@ def test_a_settled_step_reaches_the_database_while_the_run_waits(h: Harness, lay
     outcome = h.run(doc, caller, concurrency=2)
     assert outcome.status == RunStatus.COMPLETED
     assert seen == {"1.1": "completed", "1.2": "running"}
+
+
+def test_a_cancelled_run_is_recorded_stopped_with_its_calls_interrupted(h: Harness) -> None:
+    doc = doc_from(f"""# Task 14: Cancelled
+
+## Task 1: T
+
+- [ ] 1.1 [P] not safe to repeat
+{mcp("hang", args="{id: once}")}
+- [ ] 1.2 [P] safe to repeat
+  - Depends on: none
+{mcp("hang", args="{id: again}", retryable="true")}
+""")
+    calling: asyncio.Event | None = None
+    both = [0]
+
+    async def hang(_server: str, _args: dict[str, Any]) -> Result:
+        assert calling is not None
+        both[0] += 1
+        if both[0] == 2:
+            calling.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("never answered")
+
+    caller = caller_for("hang")
+    caller.handlers["hang"] = hang
+
+    async def cancelled() -> None:
+        nonlocal calling
+        calling = asyncio.Event()
+        run = asyncio.create_task(
+            execute(doc, caller, h.store, RunOptions(concurrency=2), on_event=h.events.append)
+        )
+        await asyncio.wait_for(calling.wait(), timeout=20)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(cancelled())
+    (run,) = h.store.runs()
+    states = h.store.step_states(run.id)
+    assert (run.status, run.claim_token) == (RunStatus.PAUSED, None)
+    assert states["1.1"].status == StepStatus.PAUSED
+    assert states["1.1"].pause_reason == Interrupted(
+        blocked_step="1.1", attempt=1, suggested_tool="hang"
+    )
+    assert states["1.2"].status == StepStatus.FAILED  # its attempt closed; it runs again
+    assert [a.status for a in h.store.attempts(run.id)] == [
+        StepStatus.FAILED, StepStatus.PAUSED, StepStatus.FAILED,
+    ]  # fmt: skip
+    assert "step_interrupted" in h.kinds("1.2")
+    again = h.run(doc, caller_for("hang"))  # resumed: 1.2 runs again, 1.1 waits for the client
+    assert [a["id"] for _s, _t, a in caller.calls] == ["once", "again"]
+    assert again.step("1.2").status == StepStatus.COMPLETED
+    assert again.pause_reasons == [states["1.1"].pause_reason]

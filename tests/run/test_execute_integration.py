@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,9 +41,10 @@ from claude_task_cli.outcomes import (
 )
 from claude_task_cli.run.continuation import record_step_result, status_of
 from claude_task_cli.run.engine import execute
+from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import RunOutcome
 from claude_task_cli.run.runner import run_document
-from claude_task_cli.store.database import Event, Store
+from claude_task_cli.store import Event, Store
 from tests import support
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -81,7 +83,7 @@ async def run(
     events: list[Event] = []
     with anyio.fail_after(30):
         outcome = await execute(
-            doc, pool, store, command_server="cmd", on_event=events.append, **options
+            doc, pool, store, RunOptions(**options), command_server="cmd", on_event=events.append
         )
     return outcome, events
 
@@ -249,7 +251,9 @@ def test_each_server_is_listed_once_per_run(
         )
     )  # fmt: skip
     outcome = run_document(
-        write_doc(tmp_path, body), doc_path=tmp_path / "task.md", state_path=tmp_path / "s.db"
+        write_doc(tmp_path, body),
+        RunOptions(state=tmp_path / "s.db"),
+        doc_path=tmp_path / "task.md",
     )
     assert outcome.status == RunStatus.COMPLETED, outcome.pause_reasons
     # two servers, five calls of four tools: one tools/list per server's session, none per call
@@ -260,10 +264,8 @@ def test_each_server_is_listed_once_per_run(
 def test_a_per_server_limit_serialises_calls_to_one_server(tmp_path: Path) -> None:
     write_mcp_json(tmp_path)
     doc = write_doc(tmp_path, PARALLEL)  # two independent 0.5 s sleeps on one server
-    outcome = run_document(
-        doc, doc_path=tmp_path / "task.md", state_path=tmp_path / "state.db",
-        concurrency=2, per_server_limit=1,
-    )  # fmt: skip
+    options = RunOptions(concurrency=2, per_server=1, state=tmp_path / "state.db")
+    outcome = run_document(doc, options, doc_path=tmp_path / "task.md")
     assert outcome.status == RunStatus.COMPLETED
     with Store(tmp_path / "state.db") as store:
         spans = sorted((a.started_at, a.ended_at) for a in store.attempts(outcome.run_id or 0))
@@ -425,8 +427,8 @@ CRASH = """# Task 25: Crash and resume
 EXECUTOR = (
     "import sys; from pathlib import Path;"
     "from claude_task_cli.convert.converter import convert_file;"
-    "from claude_task_cli.run.runner import run_document;"
-    "doc = Path(sys.argv[1]); run_document(convert_file(doc), doc_path=doc)"
+    "from claude_task_cli.run import RunOptions, run_document;"
+    "doc = Path(sys.argv[1]); run_document(convert_file(doc), RunOptions(), doc_path=doc)"
 )
 
 
@@ -468,7 +470,7 @@ def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
         )
         doc = convert_file(doc_path)
         with pytest.raises(RunLockedError, match="is being executed by pid"):  # the atomic claim
-            run_document(doc, doc_path=doc_path)
+            run_document(doc, RunOptions(), doc_path=doc_path)
     finally:
         sigkill(proc)
         kill_pid_file(tmp_path / "long.pid")
@@ -478,7 +480,7 @@ def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
     assert before.step("1.1").status == StepStatus.COMPLETED  # committed before the kill
     assert before.step("1.2").status == before.step("1.3").status == StepStatus.RUNNING
 
-    resumed = run_document(doc, doc_path=doc_path)
+    resumed = run_document(doc, RunOptions(), doc_path=doc_path)
     assert resumed.resumed
     assert resumed.step("1.3").status == StepStatus.COMPLETED  # retryable: run again
     assert resumed.step("1.4").result == {"value": "again\n"}
@@ -516,37 +518,44 @@ def chain_document(steps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_run_killed_between_journal_batches_loses_no_step(tmp_path: Path) -> None:
-    """SIGKILL while the latest steps are only in the step journal: the resumed run applies it,
-    runs each completed step never again, and completes."""
+def test_a_run_killed_mid_chain_loses_no_step(tmp_path: Path) -> None:
+    """SIGKILL in the middle of a chain of quick calls: the resumed run runs each completed step
+    never again, retries at most the one in flight, and completes."""
     write_mcp_json(tmp_path)
     doc_path = tmp_path / "chain.md"
     doc_path.write_text(chain_document(400), encoding="utf-8")
-    state_dir = tmp_path / ".claude-task"
+    database = tmp_path / ".claude-task" / "state.db"
     proc = subprocess.Popen(
         [sys.executable, "-c", EXECUTOR, str(doc_path)], cwd=tmp_path, stderr=subprocess.DEVNULL
     )
 
-    def journal_lines() -> int:
-        found = list(state_dir.glob("state.db-steps-*.jsonl")) if state_dir.is_dir() else []
-        return sum(path.read_bytes().count(b"\n") for path in found)
+    def completed() -> int:
+        if not database.exists():
+            return 0
+        conn = sqlite3.connect(database, timeout=10)
+        try:
+            query = "SELECT count(*) FROM step_attempts WHERE status = 'completed'"
+            return int(conn.execute(query).fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+        finally:
+            conn.close()
 
     try:
-        wait_for(lambda: journal_lines() >= 20, 60, "steps held only by the journal")
+        wait_for(lambda: completed() >= 20, 60, "some steps to complete")
     finally:
         sigkill(proc)
-    assert journal_lines() >= 20  # what the database had not seen when the process died
+    assert completed() < 400  # killed mid-chain
 
-    resumed = run_document(convert_file(doc_path), doc_path=doc_path)
+    resumed = run_document(convert_file(doc_path), RunOptions(), doc_path=doc_path)
     assert resumed.resumed
     assert resumed.run_status == RunStatus.COMPLETED
-    assert list(state_dir.glob("state.db-steps-*.jsonl")) == []
-    with Store(state_dir / "state.db") as store:
+    with Store(database) as store:
         events = store.events(resumed.run_id or 0)
     started = Counter(e.step_id for e in events if e.kind == "step_started")
-    completed = Counter(e.step_id for e in events if e.kind == "step_completed")
-    assert len(completed) == 400
-    assert set(completed.values()) == {1}
+    completed_events = Counter(e.step_id for e in events if e.kind == "step_completed")
+    assert len(completed_events) == 400
+    assert set(completed_events.values()) == {1}
     twice = [step for step, n in started.items() if n > 1]
     assert len(twice) <= 1, twice  # at most the step in flight at the kill, retried
 
@@ -566,7 +575,9 @@ def test_the_servers_a_document_calls_start_at_once(tmp_path: Path) -> None:
         for n, name in enumerate(["a", "b", "c"], start=1)
     )
     outcome = run_document(
-        write_doc(tmp_path, body), doc_path=tmp_path / "task.md", state_path=tmp_path / "s.db"
+        write_doc(tmp_path, body),
+        RunOptions(state=tmp_path / "s.db"),
+        doc_path=tmp_path / "task.md",
     )
     assert outcome.status == RunStatus.COMPLETED, outcome.pause_reasons
     assert [outcome.step(s).result for s in ("1.1", "1.2", "1.3")] == [

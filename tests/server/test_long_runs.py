@@ -75,11 +75,6 @@ async def test_cancel_run_stops_a_run_and_frees_its_lock(project: Path) -> None:
     }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a cancelled run is left `running` with its in-flight step `running` "
-    "(run/engine.py execute, run/scheduler.py Scheduler.run); see docs/mcp-server.md",
-)
 async def test_a_cancelled_run_is_recorded_stopped_with_its_step_interrupted(
     project: Path,
 ) -> None:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import threading
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from claude_task_cli.errors import DocumentChangedError, ExitCode, RunLockedError, StoreError
 from claude_task_cli.outcomes import AwaitingClient, RunStatus, StepStatus, ToolError
-from claude_task_cli.store.database import (
-    SCHEMA_VERSION,
-    Claim,
-    Event,
-    Store,
-    default_state_path,
-    project_root,
-)
+from claude_task_cli.project import project_root
+from claude_task_cli.store import SCHEMA_VERSION, Claim, Event, Store, default_state_path
 
 
 @pytest.fixture
@@ -175,6 +175,28 @@ def test_claims_race_exactly_one_wins(tmp_path: Path) -> None:
             store.finish_run(run.id, Claim(token=run.claim_token or ""), RunStatus.PAUSED)
 
 
+def test_stores_opened_at_once_on_a_new_database_create_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            Store(path).close()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert errors == []
+    with Store(path) as store:
+        assert store.runs() == []
+
+
 def test_attempts_are_numbered_and_round_trip(store: Store) -> None:
     claim = Claim()
     run_id, _ = open_doc(store, claim)
@@ -196,12 +218,39 @@ def test_attempts_are_numbered_and_round_trip(store: Store) -> None:
         (1, StepStatus.FAILED, reason),
         (2, StepStatus.COMPLETED, None),
     ]
-    latest = store.latest_attempts(run_id)["1.1"]
+    latest = store.attempts(run_id)[-1]
     assert latest.result == {"ok": [1, "é"]}
     assert latest.args == {"a": 1}
     assert latest.checks == [{"passed": True}]
     assert latest.duration_ms is not None
     assert latest.duration_ms >= 0
+
+
+def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    first = store.start_attempt(run_id, "1.1", {"try": 1})
+    store.finish_attempt(run_id, "1.1", first, StepStatus.FAILED, error="boom", result={"n": 1})
+    second = store.start_attempt(run_id, "1.1", {"try": 2})
+    store.finish_attempt(
+        run_id, "1.1", second, StepStatus.COMPLETED, result={"n": 2}, checks=[{"passed": True}]
+    )
+    store.record_outcome(run_id, "1.2", StepStatus.SKIPPED, error="1.0 did not complete")
+    full = store.step_states(run_id)
+    lean = store.step_states(run_id, values={"1.2"})
+    state = full["1.1"]
+    assert (state.status, state.attempts, state.attempt, state.error) == (
+        StepStatus.COMPLETED, 2, 2, None,
+    )  # fmt: skip
+    assert (state.args, state.result, state.checks) == ({"try": 2}, {"n": 2}, [{"passed": True}])
+    assert state.total_ms is not None
+    assert state.duration_ms is not None
+    assert state.total_ms >= state.duration_ms
+    assert (full["1.2"].attempts, full["1.2"].error) == (0, "1.0 did not complete")
+    assert lean["1.1"] == replace(state, args=None, result=None, checks=None)
+    assert lean["1.2"] == full["1.2"]
+    assert store.step_values(run_id, ["1.1", "9.9"]) == {
+        "1.1": ({"try": 2}, {"n": 2}, [{"passed": True}])
+    }
 
 
 def test_a_repeated_outcome_without_a_call_adds_no_row(store: Store) -> None:
@@ -247,61 +296,179 @@ def test_a_failed_unit_of_work_leaves_nothing(store: Store) -> None:
     assert store.events(run_id) == []
 
 
-def test_every_change_to_a_run_not_running_raises_its_revision(store: Store) -> None:
-    claim = Claim()
-    run_id, _ = open_doc(store, claim)
-
-    def revision() -> int:
-        run = store.run(run_id)
-        assert run is not None
-        return run.revision
-
-    # While the run runs, its attempts leave the revision alone (a running run is never cached)
-    # and so does a heartbeat; leaving `running` raises it.
-    running = revision()
-    attempt = store.start_attempt(run_id, "1.1", {})
-    store.finish_attempt(run_id, "1.1", attempt, StepStatus.COMPLETED, result={})
-    store.heartbeat(run_id, claim)
-    assert revision() == running
-    store.finish_run(run_id, claim, RunStatus.PAUSED)
-    seen = [running, revision()]
-    # A stopped run's every change raises it: an attempt recorded, changed, its status set.
-    store.record_outcome(run_id, "1.2", StepStatus.SKIPPED)
-    seen.append(revision())
-    attempt = store.start_attempt(run_id, "1.3", {})
-    seen.append(revision())
-    store.finish_attempt(run_id, "1.3", attempt, StepStatus.COMPLETED, result={})
-    seen.append(revision())
-    store.set_run_status(run_id, RunStatus.FAILED)
-    seen.append(revision())
-    assert seen == sorted(set(seen)), seen  # strictly increasing
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REPORT_FIXTURES = Path(__file__).resolve().parent.parent / "report" / "fixtures"
+JOURNAL = "steps-1-949bc8d4ad95430397ab8ad5ca89a0f0.jsonl"
+TABLES = ("runs", "step_attempts", "events")
 
 
-def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path) -> None:
-    from tests.report.regen_reports import DOCUMENTS, restore
+def restore(dump: Path, database: Path) -> Path:
+    """An older release's database, from its SQL dump."""
+    conn = sqlite3.connect(database)
+    try:
+        conn.executescript(dump.read_text(encoding="utf-8"))
+    finally:
+        conn.close()
+    return database
 
-    database = restore(DOCUMENTS[0].with_suffix(".run.sql"), tmp_path / "v1.db")
 
-    def counts() -> list[int]:
-        conn = sqlite3.connect(database)
-        try:
-            tables = ("runs", "step_attempts", "events")
-            return [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
-        finally:
-            conn.close()
+def dead_pid() -> int:
+    """A pid that was ours and has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
+
+def table_names(database: Path) -> set[str]:
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        return {name for (name,) in rows}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("dump", sorted(REPORT_FIXTURES.glob("*.run.sql")), ids=lambda p: p.stem)
+def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path, dump: Path) -> None:
+    database = restore(dump, tmp_path / "v1.db")
     conn = sqlite3.connect(database)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    before = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
     conn.close()
-    before = counts()
     with Store(database) as store:
         (run,) = store.runs()
-        assert run.revision == 0
+        attempts = store.attempts(run.id)
         store.record_outcome(run.id, "x", StepStatus.SKIPPED)
-        changed = store.run(run.id)
-        assert changed is not None
-        assert changed.revision == 1
     conn = sqlite3.connect(database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    after = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
     conn.close()
-    assert counts() == [before[0], before[1] + 1, before[2]]
+    assert after["runs"] == before["runs"]
+    assert after["events"] == before["events"]
+    assert after["step_attempts"][: len(before["step_attempts"])] == before["step_attempts"]
+    assert len(after["step_attempts"]) == len(before["step_attempts"]) + 1
+    assert len(attempts) == len(before["step_attempts"])
+
+
+def test_a_schema_2_database_loses_its_cache_and_revisions_not_a_row(tmp_path: Path) -> None:
+    database = restore(FIXTURES / "schema2.run.sql", tmp_path / "v2.db")
+    with Store(database) as store:
+        (run,) = store.runs()
+        (attempt,) = store.attempts(run.id)
+        store.record_outcome(run.id, "1.2", StepStatus.SKIPPED)  # no trigger left to fire
+    assert (run.status, attempt.result, attempt.duration_ms) == ("completed", {"ok": True}, 500.0)
+    assert table_names(database) == {"runs", "step_attempts", "events"}
+    conn = sqlite3.connect(database)
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
+    conn.close()
+    assert "revision" not in columns
+
+
+def schema_3(tmp_path: Path, pid: int) -> Path:
+    """The schema 3 database of an executor killed mid-run, with what its journal file held
+    (every write after the first start), its claim made `pid`'s on this host."""
+    database = restore(FIXTURES / "schema3.run.sql", tmp_path / "state.db")
+    shutil.copy(FIXTURES / f"schema3.{JOURNAL}", tmp_path / f"state.db-{JOURNAL}")
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute("UPDATE runs SET claim_pid = ?, claim_host = ?", (pid, socket.gethostname()))
+    conn.close()
+    return database
+
+
+def test_a_schema_3_database_takes_in_a_dead_executors_journal_once(tmp_path: Path) -> None:
+    database = schema_3(tmp_path, dead_pid())
+    journal = tmp_path / f"state.db-{JOURNAL}"
+    with journal.open("ab") as cut:
+        cut.write(b'[99,"start",[1,"1.9"')  # the kill landed in the middle of a write
+    with Store(database) as store:
+        (run,) = store.runs()
+        states = store.step_states(run.id)
+        events = store.events(run.id)
+    assert not journal.exists()
+    assert table_names(database) == {"runs", "step_attempts", "events"}
+    assert {sid: s.status for sid, s in states.items()} == {
+        **{f"1.{i}": StepStatus.COMPLETED for i in range(1, 6)},
+        "1.6": StepStatus.FAILED,
+        "1.7": StepStatus.RUNNING,
+    }
+    assert states["1.5"].result == {"i": 5, "text": "é"}
+    assert isinstance(states["1.6"].pause_reason, ToolError)
+    assert all(s.attempt == 1 for s in states.values())
+    started = [e.step_id for e in events if e.kind == "step_started"]
+    completed = [e.step_id for e in events if e.kind == "step_completed"]
+    assert started == [f"1.{i}" for i in range(1, 6)]  # 1.7's start came without an event
+    assert completed == started
+    with Store(database) as again:  # applied once: opening again changes nothing
+        assert again.step_states(run.id) == states
+
+
+def test_a_live_executors_journal_stops_the_migration(tmp_path: Path) -> None:
+    database = schema_3(tmp_path, os.getpid())  # alive: an older release still running it
+    with pytest.raises(StoreError, match="older release; let it stop first"):
+        Store(database)
+    assert (tmp_path / f"state.db-{JOURNAL}").exists()
+    conn = sqlite3.connect(database)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3  # nothing changed
+    conn.close()
+
+
+KILLED = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from claude_task_cli.outcomes import StepStatus
+    from claude_task_cli.store import Claim, Event, Store
+    store = Store(Path(sys.argv[1]))
+    claim = Claim()
+    run, _ = store.open_run(doc_key="k", doc_path="d.md", doc_id="1", sha256="s", claim=claim)
+    for i in range(1, 101):
+        sid = f"1.{i}"
+        started = Event(kind="step_started", ts=1.0, run_id=run.id, step_id=sid, payload={})
+        n = store.start_attempt(run.id, sid, {"i": i}, events=[started])
+        done = Event(kind="step_completed", ts=2.0, run_id=run.id, step_id=sid, payload={})
+        store.finish_attempt(run.id, sid, n, StepStatus.COMPLETED, result={"i": i},
+                             events=[done], defer=True)
+    store.start_attempt(run.id, "1.101", {"i": 101})  # killed while its call is in flight
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def test_a_killed_executor_loses_no_completed_step(tmp_path: Path) -> None:
+    """Each step's end rides in the transaction of the next start: a SIGKILL while a call is in
+    flight leaves every earlier step completed, once, and the one in flight running."""
+    database = tmp_path / "state.db"
+    proc = subprocess.run([sys.executable, "-c", KILLED, str(database)], check=False)
+    assert proc.returncode == -9
+    with Store(database) as store:
+        (run,) = store.runs()
+        attempts = {a.step_id: a for a in store.attempts(run.id)}
+        events = Counter((e.kind, e.step_id) for e in store.events(run.id))
+    assert attempts.pop("1.101").status == StepStatus.RUNNING
+    assert len(attempts) == 100
+    assert all(a.status == StepStatus.COMPLETED and a.attempt == 1 for a in attempts.values())
+    assert attempts["1.100"].result == {"i": 100}
+    assert events == Counter(
+        {(kind, f"1.{i}"): 1 for i in range(1, 101) for kind in ("step_started", "step_completed")}
+    )
+
+
+def test_a_deferred_write_rides_with_the_next_and_flush_commits_it(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    seen: list[str] = []
+    store.on_commit = lambda events: seen.extend(e.kind for e in events)
+    started = Event(kind="step_started", ts=1.0, run_id=run_id, step_id="1")
+    attempt = store.start_attempt(run_id, "1", {}, events=[started])
+    done = Event(kind="step_completed", ts=2.0, run_id=run_id, step_id="1")
+    store.finish_attempt(run_id, "1", attempt, StepStatus.COMPLETED, events=[done], defer=True)
+    assert seen == ["step_started"]  # not committed: not shown
+    other = sqlite3.connect(store.path)
+    try:
+        status = "SELECT status FROM step_attempts WHERE step_id = '1'"
+        assert other.execute(status).fetchone() == ("running",)
+        store.flush()
+        assert other.execute(status).fetchone() == ("completed",)
+    finally:
+        other.close()
+    assert seen == ["step_started", "step_completed"]

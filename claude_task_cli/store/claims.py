@@ -1,0 +1,105 @@
+"""Who executes a run: claims, whether one is still held, and the atomic claim of a document's run.
+
+A run is executed by at most one executor. `claim_run` runs inside the caller's write transaction:
+it refuses while a live claim holds any run of the document, else claims the document's unfinished
+run (or a new one). A claim is live while its process is alive (same host) or its heartbeat is
+younger than `stale_after` seconds (another host).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claude_task_cli.convert.model import TaskDocument
+from claude_task_cli.errors import DocumentChangedError
+from claude_task_cli.outcomes import RunStatus
+from claude_task_cli.store.records import Event, RunRecord
+from claude_task_cli.store.rows import latest_run, read_runs
+from claude_task_cli.store.writes import insert_events
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who executes a run: this process unless told otherwise."""
+
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} on {self.host}"
+
+
+def document_key(doc: TaskDocument) -> str:
+    """How runs of a document are found again: its resolved path, else its id."""
+    path = Path(doc.source.path)
+    return str(path.resolve()) if path.is_file() else f"id:{doc.id}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped is a zombie: dead for our purposes
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+
+
+def claim_live(run: RunRecord, now: float, stale_after: float) -> bool:
+    """Whether the run's claim is held: by a live process on this host, or by another host whose
+    heartbeat is younger than `stale_after` seconds."""
+    if run.claim_host == socket.gethostname() and run.claim_pid is not None:
+        return pid_alive(run.claim_pid)
+    return run.claim_heartbeat is not None and now - run.claim_heartbeat < stale_after
+
+
+def claim_run(
+    conn: sqlite3.Connection,
+    *,
+    doc_key: str,
+    doc_path: str,
+    doc_id: str,
+    sha256: str,
+    claim: Claim,
+    new: bool,
+    now: float,
+    stale_after: float,
+) -> tuple[RunRecord | None, RunRecord | None, bool]:
+    """Inside the caller's write transaction: `(run, None, resumed)` once the document's unfinished
+    run (or a new one) is claimed, or `(None, holder, False)` with a `claim_refused` event when a
+    live executor holds one of its runs. Raises `DocumentChangedError` when resuming a run whose
+    source hash differs."""
+    claimed = read_runs(conn, "doc_key = ? AND claim_token IS NOT NULL", (doc_key,))
+    holder = next((run for run in claimed if claim_live(run, now, stale_after)), None)
+    if holder is not None:
+        refused = Event(kind="claim_refused", ts=now, run_id=holder.id, payload={"by": str(claim)})
+        insert_events(conn, [refused])
+        return None, holder, False
+    latest = latest_run(conn, doc_key)
+    resume = latest is not None and not new and latest.status != RunStatus.COMPLETED
+    if latest is not None and resume:
+        if latest.source_sha256 != sha256:
+            raise DocumentChangedError(doc_path, latest.id, latest.source_sha256, sha256)
+        run_id = latest.id
+    else:
+        run_id = conn.execute(
+            "INSERT INTO runs (doc_key, doc_path, doc_id, source_sha256, status,"
+            " started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (doc_key, doc_path, doc_id, sha256, RunStatus.RUNNING, now),
+        ).fetchone()[0]
+    conn.execute(
+        "UPDATE runs SET status = ?, ended_at = NULL, claim_pid = ?, claim_host = ?,"
+        " claim_token = ?, claim_heartbeat = ? WHERE id = ?",
+        (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, run_id),
+    )
+    return read_runs(conn, "id = ?", (run_id,))[0], None, resume
