@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.mcp.client_side import Asker
     from claude_task_cli.report import Matrix, Rendered, Reports
     from claude_task_cli.run.options import RunOptions
     from claude_task_cli.run.results import RunOutcome
@@ -80,10 +81,12 @@ def execute_document(
     options: RunOptions,
     *,
     on_event: Callable[[Event], None] | None = None,
+    ask: Asker | None = None,
 ) -> RunOutcome:
     """Execute (or resume) a loaded document through its project's servers, as `options` say;
     blocks until the run stops. Servers declared as `${CLAUDE_TASK_PYTHON}` get this interpreter
-    when unset."""
+    when unset; a question a server asks a person goes to `ask` (None: declined, the step pauses
+    with it)."""
     from claude_task_cli.errors import ServerStartError
     from claude_task_cli.run.preflight import check_declared, with_install_hint
     from claude_task_cli.run.runner import run_document
@@ -91,7 +94,7 @@ def execute_document(
     os.environ.setdefault(PYTHON_VARIABLE, sys.executable)
     check_declared(doc, path, options.mcp_config)  # at the document's line, before anything starts
     try:
-        return run_document(doc, options, doc_path=path, on_event=on_event)
+        return run_document(doc, options, doc_path=path, on_event=on_event, ask=ask)
     except ServerStartError as exc:
         raise with_install_hint(exc) from exc
 

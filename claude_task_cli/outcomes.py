@@ -14,8 +14,11 @@ break the tool's schema other than by a missing field), `awaitingClient` (a step
 for an agent or a person), `interrupted` (a non-retryable step found running after a crash: it may
 or may not have taken effect, so it is never re-run blindly), `commandServerUndeclared` (shell
 commands but no command server in `.mcp.json`) and `verificationFailed` (an `expect` assertion or a
-command's exit code did not hold). `suggestedTool` is the bare tool name, as in the seed; it is null
-only where no tool applies.
+command's exit code did not hold); and two for what a step's server asks of the executor as an MCP
+client that it cannot give: `questionDeclined` (the server asked a person a question, through
+elicitation, with no one at a terminal to answer it) and `taskRequired` (the tool runs only as an
+MCP task). `suggestedTool` is the bare tool name, as in the seed; it is null only where no tool
+applies.
 """
 
 from __future__ import annotations
@@ -160,6 +163,37 @@ class VerificationFailed(_Camel):
     suggested_tool: str | None = None
 
 
+class QuestionDeclined(_Camel):
+    """The step's server asked a person a question while the step ran (an MCP elicitation
+    request: `question`, with the form it wants filled, `requestedSchema`, or a `url` to visit)
+    and no one was at a terminal to answer it: it was declined, and the step waits for a person —
+    to run it again at a terminal, or to do it and record its outcome. What the tool returned
+    after the refusal is kept as the attempt's result. The protocol does not say which call a
+    question is about: `callsInFlight` is how many calls to that server were in flight when it
+    was asked — above 1, each of them pauses with it, and this step may not be the one that
+    asked."""
+
+    type: Literal["questionDeclined"] = "questionDeclined"
+    blocked_step: str
+    server: str
+    question: str
+    requested_schema: dict[str, Any] | None = None
+    url: str | None = None
+    calls_in_flight: int = 1
+    suggested_tool: str
+
+
+class TaskRequired(_Camel):
+    """The step's tool runs only as an MCP task (its `execution.taskSupport` is `required`),
+    which this executor does not run as a client: it was not called. The client runs it some
+    other way and records the step's outcome."""
+
+    type: Literal["taskRequired"] = "taskRequired"
+    blocked_step: str
+    server: str
+    suggested_tool: str
+
+
 PauseReason = Annotated[
     UnresolvableParams
     | SchemaMismatch
@@ -169,7 +203,9 @@ PauseReason = Annotated[
     | AwaitingClient
     | Interrupted
     | CommandServerUndeclared
-    | VerificationFailed,
+    | VerificationFailed
+    | QuestionDeclined
+    | TaskRequired,
     Field(discriminator="type"),
 ]
 PAUSE_REASON: TypeAdapter[PauseReason] = TypeAdapter(PauseReason)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,31 @@ COMMAND_SERVER = [sys.executable, "-m", "claude_task_cli.mcp.command_server"]
 # The tests' own tools (echo, sleep, respond, exit), run by path: any current directory works.
 TOOLS_SERVER = [sys.executable, str(REPO / "tests" / "servers" / "tools_server.py")]
 TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
+# The npm reference servers, at the versions package-lock.json pins (`bash scripts/setup.sh`).
+NPM_SCOPE = REPO / "node_modules" / "@modelcontextprotocol"
+REQUIRE_REFERENCE_SERVERS = os.environ.get("CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS") == "1"
+
+
+def node_server(package: str) -> list[str]:
+    """`[node, .../dist/index.js]` for an installed npm server; skip without it — or fail, where
+    `CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS=1` (set by `.ci/run`): CI must really run them."""
+    import pytest
+
+    node = shutil.which("node")
+    script = NPM_SCOPE / package / "dist" / "index.js"
+    missing = (
+        "node is not on PATH"
+        if node is None
+        else None
+        if script.is_file()
+        else f"{script.relative_to(REPO)} is not installed (run: bash scripts/setup.sh)"
+    )
+    if missing is not None:
+        if REQUIRE_REFERENCE_SERVERS:
+            pytest.fail(f"@modelcontextprotocol/{package}: {missing}")
+        pytest.skip(f"@modelcontextprotocol/{package}: {missing}")
+    assert node is not None
+    return [node, str(script)]
 
 
 def corpus_files() -> list[Path]:

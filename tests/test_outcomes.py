@@ -18,8 +18,10 @@ from claude_task_cli.outcomes import (
     PauseReason,
     Progress,
     ProgressStep,
+    QuestionDeclined,
     SchemaMismatch,
     StepStatus,
+    TaskRequired,
     ToolError,
     UnresolvableParams,
     UnresolvedDependency,
@@ -102,6 +104,14 @@ def test_new_variants_use_the_same_style() -> None:
         "invalidParams": InvalidParams(
             blocked_step="1", problems=["a: 1 is not a string"], suggested_tool="t"
         ),
+        "questionDeclined": QuestionDeclined(
+            blocked_step="1",
+            server="s",
+            question="Your name?",
+            requested_schema={"type": "object"},
+            suggested_tool="t",
+        ),
+        "taskRequired": TaskRequired(blocked_step="1", server="s", suggested_tool="t"),
     }
     for tag, value in shapes.items():
         data = json.loads(pause_reason_json(value))

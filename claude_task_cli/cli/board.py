@@ -4,7 +4,6 @@ that `task_status` shows when given no TASK). Thin: options in, one core call, o
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,7 +12,7 @@ from claude_task_cli.cli.boundary import boundary
 from claude_task_cli.errors import InputError
 
 if TYPE_CHECKING:
-    from claude_task_cli.board import Board, Limits
+    from claude_task_cli.board import Board
 
 DbOpt = Annotated[
     str | None,
@@ -44,24 +43,9 @@ AnyRepositoryOpt = Annotated[
 
 
 def _open(db: str | None, *, create: bool = True) -> Board:
-    """The board at `--db` (or the default); with `create=False`, a SQLite file that does not
-    exist yet is not created (an empty board in memory stands in for it)."""
-    from claude_task_cli.board import Board
-    from claude_task_cli.store.engines import DatabaseUrl, database_url
+    from claude_task_cli.board_operations import open_board
 
-    url = database_url(db)
-    if not create and url.path is not None and not url.path.exists():
-        url = DatabaseUrl("sqlite", ":memory:", Path(":memory:"))
-    return Board.open(url)
-
-
-def _limits(per_worker: int | None, per_repository: int | None, any_repository: bool) -> Limits:
-    from claude_task_cli.board import Limits
-    from claude_task_cli.board.tasks_of import repository_name
-    from claude_task_cli.project import project_root
-
-    mine = None if any_repository else (repository_name(project_root(Path.cwd())),)
-    return Limits(repositories=mine, per_worker=per_worker, per_repository=per_repository)
+    return open_board(db, create=create)
 
 
 def _echo_json(value: Any) -> None:
@@ -150,31 +134,23 @@ def claim(
     """
     with boundary():
         from claude_task_cli.board import NOTHING_READY, default_worker
+        from claude_task_cli.board_operations import claim_limits, claim_task
 
         name = worker or default_worker()
-        limits = _limits(per_worker, per_repository, any_repository)
+        limits = claim_limits(per_worker, per_repository, any_repository)
         with _open(db) as board:
-            if document is None:
-                claimed, why = board.claim(name, lease, limits)
-            elif task is None:
-                raise InputError(document, "name the TASK to claim too (or neither)")
-            else:
-                claimed, why = board.claim_task(document, task, name, lease, limits)
-        if claimed is not None:
-            if as_json:
-                _echo_json(claimed.to_dict())
-            else:
-                typer.echo(
-                    f"claimed {claimed.task.label}: {claimed.task.title} "
-                    f"(attempt {claimed.task.attempts}, worker {name})"
-                )
-            return
-        done = why.endswith("nothing to do")
+            answer = claim_task(board, name, lease, limits, document, task)
+        claimed = answer.claimed
         if as_json:
-            _echo_json({"claimed": False, "worker": name, "reason": why})
+            _echo_json(answer.to_dict())
+        elif claimed is not None:
+            typer.echo(
+                f"claimed {claimed.task.label}: {claimed.task.title} "
+                f"(attempt {claimed.task.attempts}, worker {name})"
+            )
         else:
-            typer.echo(why)
-        if not done:
+            typer.echo(answer.reason)
+        if claimed is None and not answer.nothing_to_do:
             raise typer.Exit(NOTHING_READY)
 
 
@@ -199,7 +175,7 @@ def work(
     with boundary():
         from claude_task_cli.board import NOTHING_READY, default_worker
         from claude_task_cli.board.worker import WorkOptions
-        from claude_task_cli.board_operations import work_tasks
+        from claude_task_cli.board_operations import claim_limits, work_tasks
         from claude_task_cli.cli.board_view import worked_line
 
         def progress(stage: str, item: Any) -> None:
@@ -207,7 +183,7 @@ def work(
                 shown = f"claimed {item.task.label}" if stage == "claimed" else worked_line(item)
                 typer.echo(shown)
 
-        limits = _limits(per_worker, per_repository, False)
+        limits = claim_limits(per_worker, per_repository, False)
         options = WorkOptions(worker or default_worker(), lease, once, max_tasks, limits)
         with _open(db) as board:
             report = work_tasks(board, options, on_progress=progress)
@@ -239,22 +215,19 @@ def move(
     rule and what blocks it; a move to the task's own state changes nothing.
     """
     with boundary():
-        from claude_task_cli.board import default_actor, parse_state
+        from claude_task_cli.board import default_actor
+        from claude_task_cli.board_operations import move_task
 
-        try:
-            target = parse_state(state)
-        except ValueError as exc:
-            raise InputError(state, str(exc)) from None
         with _open(db) as board:
-            moved, changed = board.move(
-                document, task, target, default_actor(), note=reason, force=force
+            moved = move_task(
+                board, document, task, state, default_actor(), reason=reason, force=force
             )
         if as_json:
-            _echo_json({**moved.to_dict(), "changed": changed})
-        elif changed:
-            typer.echo(f"{moved.label}: now {moved.state.value}")
+            _echo_json(moved.to_dict())
+        elif moved.changed:
+            typer.echo(f"{moved.task.label}: now {moved.task.state.value}")
         else:
-            typer.echo(f"{moved.label}: already {moved.state.value}; nothing changed")
+            typer.echo(f"{moved.task.label}: already {moved.task.state.value}; nothing changed")
 
 
 def quick(
@@ -338,12 +311,11 @@ def settings(
 
 def board_status(as_json: bool, db: str | None) -> None:
     """`task_status` without TASK: the board, every document's tasks grouped by state."""
-    from claude_task_cli.board.records import board_json
+    from claude_task_cli.board_operations import board_view
     from claude_task_cli.cli.board_view import show_board
 
     with _open(db, create=False) as board:
-        tasks = board.tasks()
-    if as_json:
-        _echo_json(board_json(tasks))
-    else:
-        show_board(tasks)
+        if as_json:
+            _echo_json(board_view(board))
+        else:
+            show_board(board.tasks())

@@ -92,6 +92,7 @@ def execute_task(
     """
     with boundary():
         from claude_task_cli.cli.progress import progress_view
+        from claude_task_cli.cli.questions import terminal_asker
         from claude_task_cli.operations import (
             execute_document,
             load_document,
@@ -120,7 +121,9 @@ def execute_task(
         titles = {step.id: step.title for _task, step in doc.all_steps()}
         titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
         with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:
-            outcome = execute_document(doc, path, options, on_event=view.on_event)
+            outcome = execute_document(
+                doc, path, options, on_event=view.on_event, ask=terminal_asker(view.suspended)
+            )
         if dry_run:
             if as_json:
                 typer.echo(json.dumps(plan_json(outcome), indent=2, ensure_ascii=False))

@@ -12,9 +12,10 @@ id and its title.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,8 @@ class Tally:
             self.running[step] = Running(self.clock(), attempt)
         elif kind == "step_retried" and step in self.running:
             self.running[step].note = f"retrying in {payload.get('delay')}s"
+        elif kind == "step_progress" and step in self.running:  # what its server says of it
+            self.running[step].note = progress_text(payload)
         elif kind in STEP_END or kind == "step_interrupted":
             self.running.pop(step, None)
             self.settled += kind in STEP_SETTLED
@@ -107,6 +110,15 @@ def _why(payload: Mapping[str, Any]) -> str:
     return ": " + (text if len(text) <= _REASON else text[: _REASON - 1] + "…")
 
 
+def progress_text(payload: Mapping[str, Any]) -> str:
+    """`3/5 message`: a server's progress notification for a step's call, as shown."""
+    progress, total, message = payload.get("progress"), payload.get("total"), payload.get("message")
+    done = f"{progress:g}" if isinstance(progress, int | float) else str(progress)
+    if isinstance(total, int | float):
+        done += f"/{total:g}"
+    return f"{done} {message}" if message else done
+
+
 def server_line(event: Event) -> str | None:
     """The line for a server's start event; None for other events."""
     server, payload = event.payload.get("server"), event.payload
@@ -131,6 +143,10 @@ class PlainProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def suspended(self) -> contextlib.AbstractContextManager[None]:
+        """While a person is asked a question (`questions.py`): nothing to stop here."""
+        return contextlib.nullcontext()
+
     def on_event(self, event: Event) -> None:
         self.tally.follow(event)
         line = self.line(event)
@@ -139,6 +155,8 @@ class PlainProgress:
 
     def line(self, event: Event) -> str | None:
         tally, step = self.tally, event.step_id or ""
+        if event.kind == "step_progress":
+            return f"  progress  {tally.name(step)} {progress_text(event.payload)}"
         if event.kind == "step_started":
             return f"  started   {tally.name(step)} (attempt {tally.running[step].attempt})"
         if event.kind == "step_retried":
@@ -177,6 +195,15 @@ class LiveProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.live.__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """The live view stopped while a person is asked a question, and drawn again after."""
+        self.live.stop()
+        try:
+            yield
+        finally:
+            self.live.start()
 
     def on_event(self, event: Event) -> None:
         from rich.text import Text
@@ -224,6 +251,9 @@ class _Silent:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+    def suspended(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def on_event(self, event: Event) -> None:
         return None

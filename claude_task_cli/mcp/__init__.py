@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from claude_task_cli.mcp.client_side import Answer, Asker, ClientSide, Question
     from claude_task_cli.mcp.config import (
         HttpServer,
         McpConfig,
@@ -33,6 +34,10 @@ _WHERE = {
     "StdioServer": "config",
     "find_mcp_config": "config",
     "load_mcp_config": "config",
+    "Answer": "client_side",
+    "Asker": "client_side",
+    "ClientSide": "client_side",
+    "Question": "client_side",
     "ToolInfo": "connection",
     "DEFAULT_CALL_TIMEOUT": "sessions",
     "CallOutcome": "sessions",
@@ -40,9 +45,13 @@ _WHERE = {
 }
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
+    "Answer",
+    "Asker",
     "CallOutcome",
+    "ClientSide",
     "HttpServer",
     "McpConfig",
+    "Question",
     "ServerPool",
     "StdioServer",
     "ToolInfo",

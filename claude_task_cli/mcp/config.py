@@ -23,6 +23,11 @@ SDK transport an entry describes (`mcp` is imported only then).
   error) before it reaches the store, a report, the log or the screen. Values shorter than
   `MIN_REDACTED` characters are left alone (replacing every `1` would garble a message and hide
   nothing), and so are `:-default` values, which the file itself shows.
+- `roots` (claude-task's own key, either transport): the directories the server is offered as
+  its MCP roots, relative to the directory holding `.mcp.json` (`${VAR}` expands); without it,
+  the project root (`client_side.py`); `[]` offers none. A server that takes its roots in place
+  of its own directories — `server-filesystem` given directories on its command line — keeps
+  those with `"roots": []`.
 - Unknown keys in an entry (Claude Code and other clients add their own) are ignored; known keys
   are typed and checked.
 
@@ -62,6 +67,9 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str
+    roots: list[Path] | None = Field(
+        default=None, description="absolute after loading; None: the project root"
+    )
     expansions: dict[str, str] = Field(
         default_factory=dict,
         repr=False,
@@ -194,11 +202,16 @@ def _load_entry(
             return {k: expand(v, f"{where}.{k}") for k, v in value.items()}
         return value
 
-    for key in ("command", "args", "env", "cwd", "url", "headers"):
+    for key in ("command", "args", "env", "cwd", "url", "headers", "roots"):
         if key in entry:
             entry[key] = expand(entry[key], key)
     if isinstance(entry.get("cwd"), str):
         entry["cwd"] = (path.resolve().parent / entry["cwd"]).resolve()
+    if isinstance(entry.get("roots"), list):
+        entry["roots"] = [
+            (path.resolve().parent / root).resolve() if isinstance(root, str) else root
+            for root in entry["roots"]
+        ]
     entry["expansions"] = expansions
     try:
         return _SERVER_ADAPTER.validate_python(entry)

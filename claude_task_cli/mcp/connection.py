@@ -7,7 +7,8 @@ allows nothing else there) is named once, with what was written: in the start er
 server then fails to start, else in one warning — the SDK skips such a line, and so do other
 clients, so a server that prints a banner and then speaks MCP still works. The SDK reports the
 line through `logging` with a traceback; `sdk_log_handler` sends the SDK client's records to the
-log file, not the screen.
+log file, not the screen. What the session offers the server (roots, elicitation) and how it
+answers: `client_side.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict
 
 from claude_task_cli.errors import ServerStartError
+from claude_task_cli.mcp.client_side import CallWatch, ClientSide, Handlers
 from claude_task_cli.mcp.config import HttpServer, StdioServer, open_transport
 
 if TYPE_CHECKING:
@@ -43,16 +45,23 @@ class ToolInfo(BaseModel):
     description: str | None = None
     input_schema: dict[str, Any]
     output_schema: dict[str, Any] | None = None
+    task_support: str | None = None  # `execution.taskSupport`: forbidden, optional, required
 
 
 class Connection:
     """One server's session, owned from open to close by the task running `own`."""
 
     def __init__(
-        self, entry: StdioServer | HttpServer, limit: int, redact: Callable[[str], str]
+        self,
+        entry: StdioServer | HttpServer,
+        limit: int,
+        redact: Callable[[str], str],
+        client: ClientSide | None = None,
     ) -> None:
         self.entry = entry
         self.redact = redact
+        self.in_flight: set[CallWatch] = set()  # the calls waiting on the server now
+        self.handlers = Handlers(entry.name, client or ClientSide(), self.in_flight, entry.roots)
         self.limit = anyio.Semaphore(limit)
         self.ready = anyio.Event()
         self.close = anyio.Event()
@@ -77,7 +86,9 @@ class Connection:
                 transport = open_transport(self.entry, base_env=base_env, errlog=self._errlog)
                 read, write = await stack.enter_async_context(transport)
                 session = await stack.enter_async_context(
-                    ClientSession(read, write, message_handler=self._on_message)
+                    ClientSession(
+                        read, write, message_handler=self._on_message, **self.handlers.callbacks()
+                    )
                 )
                 with anyio.fail_after(start_timeout):
                     await session.initialize()
@@ -141,7 +152,11 @@ async def _list_all_tools(session: ClientSession) -> dict[str, ToolInfo]:
     cursor: str | None = None
     while True:
         page = await session.list_tools(params=PaginatedRequestParams(cursor=cursor))
-        tools.update((t.name, ToolInfo.model_validate(t, from_attributes=True)) for t in page.tools)
+        for tool in page.tools:
+            info = ToolInfo.model_validate(tool, from_attributes=True)
+            if tool.execution is not None and tool.execution.task_support is not None:
+                info = info.model_copy(update={"task_support": tool.execution.task_support})
+            tools[tool.name] = info
         cursor = page.next_cursor
         if not cursor:
             return tools

@@ -24,6 +24,12 @@ Every message about a server passes through `McpConfig.redact`, so what `.mcp.js
 the screen. Each server's transport and `ClientSession` live in one long-lived task of the pool's
 task group (anyio wants a context exited by the task that entered it); calls from any task share
 the session, at most `per_server_limit` at a time per server.
+
+What the sessions offer their servers (the project root as a root, answers to their questions)
+is the pool's `client` (`client_side.py`). Two outcomes of a call are the person's to resolve, not
+failures: a question the server asked that nobody was there to answer, and a tool that runs only
+as an MCP task (`execution.taskSupport: required`; not called) — `CallOutcome.pause` says which.
+A call given `on_progress` hears the server's progress notifications for it.
 """
 
 from __future__ import annotations
@@ -39,15 +45,20 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from claude_task_cli.errors import McpConfigError
+from claude_task_cli.mcp.client_side import CallWatch, ClientSide
 from claude_task_cli.mcp.config import HttpServer, McpConfig, StdioServer
 from claude_task_cli.mcp.connection import Connection, ToolInfo, sdk_log_handler
 from claude_task_cli.mcp.content import record
+from claude_task_cli.outcomes import PauseReason, QuestionDeclined, TaskRequired
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from mcp import ClientSession, MCPError
+    from mcp.shared.dispatcher import ProgressFnT
 
 ErrorKind = Literal["tool", "protocol", "timeout", "transport"]
+# What a server says of a call's progress: (progress, total or None, message or None).
+ProgressSink = Callable[[float, float | None, str | None], None]
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds a tools/call may take, unless the step or the run says
 MAX_RESTARTS = 3  # times one server is started again in a run after its connection broke
 
@@ -59,8 +70,10 @@ PASSTHROUGH_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SSL_CERT_FILE"
 class CallOutcome:
     """The result of one `tools/call`; `kind` says why it failed, and is None when it did not.
     `text` and `structured` are the result as recorded (`content.py`): every block as a line,
-    and the structured content — with the blocks beside it when they say more. A plain
-    dataclass: one is made per call, and nothing in it needs validating."""
+    and the structured content — with the blocks beside it when they say more. `pause`: why the
+    step waits for a person instead (`questionDeclined`, `taskRequired`), with an empty
+    `blockedStep` for the executor, which knows the step, to fill in. A plain dataclass: one is
+    made per call, and nothing in it needs validating."""
 
     server: str
     tool: str
@@ -71,6 +84,7 @@ class CallOutcome:
     duration_ms: float
     error: str | None = None
     sent: bool = True  # False: the server was known gone, the request never left
+    pause: PauseReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +109,15 @@ class ServerPool:
         start_timeout: float = 30.0,
         default_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         base_env: Mapping[str, str] | None = None,
+        client: ClientSide | None = None,
         on_start: Callable[[ServerStart], None] | None = None,
     ) -> None:
         """`allowed` defaults to every server in `config`; `default_timeout` bounds a call that
         names no timeout (None: no bound); `base_env` (default: this process's locale and temp
-        variables) is what stdio servers get under their configured `env`; `on_start` hears
-        when each server begins to start and when it is ready or failed (a start takes seconds:
-        a user is told what is happening meanwhile)."""
+        variables) is what stdio servers get under their configured `env`; `client` is what the
+        sessions offer their servers (default: no roots, every question declined); `on_start`
+        hears when each server begins to start and when it is ready or failed (a start takes
+        seconds: a user is told what is happening meanwhile)."""
         self.config = config
         self.allowed = frozenset(config.names if allowed is None else allowed)
         self.per_server_limit = per_server_limit
@@ -110,6 +126,7 @@ class ServerPool:
         if base_env is None:
             base_env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
         self.base_env = dict(base_env)
+        self.client = client or ClientSide()
         self.sessions_opened = 0
         self.on_start = on_start
         self._connections: dict[str, Connection] = {}
@@ -170,9 +187,12 @@ class ServerPool:
         tool: str,
         args: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        *,
+        on_progress: ProgressSink | None = None,
     ) -> CallOutcome:
         """Call `tool` on `server`. `timeout` (seconds; default `default_timeout`) bounds the
-        request itself, not the wait for a free slot under `per_server_limit`."""
+        request itself, not the wait for a free slot under `per_server_limit`; `on_progress`
+        hears the server's progress notifications for this call."""
         mcp_error = _sdk_error()
         conn = self._connections.get(server)
         if conn is None or conn.session is None or self._tg is None:  # else: open, no await
@@ -181,6 +201,11 @@ class ServerPool:
             conn = await self._restart(server, conn)
         session = conn.session
         assert session is not None
+        info = conn.tools.get(tool)
+        if info is not None and info.task_support == "required":
+            return _task_required(server, tool)
+        progress = None if on_progress is None else _progress_callback(on_progress)
+        watch = CallWatch()
         limit = timeout if timeout is not None else self.default_timeout
         kind: ErrorKind | None = None
         error: str | None = None
@@ -190,12 +215,13 @@ class ServerPool:
         except anyio.WouldBlock:
             await slots.acquire()
         gone = conn.broken is not None
+        conn.in_flight.add(watch)
         try:
             started = time.perf_counter()
             try:
                 if gone:
                     raise _Gone(f"the server is gone: {conn.broken}")
-                result = await session.call_tool(tool, dict(args or {}), limit)
+                result = await session.call_tool(tool, dict(args or {}), limit, progress)
             except (_Gone, mcp_error, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
                 kind, error = _classify(exc, limit)
             except OSError as exc:
@@ -204,6 +230,7 @@ class ServerPool:
                 kind, error = "protocol", str(exc)
             ms = (time.perf_counter() - started) * 1000
         finally:
+            conn.in_flight.discard(watch)
             slots.release()
         if kind is not None:
             if kind == "transport":
@@ -228,6 +255,7 @@ class ServerPool:
             structured=recorded.structured,
             duration_ms=ms,
             error=(recorded.text or "the tool reported an error") if result.is_error else None,
+            pause=_declined(server, tool, watch),
         )
 
     async def _open(self, server: str) -> Connection:
@@ -265,7 +293,7 @@ class ServerPool:
                 message = f"transport {entry.type!r} is not supported; use stdio or http"
                 raise McpConfigError(message, path=self.config.path, server=server)
             conn = self._connections[server] = Connection(
-                entry, self.per_server_limit, self.config.redact
+                entry, self.per_server_limit, self.config.redact, self.client
             )
         return conn
 
@@ -289,6 +317,44 @@ class ServerPool:
             on_start(ServerStart(name, "ready", seconds))
         else:
             on_start(ServerStart(name, "failed", seconds, conn.failure.message))
+
+
+def _task_required(server: str, tool: str) -> CallOutcome:
+    """A tool that runs only as an MCP task, not called: the person's to run another way."""
+    error = (
+        f"tool {tool!r} on server {server!r} runs only as an MCP task (taskSupport: required), "
+        "which this executor does not run: not called"
+    )
+    pause = TaskRequired(blocked_step="", server=server, suggested_tool=tool)
+    return CallOutcome(
+        server=server, tool=tool, is_error=True, kind="protocol", duration_ms=0.0, error=error,
+        pause=pause,
+    )  # fmt: skip
+
+
+def _declined(server: str, tool: str, watch: CallWatch) -> PauseReason | None:
+    """The first question declined while the call ran, as the pause it makes (None: none)."""
+    if not watch.declined:
+        return None
+    asked, in_flight = watch.declined[0]
+    return QuestionDeclined(
+        blocked_step="",
+        server=server,
+        question=asked.message,
+        requested_schema=asked.schema,
+        url=asked.url,
+        calls_in_flight=in_flight,
+        suggested_tool=tool,
+    )
+
+
+def _progress_callback(sink: ProgressSink) -> ProgressFnT:
+    """`sink` as the SDK's progress callback (a coroutine function)."""
+
+    async def heard(progress: float, total: float | None, message: str | None) -> None:
+        sink(progress, total, message)
+
+    return heard
 
 
 @functools.cache

@@ -40,6 +40,11 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
         return f"interrupted during attempt {reason.get('attempt')}{cause}; record its outcome"
     if kind == "commandServerUndeclared":
         return "shell commands, but .mcp.json declares no command server"
+    if kind == "questionDeclined":
+        asked = first_line(reason.get("question"))
+        return f"server {reason.get('server')} asked a person, no one answered: {asked}"
+    if kind == "taskRequired":
+        return f"{tool} runs only as an MCP task; run it another way and record its outcome"
     return f"{kind}"
 
 

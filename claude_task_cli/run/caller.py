@@ -4,7 +4,11 @@ production; in-process fakes in the engine's unit tests."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from claude_task_cli.mcp.sessions import ProgressSink
+    from claude_task_cli.outcomes import PauseReason
 
 
 class ToolSpec(Protocol):
@@ -28,6 +32,10 @@ class CallResult(Protocol):
     def structured(self) -> Any: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def pause(self) -> PauseReason | None:
+        """Why the step waits for a person instead (its `blockedStep` left for the caller)."""
+        ...
 
 
 class ToolCaller(Protocol):
@@ -41,4 +49,6 @@ class ToolCaller(Protocol):
         tool: str,
         args: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        *,
+        on_progress: ProgressSink | None = None,
     ) -> CallResult: ...

@@ -24,6 +24,7 @@ from claude_task_cli.run.units import Unit
 from claude_task_cli.run.verify import check, verdict
 
 if TYPE_CHECKING:
+    from claude_task_cli.mcp.sessions import ProgressSink
     from claude_task_cli.run.caller import CallResult, ToolCaller
 
 ScriptShell = Literal["bash", "sh"]
@@ -53,9 +54,17 @@ class Attempted:
 
 
 async def make_calls(
-    caller: ToolCaller, unit: Unit, args: dict[str, Any] | None, commands: CommandSetup
+    caller: ToolCaller,
+    unit: Unit,
+    args: dict[str, Any] | None,
+    commands: CommandSetup,
+    *,
+    on_progress: ProgressSink | None = None,
 ) -> Attempted:
-    """Run the unit's commands, then call its tool with `args`; stop at the first failure."""
+    """Run the unit's commands, then call its tool with `args`; stop at the first failure.
+    `on_progress` hears what the tool's server says of the call's progress. A call the server
+    needs a person for (a question no one answered, a tool that runs only as a task) ends the
+    attempt with that pause reason, for the step."""
     uid, step = unit.id, unit.step
     assert step is not None
     result: Any = None
@@ -92,7 +101,13 @@ async def make_calls(
     binding = step.tool
     if binding is None:
         return Attempted(result, checks)
-    done = await caller.call(binding.server, binding.tool, args, binding.timeout)
+    done = await caller.call(
+        binding.server, binding.tool, args, binding.timeout, on_progress=on_progress
+    )
+    if done.pause is not None:  # the server needs a person: the step waits for one
+        said = _value(done) if done.text or done.structured is not None else None
+        waits = done.pause.model_copy(update={"blocked_step": uid})
+        return Attempted(said if said is not None else result, checks, done.error, waits)
     if done.is_error:
         return tool_error(unit, binding.tool, done, result=result, checks=checks)
     result = _value(done)

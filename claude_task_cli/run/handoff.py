@@ -22,9 +22,11 @@ from claude_task_cli.outcomes import (
     InvalidParams,
     PauseReason,
     Progress,
+    QuestionDeclined,
     RunStatus,
     SchemaMismatch,
     StepStatus,
+    TaskRequired,
     ToolError,
     UnresolvableParams,
     UnresolvedDependency,
@@ -221,11 +223,29 @@ def _advice(
         return f"Interrupted: it was running when the executor stopped (attempt {reason.attempt}); check whether it took effect, {record}."  # noqa: E501
     if isinstance(reason, CommandServerUndeclared):
         return "Blocked: it runs shell commands, but .mcp.json declares no command server (add one running `python -m claude_task_cli.mcp.command_server`), or run them yourself and record the outcome."  # noqa: E501
+    if isinstance(reason, QuestionDeclined):
+        return f"Waiting for a person: server {reason.server} asked {_asked(reason)}, and no one was at a terminal to answer. Run execute_task again in a terminal to answer it, or do the step yourself and {record}."  # noqa: E501
+    if isinstance(reason, TaskRequired):
+        return f"Blocked: {reason.suggested_tool} on server {reason.server} runs only as an MCP task, which this executor does not run: call it from a client that runs tasks (or do the step another way), {record}."  # noqa: E501
     if status in (StepStatus.SKIPPED, StepStatus.FAILED):
         return f"{status.capitalize()}: {error}" if error else str(status).capitalize()
     if waiting:
         return "Waits for step" + ("s " if len(waiting) > 1 else " ") + ", ".join(waiting) + "."
     return ""
+
+
+def _asked(reason: QuestionDeclined) -> str:
+    """The question, and what it wants: the form's fields, or the address to visit."""
+    asked = json.dumps(reason.question, ensure_ascii=False)
+    if reason.url is not None:
+        return f"{asked} (visit {reason.url})"
+    fields = (reason.requested_schema or {}).get("properties") or {}
+    if fields:
+        asked += f" (fields: {', '.join(fields)})"
+    if reason.calls_in_flight > 1:
+        others = reason.calls_in_flight - 1
+        asked += f" while {others} other call(s) to it ran too: it may have come from one of them"
+    return asked
 
 
 def stderr_shown(result: Any) -> str:

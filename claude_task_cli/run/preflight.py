@@ -104,8 +104,10 @@ async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[T
     `ServerStartError` (with an install hint when known)."""
     import anyio
 
+    from claude_task_cli.mcp.client_side import ClientSide
     from claude_task_cli.mcp.config import load_mcp_config
     from claude_task_cli.mcp.sessions import ServerPool
+    from claude_task_cli.project import project_root
 
     bound = list(bindings(doc))
     lines = _BlockLines(path, doc)
@@ -121,7 +123,13 @@ async def check_tools(doc: TaskDocument, path: Path, mcp_config: Path) -> list[T
             failed.append(exc)
 
     async with (
-        ServerPool(load_mcp_config(mcp_config), allowed=servers) as pool,
+        # offered what a run offers, so they list the same tools (some list more to a client
+        # that takes roots or questions)
+        ServerPool(
+            load_mcp_config(mcp_config),
+            allowed=servers,
+            client=ClientSide(roots=(project_root(path.resolve().parent),)),
+        ) as pool,
         anyio.create_task_group() as group,  # the servers start side by side
     ):
         for server in servers:

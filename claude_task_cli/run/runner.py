@@ -35,7 +35,8 @@ from claude_task_cli.run.stopping import stoppable
 from claude_task_cli.store import Event, Store, default_state_path
 
 if TYPE_CHECKING:
-    from claude_task_cli.mcp.sessions import ServerStart
+    from claude_task_cli.mcp.client_side import Asker
+    from claude_task_cli.mcp.sessions import ProgressSink, ServerStart
 
 COMMAND_SERVER_MODULE = "claude_task_cli.mcp.command_server"
 COMMAND_SERVER_SCRIPT = "claude-task-command-server"
@@ -101,15 +102,18 @@ def run_document(
     doc_path: Path | None = None,
     command_server: str | None = None,
     on_event: Callable[[Event], None] | None = None,
+    ask: Asker | None = None,
 ) -> RunOutcome:
     """Execute (or resume) a document against the project's servers; blocks until it stops.
 
     `options.per_server` (default: `options.concurrency`) bounds concurrent calls to one server;
     `options.call_timeout` (seconds, default `DEFAULT_CALL_TIMEOUT`) bounds a tool call whose step
-    sets no `timeout`. Every server the document calls starts at once, before the first step.
-    Raises the engine's domain errors, `McpConfigError` before anything starts,
-    `ServerStartError` when a server will not start (the step and the run are recorded first),
-    and `RunStoppedError` when Ctrl-C or SIGTERM stopped the run (`stopping.py`).
+    sets no `timeout`. Every server the document calls starts at once, before the first step; each
+    is offered the project root as its root, and a question one asks a person goes to `ask` (None:
+    declined, and the step pauses with it). Raises the engine's domain errors, `McpConfigError`
+    before anything starts, `ServerStartError` when a server will not start (the step and the run
+    are recorded first), and `RunStoppedError` when Ctrl-C or SIGTERM stopped the run
+    (`stopping.py`).
     """
     start = document_dir(doc, doc_path)
     config = load_config(doc, start, options.mcp_config)
@@ -117,6 +121,7 @@ def run_document(
     key = str(doc_path.resolve()) if doc_path is not None else None
 
     async def go(store: Store) -> RunOutcome:
+        from claude_task_cli.mcp.client_side import ClientSide
         from claude_task_cli.mcp.sessions import DEFAULT_CALL_TIMEOUT, ServerPool
 
         async def run(caller: ToolCaller) -> RunOutcome:
@@ -144,6 +149,7 @@ def run_document(
             allowed=allowed,
             per_server_limit=limit,
             default_timeout=timeout,
+            client=ClientSide(roots=(project_root(start),), ask=ask),
             on_start=_server_events(on_event),
         ) as pool:
             pool.start(needed)  # all at once, while the run opens its state
@@ -195,5 +201,7 @@ class _NoCalls:
         tool: str,
         args: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        *,
+        on_progress: ProgressSink | None = None,
     ) -> CallResult:
         raise AssertionError("a dry run calls nothing")

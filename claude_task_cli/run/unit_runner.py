@@ -20,7 +20,9 @@ from claude_task_cli.outcomes import (
     CommandServerUndeclared,
     Interrupted,
     PauseReason,
+    QuestionDeclined,
     StepStatus,
+    TaskRequired,
     ToolError,
     UnresolvedDependency,
 )
@@ -41,6 +43,7 @@ from claude_task_cli.run.units import Unit
 from claude_task_cli.store import StepState
 
 if TYPE_CHECKING:
+    from claude_task_cli.mcp.sessions import ProgressSink
     from claude_task_cli.run.caller import ToolCaller, ToolSpec
 
 
@@ -220,7 +223,9 @@ class UnitRunner:
         attempt = self.store.start_attempt(recorder.run_id, uid, recorded, events=[started])
         self.in_flight[uid] = attempt
         try:
-            outcome = await make_calls(self.caller, unit, args, self.commands)
+            outcome = await make_calls(
+                self.caller, unit, args, self.commands, on_progress=self._progress(uid)
+            )
         except TaskCliError as exc:  # a server that cannot be used: no retry, stop the run
             self.abort = self.abort or exc
             outcome = tool_error(unit, unit.tool_name or "", None, str(exc))
@@ -240,6 +245,12 @@ class UnitRunner:
                 attempt=attempt,
                 error=outcome.error,
                 reason=reason_now.model_dump(),
+            )
+        elif isinstance(outcome.reason, QuestionDeclined | TaskRequired):  # no retry: a person
+            status = StepStatus.PAUSED
+            reason = outcome.reason.model_dump()
+            item = recorder.event(
+                "step_paused", uid, attempt=attempt, source="engine", reason=reason
             )
         elif last:
             status = StepStatus.FAILED
@@ -281,3 +292,18 @@ class UnitRunner:
                 attempt=attempt,
             ),
         )
+
+    def _progress(self, uid: str) -> ProgressSink | None:
+        """What the step's server says of its call's progress, as `step_progress` events to
+        `on_event` (shown live; not stored: it is not evidence); None when no one listens."""
+        recorder = self.recorder
+        if recorder.on_event is None:
+            return None
+
+        def heard(progress: float, total: float | None, message: str | None) -> None:
+            said = recorder.event(
+                "step_progress", uid, progress=progress, total=total, message=message
+            )
+            recorder.publish([said])
+
+        return heard

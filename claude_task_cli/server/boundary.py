@@ -29,9 +29,11 @@ from claude_task_cli.errors import ExitCode, TaskCliError, TaskSpecError, TaskSp
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# the attributes of domain errors that say where the problem is, and their names in `where`
+# the attributes of domain errors that say where the problem is, and their names in `where`;
+# a refused board move (`TransitionError`) says which task, the rule and what blocks it
 _WHERE = (("path", "path"), ("line", "line"), ("server", "server"), ("doc", "document"),
-          ("run_id", "runId"))  # fmt: skip
+          ("run_id", "runId"), ("where", "task"), ("rule", "rule"),
+          ("blocker", "blocker"))  # fmt: skip
 
 
 def domain_error(exc: BaseException) -> TaskCliError | None:

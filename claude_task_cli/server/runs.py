@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.store.database import Event
 
+Watch = Callable[[str, "Event"], None]  # (the document's key, one of its run's events)
 STOP_WITHIN = 30.0  # seconds a cancelled run is given to stop before the caller stops waiting
 _FIRST = ("run_started", "resumed")
 
@@ -41,10 +42,15 @@ class RunHandle:
     """One run executing in this server: its thread, its events, how it ended."""
 
     def __init__(
-        self, key: str, run: Callable[..., RunOutcome], on_end: Callable[[RunHandle], None]
+        self,
+        key: str,
+        run: Callable[..., RunOutcome],
+        on_end: Callable[[RunHandle], None],
+        watch: Watch | None = None,
     ) -> None:
         self.key = key
         self._on_end = on_end
+        self._watch = watch
         self.run_id: int | None = None
         self.selected: list[str] | None = None  # the run's selection (None: every step)
         self.outcome: RunOutcome | None = None
@@ -93,6 +99,8 @@ class RunHandle:
                     self._main.cancel()
             self._post(self.started.set)
         self._post(self.events.put_nowait, event)
+        if self._watch is not None:
+            self._post(self._watch, self.key, event)
 
     def _post(self, fn: Callable[..., Any], *args: Any) -> None:
         self._server_loop.call_soon_threadsafe(fn, *args)
@@ -105,14 +113,16 @@ class RunHandle:
 
 
 class Runs:
-    """The runs executing in this server, by document (its resolved path)."""
+    """The runs executing in this server, by document (its resolved path); `watch` hears every
+    event of each, on the server's loop (`subscriptions.Subscribers.heard`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: Watch | None = None) -> None:
         self.active: dict[str, RunHandle] = {}
+        self.watch = watch
 
     def start(self, key: str, run: Callable[..., RunOutcome]) -> RunHandle:
         """Start `run` (an `execute_document` waiting for its `on_event`) on its own thread."""
-        handle = RunHandle(key, run, self._forget)
+        handle = RunHandle(key, run, self._forget, self.watch)
         handle.start()
         return handle
 

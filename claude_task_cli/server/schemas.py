@@ -1,6 +1,7 @@
 """The JSON Schema of what each tool returns (its `outputSchema`), generated from the types the
 results are made of: the converter's contract for `convert_task`, the run's models for the run
-document, and typed dictionaries mirroring the JSON the CLI prints for the rest.
+document, and typed dictionaries mirroring the JSON the CLI prints for the rest (the board's
+included).
 
 Published, not re-validated: the tools build their results from these same types, and the SDK
 client checks every result against the schema it was given.
@@ -107,6 +108,84 @@ class Failure(TypedDict):
     errors: list[Problem]
 
 
+BoardState = Literal["backlog", "ready", "in_progress", "in_review", "done", "blocked", "cancelled"]
+
+
+class BoardTaskRow(TypedDict):
+    """A task on the board, as `board.BoardTask.to_dict` gives it (the claim token never)."""
+
+    id: int
+    document_id: int
+    repository: str
+    path: str
+    doc_id: str
+    number: str
+    title: str
+    position: int
+    priority: str | None
+    priority_rank: int
+    state: BoardState
+    source: str
+    marker: str
+    changes: list[str] | None
+    retired_at: float | None
+    created_at: float
+    updated_at: float
+    attempts: int
+    max_attempts: int
+    backoff: float
+    not_before: float | None
+    claim_worker: str | None
+    lease_until: float | None
+    reason: dict[str, Any] | None
+    definition: dict[str, Any] | None
+    auto_ready: bool
+    retired: bool
+
+
+class BoardDocument(TypedDict):
+    repository: str
+    document: str
+    doc_id: str
+    states: dict[BoardState, list[BoardTaskRow]]
+
+
+class BoardView(TypedDict):
+    """The board, as `task_status --json` without TASK prints it (`board.board_json`)."""
+
+    documents: list[BoardDocument]
+    totals: dict[BoardState, int]
+
+
+class Claim(TypedDict):
+    """A claim held, as `claim --json` prints it (`board.Claimed.to_dict`)."""
+
+    claimed: Literal[True]
+    document: str
+    repository: str
+    task: str
+    title: str
+    priority: str | None
+    attempt: int
+    max_attempts: int
+    worker: str
+    lease_until: float
+
+
+class NoClaim(TypedDict):
+    """Nothing claimed, and why: none ready, limits reached, or the task named is done."""
+
+    claimed: Literal[False]
+    worker: str
+    reason: str
+
+
+class MovedTask(BoardTaskRow):
+    """A task after `move_task`, and whether the move changed it."""
+
+    changed: bool
+
+
 State = Literal["completed", "failed", "skipped", "paused", "awaiting_client", "running", "not_run"]
 Completion = Literal["COMPLETE", "INCOMPLETE"]
 
@@ -193,9 +272,11 @@ def output_schemas() -> dict[str, dict[str, Any]]:
         "convert_task": _either(json_schema()),
         "execute_task": _either(_schema(RunDocument), _schema(Plan)),
         "record_step": _either(_schema(Recorded)),
-        "task_status": _either(_schema(Matrix)),
+        "task_status": _either(_schema(Matrix), _schema(BoardView)),
         "generate_report": _either(_schema(Written)),
         "cancel_run": _either(_schema(Cancelled)),
+        "claim_task": _either(_schema(Claim), _schema(NoClaim)),
+        "move_task": _either(_schema(MovedTask)),
     }
 
 

@@ -6,7 +6,8 @@ directory), never from where a document happens to sit: a document at `vendor/li
 `.claude-task/`, and has its reports written under the root's `docs/reports/`. Each path must
 resolve inside the root once symlinks are followed: a `docs/reports` or `.claude-task` that is a
 link to a folder outside is refused, as is any argument naming a path outside.
-`$CLAUDE_TASK_STATE` is the operator's explicit choice of state database and is used as given.
+`$CLAUDE_TASK_STATE` is the operator's explicit choice of state database and is used as given;
+so is `$CLAUDE_TASK_DB`, the task board's database.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ class ServedProject:
         if explicit:
             return Path(explicit)
         return self.inside(f"{STATE_DIR}/state.db")
+
+    def board_db(self) -> str:
+        """The task board's database: `$CLAUDE_TASK_DB` (the operator's explicit choice, a URL,
+        used as given), else the state database (`state`)."""
+        from claude_task_cli.store.engines import DB_ENV
+
+        return os.environ.get(DB_ENV) or str(self.state())
 
     def reports(self, out: str | None) -> Path:
         """Where reports go: `out`, else the root's docs/reports; inside the root either way."""

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, Resource, ToolAnnotations
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp_types import (
+    CallToolResult,
+    Resource,
+    SubscribeRequestParams,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
 from pydantic import Field
 
 from claude_task_cli import __version__
 from claude_task_cli.errors import InputError
+from claude_task_cli.server.board import BoardTools
 from claude_task_cli.server.execution import Execution
 from claude_task_cli.server.mcp_tasks import RunTasks
 from claude_task_cli.server.prompts import Prompts
@@ -27,9 +35,7 @@ from claude_task_cli.server.resources import Library
 from claude_task_cli.server.runs import Runs
 from claude_task_cli.server.schemas import output_schemas
 from claude_task_cli.server.served_project import ServedProject
-
-if TYPE_CHECKING:
-    pass
+from claude_task_cli.server.subscriptions import Subscribers
 
 SERVER_NAME = "claude-task"
 INSTRUCTIONS = (
@@ -38,15 +44,19 @@ INSTRUCTIONS = (
     "handoff saying what remains. Steps handed to you (awaitingClient, interrupted, ...) you do "
     "yourself and record with record_step; then execute_task again resumes. task_status and "
     "generate_report report from the recorded evidence; convert_task checks a document. TASK is "
-    "a path inside the project or a document id under docs/tasks/ (e.g. 010)."
+    "a path inside the project or a document id under docs/tasks/ (e.g. 010). The task board: "
+    "claim_task takes the next ready task, move_task moves one (review, block, retry), "
+    "task_status without a task shows the board."
 )
 
 
 class Tools:
     """The tools, bound to one project."""
 
-    def __init__(self, project: ServedProject) -> None:
+    def __init__(self, project: ServedProject, subscribers: Subscribers | None = None) -> None:
         self.project = project
+        self.board = BoardTools(project)
+        self.subscribers = subscribers
 
     def convert_task(
         self,
@@ -80,14 +90,19 @@ class Tools:
 
         if (result is None) == (failure is None):
             raise InputError(step, "give exactly one of result or failure")
+        path = self.project.task(task)
         outcome = record_step(
-            self.project.task(task),
+            path,
             step,
             result=result,
             failure=failure,
             state=self.project.state(),
             start=self.project.root,
         )
+        if self.subscribers is not None:  # a step of the run ended: its resource changed
+            import anyio.from_thread
+
+            anyio.from_thread.run_sync(self.subscribers.changed, str(Path(path).resolve()))
         recorded = outcome.step(step)
         return structured(
             {
@@ -103,12 +118,22 @@ class Tools:
             }
         )
 
-    def task_status(self, task: TaskArg) -> CallToolResult:
+    def task_status(
+        self,
+        task: Annotated[
+            str | None,
+            Text,
+            Field(description="The task document (a path, or its id); none: the task board."),
+        ] = None,
+    ) -> CallToolResult:
         """Where a document's latest run stands, from the recorded evidence only: the verdict
         (COMPLETE only when every step's completion was verified), the reasons it is not, and
-        each task and step with its state, attempts, time and what blocks it."""
+        each task and step with its state, attempts, time and what blocks it. Without task:
+        the task board — every imported document's tasks grouped by state, and the totals."""
         from claude_task_cli.operations import status_json
 
+        if task is None:
+            return self.board.board()
         # the text `task_status --json` prints
         text = status_json(self.project.task(task), state=self.project.state())
         return structured(json.loads(text), text)
@@ -157,9 +182,11 @@ class Tools:
 
 def build_server(root: Path | None = None) -> MCPServer:
     """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    runs = Runs()
     project = ServedProject(root or Path.cwd())
-    tools, execution = Tools(project), Execution(project, runs)
+    bus = InMemorySubscriptionBus()  # subscriptions/listen streams (2026-07-28)
+    subscribers = Subscribers(project, bus)
+    runs = Runs(watch=subscribers.heard)
+    tools, execution = Tools(project, subscribers), Execution(project, runs)
     schemas = output_schemas()
     local = {"open_world_hint": False}
     reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, **local)
@@ -193,6 +220,20 @@ def build_server(root: Path | None = None) -> MCPServer:
                 read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local
             ),
         ),
+        (
+            tools.board.claim_task,
+            "Claim a task from the board",
+            # each call claims another task, or nothing
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, **local),
+        ),
+        (
+            tools.board.move_task,
+            "Move a task on the board",
+            # recorded and reversible (re-open, restore, retry); the same move again changes nothing
+            ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local
+            ),
+        ),
     )
     registered = [
         strict_tool(method, title, hints, schemas[method.__name__])
@@ -208,7 +249,9 @@ def build_server(root: Path | None = None) -> MCPServer:
         tools=registered,
         lifespan=runs.lifespan,
         extensions=[RunTasks(execution)],
+        subscriptions=bus,
     )
+    server.serve_subscriptions(subscribers)
     library.register(server)
     Prompts(project).register(server)
     return server
@@ -221,6 +264,17 @@ class ProjectServer(MCPServer[Any]):
     def __init__(self, library: Library, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.library = library
+
+    def serve_subscriptions(self, subscribers: Subscribers) -> None:
+        """`resources/subscribe` and `resources/unsubscribe` (up to 2025-11-25), served by the
+        SDK's lowlevel server: `MCPServer` has no public way to add them."""
+        lowlevel = self._lowlevel_server
+        lowlevel.add_request_handler(
+            "resources/subscribe", SubscribeRequestParams, subscribers.subscribe
+        )
+        lowlevel.add_request_handler(
+            "resources/unsubscribe", UnsubscribeRequestParams, subscribers.unsubscribe
+        )
 
     async def list_resources(self) -> list[Resource]:
         import anyio.to_thread

@@ -31,32 +31,11 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
+from tests.support import NPM_SCOPE, node_server
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent.parent
-NPM_SCOPE = REPO / "node_modules" / "@modelcontextprotocol"
-REQUIRED = os.environ.get("CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS") == "1"
 runner = CliRunner()
-
-
-def node_server(package: str) -> list[str]:
-    """`[node, .../dist/index.js]` for an installed npm server; skip (or fail in CI) without it."""
-    node = shutil.which("node")
-    script = NPM_SCOPE / package / "dist" / "index.js"
-    missing = (
-        "node is not on PATH"
-        if node is None
-        else None
-        if script.is_file()
-        else f"{script.relative_to(REPO)} is not installed (run: bash scripts/setup.sh)"
-    )
-    if missing is not None:
-        if REQUIRED:
-            pytest.fail(f"@modelcontextprotocol/{package}: {missing}")
-        pytest.skip(f"@modelcontextprotocol/{package}: {missing}")
-    assert node is not None
-    return [node, str(script)]
 
 
 def stdio(command: list[str]) -> dict[str, Any]:
@@ -291,7 +270,8 @@ def test_filesystem_write_read_and_refused_access(project: Path, tmp_path: Path)
     outside = tmp_path / "secret.txt"
     outside.write_text("not for the server\n", encoding="utf-8")
     document = FILESYSTEM.replace("@DIR@", str(allowed)).replace("@OUTSIDE@", str(outside))
-    run = execute(project, {"fs": stdio([*server, str(allowed)])}, document, 1)
+    # its own directory, not the project root offered as its roots
+    run = execute(project, {"fs": {**stdio([*server, str(allowed)]), "roots": []}}, document, 1)
 
     results = steps(run)
     assert [results[s]["status"] for s in ("1.1", "1.2", "1.3", "1.4")] == ["completed"] * 4
@@ -334,7 +314,7 @@ def test_a_large_image_is_recorded_as_a_reference(project: Path, tmp_path: Path)
     (allowed / "picture.png").write_bytes(picture)
     digest = hashlib.sha256(picture).hexdigest()
     document = MEDIA.replace("@DIR@", str(allowed)).replace("@SHA256@", digest)
-    run = execute(project, {"fs": stdio([*server, str(allowed)])}, document, 0)
+    run = execute(project, {"fs": {**stdio([*server, str(allowed)]), "roots": []}}, document, 0)
 
     reference = {"type": "image", "mimeType": "image/png", "size": len(picture), "sha256": digest}
     # the server returns the image as a block and inside its structured content: both kept, as

@@ -32,6 +32,7 @@ class Result:
     error: str | None = None
     kind: str | None = None
     sent: bool = True
+    pause: Any = None
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Result] | Result]
@@ -58,6 +59,8 @@ class FakeCaller:
         tool: str,
         args: Any = None,
         timeout: float | None = None,
+        *,
+        on_progress: Any = None,
     ) -> Result:
         args = dict(args or {})
         self.calls.append((server, tool, args))

@@ -30,7 +30,7 @@ from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report",
-         "cancel_run"}  # fmt: skip
+         "cancel_run", "claim_task", "move_task"}  # fmt: skip
 
 
 def data(result: CallToolResult) -> dict[str, Any]:

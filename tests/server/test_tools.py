@@ -26,6 +26,8 @@ REQUIRED = {
     "task_status": {"task": "010"},
     "generate_report": {"task": "010", "subtask": "1"},
     "cancel_run": {"task": "010"},
+    "claim_task": {"worker": "agent-1"},
+    "move_task": {"document": "010", "task": "1", "state": "ready"},
 }
 
 
