@@ -49,10 +49,14 @@ def init_project(directory: Path, example: str = "starter") -> InitOutcome:
     return scaffold(directory, example)
 
 
-def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
-    """TASK as the user wrote it → the converted document and its path."""
+def load_document(
+    task: str, start: Path | None = None, *, state: Path | None = None
+) -> tuple[TaskDocument, Path]:
+    """TASK as the user wrote it → the converted document and its path. A markdown document is
+    converted once and kept beside its state database (`state`, by default where its runs are
+    kept; see `convert/document_cache.py`)."""
     from claude_task_cli.convert import contract
-    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.convert.document_cache import convert_file_kept
     from claude_task_cli.convert.model import SCHEMA_VERSION
     from claude_task_cli.convert.source import display_path
     from claude_task_cli.project import locate_document
@@ -72,7 +76,9 @@ def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, P
                 f"{SCHEMA_VERSION}: convert the document again (or run the markdown file)",
             )
         return doc, path
-    return convert_file(path, display_path(path)), path
+    from claude_task_cli.report import state_path_for
+
+    return convert_file_kept(path, display_path(path), state_path_for(path, state).parent), path
 
 
 def execute_document(
@@ -179,7 +185,7 @@ def record_step(
 
     if done:
         result = {"done": True} if note is None else {"done": True, "note": note}
-    doc, path = load_document(task, start)
+    doc, path = load_document(task, start, state=state)
     with open_store(doc, state, path) as store:
         return record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
@@ -195,7 +201,7 @@ def latest_run(
     from claude_task_cli.run.continuation import status_of
     from claude_task_cli.store.database import Store
 
-    doc, path = load_document(task, start)
+    doc, path = load_document(task, start, state=state)
     database = state_path_for(path, state)
     if not database.is_file():
         return doc, path, None
@@ -237,7 +243,7 @@ def status_matrix(task: str, *, state: Path | None = None, start: Path | None = 
     """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
     from claude_task_cli.report import completion_of
 
-    doc, path = load_document(task, start)
+    doc, path = load_document(task, start, state=state)
     return completion_of(path, doc, state_path=state)
 
 
@@ -284,7 +290,7 @@ def build_reports(
         template_search,
     )
 
-    doc, path = load_document(task, start)
+    doc, path = load_document(task, start, state=state)
     evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
     reports = Reports.of(doc, evidence)
     task_id = None if subtask is None else find_task(reports, subtask)
