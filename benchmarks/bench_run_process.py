@@ -90,12 +90,19 @@ def memory(tmp: Path, runs: int) -> list[tuple[str, str, str, str]]:
 
 
 def prepare_resume(root: Path, doc: Path, done: int) -> None:
-    """The document's run with its first `done` steps completed, as an executor leaves it."""
-    from claude_task_cli.convert.converter import convert_file
+    """The document's run with its first `done` steps completed, as an executor leaves it: its
+    state database, and the converted document kept beside it (`convert/document_cache.py`),
+    named as the run names it (from the project's directory)."""
+    from claude_task_cli.operations import load_document
     from claude_task_cli.outcomes import RunStatus, StepStatus
     from claude_task_cli.store import Claim, Store
 
-    converted = convert_file(doc)
+    here = Path.cwd()
+    os.chdir(root)
+    try:
+        converted, _ = load_document(str(doc), to_run=True)
+    finally:
+        os.chdir(here)
     claim = Claim()
     with Store(root / ".claude-task" / "state.db") as store:
         run, _ = store.open_run(

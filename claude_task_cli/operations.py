@@ -50,11 +50,12 @@ def init_project(directory: Path, example: str = "starter") -> InitOutcome:
 
 
 def load_document(
-    task: str, start: Path | None = None, *, state: Path | None = None
+    task: str, start: Path | None = None, *, state: Path | None = None, to_run: bool = False
 ) -> tuple[TaskDocument, Path]:
     """TASK as the user wrote it → the converted document and its path. A markdown document is
     converted once and kept beside its state database (`state`, by default where its runs are
-    kept; see `convert/document_cache.py`)."""
+    kept; see `convert/document_cache.py`), whose directory is created only for a run
+    (`to_run`)."""
     from claude_task_cli.convert import contract
     from claude_task_cli.convert.document_cache import convert_file_kept
     from claude_task_cli.convert.model import SCHEMA_VERSION
@@ -78,7 +79,8 @@ def load_document(
         return doc, path
     from claude_task_cli.report import state_path_for
 
-    return convert_file_kept(path, display_path(path), state_path_for(path, state).parent), path
+    state_dir = state_path_for(path, state).parent
+    return convert_file_kept(path, display_path(path), state_dir, create=to_run), path
 
 
 def execute_document(
@@ -185,7 +187,7 @@ def record_step(
 
     if done:
         result = {"done": True} if note is None else {"done": True, "note": note}
-    doc, path = load_document(task, start, state=state)
+    doc, path = load_document(task, start, state=state, to_run=True)
     with open_store(doc, state, path) as store:
         return record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())

@@ -13,11 +13,12 @@ release's version. A file that cannot be read, does not validate against the con
 other bytes is converted again and replaced; writing is atomic (a temporary file, then
 `os.replace`), so concurrent processes see a whole file or none. At most `KEEP` files are kept,
 the least recently used go first. Nothing is kept where the state directory does not exist yet:
-looking a document up does not create a project's state.
+looking a document up does not create a project's state (executing it does: `create`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,11 +35,14 @@ KEEP = 32  # documents kept per state directory
 FOLDER = "converted"
 
 
-def convert_file_kept(path: Path, display: str, state_dir: Path) -> TaskDocument:
+def convert_file_kept(
+    path: Path, display: str, state_dir: Path, *, create: bool = False
+) -> TaskDocument:
     """`convert_file(path, display)`, read from `state_dir/converted` when that document was
-    converted before and kept there; converted and kept otherwise."""
+    converted before and kept there; converted and kept otherwise (`create`: creating
+    `state_dir` if need be, as a run is about to)."""
     source = read_source(path, display)
-    if not state_dir.is_dir():
+    if not create and not state_dir.is_dir():
         return convert_text(source, path.stem)
     folder = state_dir / FOLDER
     kept = folder / f"{_key(source, path.stem)}.json"
@@ -66,10 +70,8 @@ def _read(kept: Path, source: SourceText) -> TaskDocument | None:
         return None
     if doc.source.sha256 != source.sha256 or doc.source.path != source.path:
         return None
-    try:
+    with contextlib.suppress(OSError):
         os.utime(kept)  # recently used: kept longest
-    except OSError:
-        pass
     return doc
 
 
@@ -77,7 +79,7 @@ def _write(folder: Path, kept: Path, doc: TaskDocument) -> None:
     """Keep `doc` as `kept`; a folder that cannot be written only means no document is kept."""
     text = json.dumps(to_data(doc), ensure_ascii=False, separators=(",", ":"))
     try:
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=folder, suffix=".tmp")
     except OSError:
         return
