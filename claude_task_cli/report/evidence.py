@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from claude_task_cli.report.matrix import RunFacts, StepFacts
+from claude_task_cli.store.records import fold
 
 if TYPE_CHECKING:
     from claude_task_cli.convert.model import Step, TaskDocument
     from claude_task_cli.store.database import AttemptRecord, Store
+    from claude_task_cli.store.records import StepState
 
 
 class CheckEvidence(TypedDict):
@@ -126,6 +128,44 @@ def run_facts(run: RunEvidence) -> RunFacts:
     )
 
 
+def recorded_facts(store: Store, *, doc_key: str) -> RunFacts | None:
+    """What the matrix judges of the latest run stored under `doc_key` (None when none was
+    recorded), read as each step's state (`Store.step_states`: the store's fold of its attempts,
+    the fold `load_evidence` shows too) without building the evidence only the reports show.
+    `task_status` reads this: its target (a 10,000-step run in ≤ 0.5 s) is further missed
+    building the evidence first. `run_facts` of the evidence gives the same facts
+    (tests/report/test_matrix.py holds the two matrices equal)."""
+    run = store.latest_run(doc_key)
+    if run is None:
+        return None
+    return RunFacts(
+        run_id=run.id,
+        status=run.status.value,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        source_sha256=run.source_sha256,
+        steps={sid: _state_facts(state) for sid, state in store.step_states(run.id).items()},
+    )
+
+
+def _state_facts(state: StepState) -> StepFacts:
+    checks = state.checks or []
+    passed = sum(1 for c in checks if c.get("passed"))
+    reason = state.pause_reason
+    return StepFacts(
+        status=state.status.value,
+        attempts=state.attempts,
+        duration_ms=state.total_ms,
+        error=state.error,
+        reason=None if reason is None else reason.model_dump(mode="json", by_alias=True),
+        checks_passed=passed,
+        checks_failed=len(checks) - passed,
+        source=state.source,
+        started_at=state.started_at,
+        ended_at=state.ended_at,
+    )
+
+
 def _step_facts(step: StepEvidence) -> StepFacts:
     checks = step["checks"]
     passed = sum(1 for c in checks if c["passed"])
@@ -144,25 +184,23 @@ def _step_facts(step: StepEvidence) -> StepFacts:
 
 
 def _step(step_id: str, rows: list[AttemptRecord], step: Step | None) -> StepEvidence:
-    latest = rows[-1]
-    called = [r for r in rows if r.started_at is not None]
-    durations = [r.duration_ms for r in called if r.duration_ms is not None]
-    arguments = next((r.args for r in reversed(rows) if r.args is not None), None)
+    state = fold(rows)  # the store's own reading of the attempts, as `recorded_facts` judges it
+    last_call = next((r for r in reversed(rows) if r.started_at is not None), None)
     server = tool = None
     if step is not None and step.tool is not None:
         server, tool = step.tool.server, step.tool.tool
     elif step is not None and step.commands:
         tool = "run_command"
-    reason = latest.pause_reason
+    reason = state.pause_reason
     return {
         "step_id": step_id,
-        "status": str(latest.status),
-        "source": latest.source,
-        "attempts": len(called),
+        "status": state.status.value,
+        "source": state.source,
+        "attempts": state.attempts,
         "history": [
             {
                 "number": r.attempt,
-                "status": str(r.status),
+                "status": r.status.value,
                 "source": r.source,
                 "called": r.started_at is not None,
                 "started_at": r.started_at,
@@ -172,17 +210,17 @@ def _step(step_id: str, rows: list[AttemptRecord], step: Step | None) -> StepEvi
             }
             for r in rows
         ],
-        "duration_ms": sum(durations) if durations else None,
-        "started_at": called[0].started_at if called else rows[0].ended_at,
-        "ended_at": latest.ended_at,
+        "duration_ms": state.total_ms,
+        "started_at": state.started_at,
+        "ended_at": state.ended_at,
         "server": server,
         "tool": tool,
-        "arguments": arguments,
-        "result": latest.result,
-        "error": latest.error,
+        "arguments": state.args,
+        "result": state.result,
+        "error": state.error,
         "pause_reason": None if reason is None else reason.model_dump(mode="json", by_alias=True),
-        "checks": [_check(c) for c in latest.checks or []],
-        "commands": _commands(step, called[-1].checks if called else None),
+        "checks": [_check(c) for c in state.checks or []],
+        "commands": _commands(step, None if last_call is None else last_call.checks),
     }
 
 

@@ -1,8 +1,11 @@
 """`task_status`'s core: the completion matrix of a document's latest run, and its JSON.
 
-One read path, the reports' own: the state store (`Store`, its public read methods) → the run's
-evidence (`evidence.load_evidence`) → the matrix (`matrix.build_matrix` over the document's
-outline). `task_status` and `generate_report` therefore cannot disagree.
+One read path, the reports' own: the state store (`Store`, its public read methods) → what the run
+recorded → the matrix (`matrix.build_matrix` over the document's outline). The reports read every
+attempt into the run's evidence (`evidence.load_evidence`) and judge its facts; `task_status`
+reads the same attempts folded per step, the store's own fold, and judges those
+(`evidence.recorded_facts`), without building the evidence it would not show. A test holds the
+two matrices equal on recorded runs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
-from claude_task_cli.report.evidence import RunEvidence, load_evidence, run_facts
+from claude_task_cli.report.evidence import RunEvidence, load_evidence, recorded_facts
 from claude_task_cli.report.matrix import Matrix, build_matrix
 from claude_task_cli.report.outline import outline_of
 from claude_task_cli.store.database import Store
@@ -47,8 +50,11 @@ def completion_of(
     run: the run stored under `doc_key`, by default the resolved path of `document`, as
     `execute_task` stores it. A matrix of steps not run when no run was recorded."""
     state = state_path_for(document, state_path)
-    evidence = latest_evidence(state, doc, doc_key or str(document.resolve()))
-    return build_matrix(outline_of(doc), None if evidence is None else run_facts(evidence))
+    if not state.exists():  # not created only to find it empty
+        return build_matrix(outline_of(doc), None)
+    with Store(state) as store:
+        facts = recorded_facts(store, doc_key=doc_key or str(document.resolve()))
+    return build_matrix(outline_of(doc), facts)
 
 
 def matrix_json(matrix: Matrix) -> str:
