@@ -2,6 +2,7 @@
 templates → Jinja → report files; the same matrix as `task_status`'s answer and as JUnit XML.
 
     store ──load_evidence──▶ RunEvidence ──run_facts──▶ build_matrix(outline_of(doc)) ─▶ Matrix
+    store ──recorded_facts (each step's state, the same fold)──▶ build_matrix ─▶ task_status
     Reports.of(doc, evidence) ─render_reports(env)─▶ [Rendered] ─write─▶ docs/reports/*.md
 
 What the facade (`operations.py`) calls is named below; every other module is this stage's own.
