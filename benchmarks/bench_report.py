@@ -13,8 +13,8 @@ The 10,000-step run is benchmark input, not report evidence: `bench_convert`'s g
 the store's own write API (`Store.open_run`, `start_attempt`, `finish_attempt`, `record_outcome`),
 on a fake clock: each step a result with an exit-code check, one in 50 failing with a
 `verificationFailed`, the steps after it skipped, the last step awaiting the client. As the
-executor that recorded it would, it leaves the converted document kept beside the state database
-(`convert/document_cache.py`).
+executor that recorded it would, it leaves the converted document kept (`convert/document_cache.py`,
+in a cache directory of the benchmark's own).
 """
 
 from __future__ import annotations
@@ -125,13 +125,14 @@ def synthesise_run(document: Path, database: Path) -> None:
 
 
 def keep_document(project: Path, task: str) -> None:
-    """Keep the converted document as a run started in `project` keeps it."""
+    """Keep the converted document as a run started in `project` keeps it (in the cache
+    directory `$CLAUDE_TASK_CACHE_DIR` names)."""
     from claude_task_cli.operations import load_document
 
     here = Path.cwd()
     os.chdir(project)
     try:
-        load_document(task, to_run=True)
+        load_document(task)
     finally:
         os.chdir(here)
 
@@ -222,8 +223,9 @@ def main() -> None:
 
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        (project / ".git").mkdir()
+        project = Path(tmp) / "project"
+        (project / ".git").mkdir(parents=True)
+        os.environ["CLAUDE_TASK_CACHE_DIR"] = str(Path(tmp) / "cache")  # the processes' too
         (project / "docs" / "tasks").mkdir(parents=True)
         document = project / "docs" / "tasks" / "900_generated.md"
         document.write_text(generated_document(), encoding="utf-8")

@@ -92,8 +92,8 @@ def memory(tmp: Path, runs: int) -> list[tuple[str, str, str, str]]:
 
 def prepare_resume(root: Path, doc: Path, done: int) -> None:
     """The document's run with its first `done` steps completed, as an executor leaves it: its
-    state database, and the converted document kept beside it (`convert/document_cache.py`),
-    named as the run names it (from the project's directory)."""
+    state database, and the converted document kept (`convert/document_cache.py`, in the cache
+    directory `$CLAUDE_TASK_CACHE_DIR` names), named as the run names it (from the project)."""
     from claude_task_cli.operations import load_document
     from claude_task_cli.outcomes import RunStatus, StepStatus
     from claude_task_cli.store import Claim, Store
@@ -101,7 +101,7 @@ def prepare_resume(root: Path, doc: Path, done: int) -> None:
     here = Path.cwd()
     os.chdir(root)
     try:
-        converted, _ = load_document(str(doc), to_run=True)
+        converted, _ = load_document(str(doc))
     finally:
         os.chdir(here)
     claim = Claim()
@@ -173,6 +173,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
+        os.environ["CLAUDE_TASK_CACHE_DIR"] = str(tmp / "cache")  # the processes' too
         if options.only in (None, "memory"):
             rows += memory(tmp, options.runs)
         if options.only in (None, "resume"):

@@ -49,13 +49,9 @@ def init_project(directory: Path, example: str = "starter") -> InitOutcome:
     return scaffold(directory, example)
 
 
-def load_document(
-    task: str, start: Path | None = None, *, state: Path | None = None, to_run: bool = False
-) -> tuple[TaskDocument, Path]:
+def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
     """TASK as the user wrote it → the converted document and its path. A markdown document is
-    converted once and kept beside its state database (`state`, by default where its runs are
-    kept; see `convert/document_cache.py`), whose directory is created only for a run
-    (`to_run`)."""
+    converted once and kept while it does not change (`convert/document_cache.py`)."""
     from claude_task_cli.convert import contract
     from claude_task_cli.convert.document_cache import convert_file_kept
     from claude_task_cli.convert.model import SCHEMA_VERSION
@@ -77,10 +73,7 @@ def load_document(
                 f"{SCHEMA_VERSION}: convert the document again (or run the markdown file)",
             )
         return doc, path
-    from claude_task_cli.report import state_path_for
-
-    state_dir = state_path_for(path, state).parent
-    return convert_file_kept(path, display_path(path), state_dir, create=to_run), path
+    return convert_file_kept(path, display_path(path)), path
 
 
 def execute_document(
@@ -187,7 +180,7 @@ def record_step(
 
     if done:
         result = {"done": True} if note is None else {"done": True, "note": note}
-    doc, path = load_document(task, start, state=state, to_run=True)
+    doc, path = load_document(task, start)
     with open_store(doc, state, path) as store:
         return record_step_result(
             store, doc, step, result=result, failure=failure, doc_key=str(path.resolve())
@@ -203,7 +196,7 @@ def latest_run(
     from claude_task_cli.run.continuation import status_of
     from claude_task_cli.store.database import Store
 
-    doc, path = load_document(task, start, state=state)
+    doc, path = load_document(task, start)
     database = state_path_for(path, state)
     if not database.is_file():
         return doc, path, None
@@ -245,7 +238,7 @@ def status_matrix(task: str, *, state: Path | None = None, start: Path | None = 
     """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
     from claude_task_cli.report import completion_of
 
-    doc, path = load_document(task, start, state=state)
+    doc, path = load_document(task, start)
     return completion_of(path, doc, state_path=state)
 
 
@@ -292,7 +285,7 @@ def build_reports(
         template_search,
     )
 
-    doc, path = load_document(task, start, state=state)
+    doc, path = load_document(task, start)
     evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
     reports = Reports.of(doc, evidence)
     task_id = None if subtask is None else find_task(reports, subtask)

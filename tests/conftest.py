@@ -17,6 +17,7 @@ def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLAUDE_TASK_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+    monkeypatch.setenv("CLAUDE_TASK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CLAUDE_TASK_STATE", raising=False)
 

@@ -117,7 +117,7 @@ def execute_task(
             fail_fast=fail_fast,
             rerun_interrupted=rerun_interrupted,
         )
-        doc, path = load_document(task, state=state, to_run=not dry_run)
+        doc, path = load_document(task)
         titles = {step.id: step.title for _task, step in doc.all_steps()}
         titles.update({f"task:{t.id}": t.title for t in doc.tasks if not t.steps})
         with progress_view(len(titles), titles, quiet or dry_run or as_json) as view:

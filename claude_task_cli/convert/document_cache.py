@@ -1,4 +1,4 @@
-"""Converted documents kept beside the state database, found again by what was converted.
+"""Converted documents kept in the user's cache directory, found again by what was converted.
 
 Exists for three targets of issue 16 (benchmarks/bench_report.py, bench_run_process.py), each
 missed while the document was converted again in every process: all reports of a recorded
@@ -6,14 +6,17 @@ missed while the document was converted again in every process: all reports of a
 1-step run. Reading the contract's JSON back (`contract.load_document`, pydantic) costs a fraction
 of converting the markdown again.
 
-A converted document is kept as its contract JSON in `<state directory>/converted/<key>.json`,
-where the key is the SHA-256 of the source's bytes together with everything else the conversion
-depends on: the name it is shown by, the file's stem, the contract's schema version and this
-release's version. A file that cannot be read, does not validate against the contract or names
-other bytes is converted again and replaced; writing is atomic (a temporary file, then
-`os.replace`), so concurrent processes see a whole file or none. At most `KEEP` files are kept,
-the least recently used go first. Nothing is kept where the state directory does not exist yet:
-looking a document up does not create a project's state (executing it does: `create`).
+A converted document is kept as its contract JSON in `<cache>/converted/<key>.json`, where the
+key is the SHA-256 of the source's bytes together with everything else the conversion depends on:
+the name it is shown by, the file's stem, the contract's schema version and this release's
+version. `<cache>` is `$CLAUDE_TASK_CACHE_DIR`, else `$XDG_CACHE_HOME/claude-task`, else
+`~/.cache/claude-task`: the user's, never the project's, because what is kept is what runs — a
+file planted in a cloned project (its `.claude-task/`, say) could otherwise make `execute_task`
+run commands its markdown does not show. A file that cannot be read, does not validate against
+the contract or names other bytes is converted again and replaced; writing is atomic (a
+temporary file, then `os.replace`), so concurrent processes see a whole file or none; a cache
+that cannot be written only means nothing is kept. At most `KEEP` files are kept, the least
+recently used go first.
 """
 
 from __future__ import annotations
@@ -31,20 +34,28 @@ from claude_task_cli.convert.document_json import to_data
 from claude_task_cli.convert.model import SCHEMA_VERSION, TaskDocument
 from claude_task_cli.convert.source import SourceText, read_source
 
-KEEP = 32  # documents kept per state directory
+KEEP = 64  # documents kept
 FOLDER = "converted"
+CACHE_ENV = "CLAUDE_TASK_CACHE_DIR"
 
 
-def convert_file_kept(
-    path: Path, display: str, state_dir: Path, *, create: bool = False
-) -> TaskDocument:
-    """`convert_file(path, display)`, read from `state_dir/converted` when that document was
-    converted before and kept there; converted and kept otherwise (`create`: creating
-    `state_dir` if need be, as a run is about to)."""
+def cache_dir() -> Path:
+    """$CLAUDE_TASK_CACHE_DIR, else $XDG_CACHE_HOME/claude-task, else ~/.cache/claude-task."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "claude-task"
+
+
+def convert_file_kept(path: Path, display: str) -> TaskDocument:
+    """`convert_file(path, display)`, read back when that document was converted before and
+    kept; converted and kept otherwise."""
     source = read_source(path, display)
-    if not create and not state_dir.is_dir():
+    try:
+        folder = cache_dir() / FOLDER
+    except RuntimeError:  # no home directory to keep it in
         return convert_text(source, path.stem)
-    folder = state_dir / FOLDER
     kept = folder / f"{_key(source, path.stem)}.json"
     doc = _read(kept, source)
     if doc is not None:
@@ -79,7 +90,7 @@ def _write(folder: Path, kept: Path, doc: TaskDocument) -> None:
     """Keep `doc` as `kept`; a folder that cannot be written only means no document is kept."""
     text = json.dumps(to_data(doc), ensure_ascii=False, separators=(",", ":"))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=folder, suffix=".tmp")
     except OSError:
         return

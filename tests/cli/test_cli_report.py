@@ -179,11 +179,7 @@ def test_task_status_json_is_the_matrix(project: Path) -> None:
     matrix = json.loads(golden("020_report_demo.status.json"))
     assert result.stdout == json.dumps(matrix, ensure_ascii=False, separators=(",", ":")) + "\n"
     beside = {p.name for p in (project / ".claude-task").iterdir()}
-    # beside the database: only the converted document, kept (convert/document_cache.py)
-    assert {n for n in beside if not n.startswith(("state.db", "green.db"))} <= {
-        ".gitignore",
-        "converted",
-    }
+    assert {n for n in beside if not n.startswith(("state.db", "green.db"))} <= {".gitignore"}
     again = runner.invoke(app, ["task_status", "docs/tasks/020_report_demo.md", "--json"])
     assert again.stdout == result.stdout
 
