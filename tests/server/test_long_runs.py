@@ -172,4 +172,26 @@ async def test_progress_counts_what_this_run_will_run(project: Path) -> None:
         first, heard[:] = list(heard), []
         await client.call_tool("execute_task", {"task": "010"}, progress_callback=on_progress)
     assert first == [(1, 2), (2, 2)]  # task 1's two steps, not the document's six
-    assert heard == [(n, 4) for n in range(1, 5)]  # resumed: the four steps left
+    # resumed: the four steps left, of which three settle (3.1 waits for a person: not counted)
+    assert heard == [(n, 4) for n in range(1, 4)]
+
+
+async def test_progress_does_not_count_a_step_left_to_a_person(project: Path) -> None:
+    doc = project / "docs" / "tasks" / "062_mixed.md"
+    doc.write_text(
+        "# Task 62: Mixed\n\n### Task 1: Both\n\n- [ ] 1.1 [P] A person signs the form\n"
+        "- [ ] 1.2 [P] Echo\n  ```mcp\n  server: tools\n  tool: echo\n  args:\n"
+        "    value: hi\n  ```\n",
+        encoding="utf-8",
+    )
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        heard.append((done, total, message))
+
+    async with Client(build_server(project)) as client:  # no elicitation: 1.1 waits
+        result = await client.call_tool(
+            "execute_task", {"task": "062"}, progress_callback=on_progress
+        )
+    assert data(result)["runStatus"] == "paused"
+    assert heard == [(1, 2, "step 1.2 completed")]  # 1.1 is not done: not counted
