@@ -141,8 +141,9 @@ class Runs:
     ) -> RunOutcome:
         """Wait for the run to stop, sending each step it settles (completed, failed, skipped) to
         `ctx` as progress, counted against `total(handle)`, what the run will run; a step that
-        pauses for a person or the client is not counted (progress only rises). Cancelled while waiting (the client cancelled
-        the call), it cancels the run and waits for it to stop before passing the cancel on."""
+        pauses for a person or the client is not counted (progress only rises). Cancelled while
+        waiting (the client cancelled the call), it cancels the run and waits for it to stop
+        before passing the cancel on."""
         try:
             await self.claimed(handle)
             done, of = 0, None
