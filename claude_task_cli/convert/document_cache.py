@@ -8,15 +8,15 @@ of converting the markdown again.
 
 A converted document is kept as its contract JSON in `<cache>/converted/<key>.json`, where the
 key is the SHA-256 of the source's bytes together with everything else the conversion depends on:
-the name it is shown by, the file's stem, the contract's schema version and this release's
-version. `<cache>` is `$CLAUDE_TASK_CACHE_DIR`, else `$XDG_CACHE_HOME/claude-task`, else
-`~/.cache/claude-task`: the user's, never the project's, because what is kept is what runs — a
-file planted in a cloned project (its `.claude-task/`, say) could otherwise make `execute_task`
-run commands its markdown does not show. A file that cannot be read, does not validate against
-the contract or names other bytes is converted again and replaced; writing is atomic (a
-temporary file, then `os.replace`), so concurrent processes see a whole file or none; a cache
-that cannot be written only means nothing is kept. At most `KEEP` files are kept, the least
-recently used go first.
+the name it is shown by, the file's stem, the contract's schema version, this release's version
+and the converter's modules (their sizes and times). `<cache>` is `$CLAUDE_TASK_CACHE_DIR`, else
+`$XDG_CACHE_HOME/claude-task`, else `~/.cache/claude-task`: the user's, never the project's,
+because what is kept is what runs — a file planted in a cloned project (its `.claude-task/`, say)
+could otherwise make `execute_task` run commands its markdown does not show. A file that cannot be
+read, does not validate against the contract or names other bytes is converted again and
+replaced; writing is atomic (a temporary file, then `os.replace`), so concurrent processes see a
+whole file or none; a cache that cannot be written only means nothing is kept. At most `KEEP`
+files are kept, the least recently used go first.
 """
 
 from __future__ import annotations
@@ -66,8 +66,20 @@ def convert_file_kept(path: Path, display: str) -> TaskDocument:
 
 
 def _key(source: SourceText, stem: str) -> str:
-    what = "\0".join((__version__, SCHEMA_VERSION, source.sha256, source.path, stem))
+    what = "\0".join((__version__, SCHEMA_VERSION, _code(), source.sha256, source.path, stem))
     return hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _code() -> str:
+    """The converter's modules by name, size and modification time, as Python's bytecode cache
+    tells source apart: a converter edited or reinstalled under the same version converts
+    again."""
+    found = []
+    for entry in os.scandir(Path(__file__).parent):
+        if entry.name.endswith(".py"):
+            info = entry.stat()
+            found.append(f"{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+    return ",".join(sorted(found))
 
 
 def _read(kept: Path, source: SourceText) -> TaskDocument | None:

@@ -124,3 +124,15 @@ def test_no_more_than_keep_documents_are_kept(
     titles = {json.loads(p.read_text(encoding="utf-8"))["title"] for p in kept_files()}
     assert titles == {"Kept 3", "Kept 4", "Kept 5"}
     assert not list((Path(os.environ[CACHE_ENV]) / FOLDER).glob("*.tmp"))
+
+
+def test_an_edited_converter_converts_again(
+    document: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    convert_file_kept(document, "050_kept.md")
+    converter = tmp_path / "converter"
+    converter.mkdir()
+    (converter / "steps.py").write_text("# another converter\n", encoding="utf-8")
+    monkeypatch.setattr(document_cache, "__file__", str(converter / "document_cache.py"))
+    convert_file_kept(document, "050_kept.md")
+    assert len(kept_files()) == 2
