@@ -19,7 +19,8 @@ no run was recorded). The rules:
   the engine. A client's result is checked against the step's `expect` when it is recorded
   (`continuation.py`); a failing check makes the step failed, not complete.
 
-The matrix is what `task_status` prints (`--json`: `Matrix.to_dict()`), what the final summary
+The matrix is what `task_status` prints (`--json`: `Matrix.to_dict()`, in the shapes of
+`matrix_shapes.py`, which the MCP door publishes as its output schema), what the final summary
 and `--junit` show, and what decides the exit code of `generate_report`. Its rows are
 `NamedTuple`s: immutable records, one per step and per task.
 """
@@ -29,9 +30,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from claude_task_cli.report.failure_text import describe_reason, first_line
+from claude_task_cli.report.matrix_shapes import Matrix as MatrixData
+from claude_task_cli.report.matrix_shapes import StepRow as StepRowData
+from claude_task_cli.report.matrix_shapes import TaskRow as TaskRowData
 from claude_task_cli.report.outline import Outline, TaskOutline
 from claude_task_cli.report.wording import made_by, of_total, plural
 
@@ -184,7 +188,7 @@ class Matrix:
             out[row.task_id].append(row)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MatrixData:
         """The matrix as JSON values, in a stable order (`task_status --json`): its fields, each
         row a dict of its fields, states and completions as their strings, tuples as lists."""
         data = {name: getattr(self, name) for name in _MATRIX_FIELDS}
@@ -192,26 +196,26 @@ class Matrix:
         data["reasons"] = list(self.reasons)
         data["tasks"] = [task_dict(t) for t in self.tasks]
         data["steps"] = [step_dict(s) for s in self.steps]
-        return data
+        return cast(MatrixData, data)
 
 
-def task_dict(row: TaskRow) -> dict[str, Any]:
+def task_dict(row: TaskRow) -> TaskRowData:
     """A task row as JSON values."""
     data = row._asdict()
     data["state"] = row.state.value
     data["completion"] = row.completion.value
     data["failures"] = list(row.failures)
     data["blocked_by"] = list(row.blocked_by)
-    return data
+    return cast(TaskRowData, data)
 
 
-def step_dict(row: StepRow) -> dict[str, Any]:
+def step_dict(row: StepRow) -> StepRowData:
     """A step row as JSON values (its pause reason is the JSON it was read as)."""
     data = row._asdict()
     data["state"] = row.state.value
     data["completion"] = row.completion.value
     data["blocked_by"] = list(row.blocked_by)
-    return data
+    return cast(StepRowData, data)
 
 
 _MATRIX_FIELDS = tuple(f.name for f in fields(Matrix))
