@@ -177,7 +177,6 @@ def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str
         state_path_for,
         write,
     )
-    from claude_task_cli.report.evidence import run_facts
     from claude_task_cli.report.matrix import build_matrix
     from claude_task_cli.report.outline import outline_of
 
@@ -191,10 +190,13 @@ def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str
     finally:
         os.chdir(here)
     read, evidence = cpu_ms(lambda: latest_evidence(state, doc, key), runs)
-    judge, matrix = cpu_ms(lambda: build_matrix(outline_of(doc), run_facts(evidence)), runs)
+    assert evidence is not None
+    judge, matrix = cpu_ms(
+        lambda: build_matrix(outline_of(doc), evidence.record, evidence.states), runs
+    )
     dump, _ = cpu_ms(lambda: matrix_json(matrix), runs)
     env = environment()
-    reports = Reports(doc, evidence, matrix)
+    reports = Reports(doc, evidence.evidence, matrix)
     render, files = cpu_ms(lambda: render_reports(reports, env), runs)
     written, _ = cpu_ms(lambda: write(files, project / "docs" / "reports"), runs)
     size = sum(len(r.text.encode()) for r in files) / 1e6

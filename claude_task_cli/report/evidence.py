@@ -17,15 +17,14 @@ those of the latest outcome, which is what the completion matrix judges.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from claude_task_cli.report.matrix import RunFacts, StepFacts
-from claude_task_cli.store.records import fold
+from claude_task_cli.store.records import AttemptRecord, RunRecord, StepState, fold
 
 if TYPE_CHECKING:
     from claude_task_cli.convert.model import Step, TaskDocument
-    from claude_task_cli.store.database import AttemptRecord, Store
-    from claude_task_cli.store.records import StepState
+    from claude_task_cli.store.database import Store
 
 
 class CheckEvidence(TypedDict):
@@ -92,18 +91,29 @@ class RunEvidence(TypedDict):
     steps: dict[str, StepEvidence]  # document order, then any step the document no longer has
 
 
-def load_evidence(store: Store, doc: TaskDocument, *, doc_key: str) -> RunEvidence | None:
-    """The evidence of the document's latest run stored under `doc_key` (how `execute_task`
-    stored it: the resolved path of the file it was given), or None when none was recorded."""
+@dataclass(frozen=True)
+class RecordedRun:
+    """A document's latest run as the store keeps it — its record and each step's state, what the
+    completion matrix judges — and as the reports show it: its evidence, plain data."""
+
+    record: RunRecord
+    states: dict[str, StepState]
+    evidence: RunEvidence
+
+
+def load_evidence(store: Store, doc: TaskDocument, *, doc_key: str) -> RecordedRun | None:
+    """The document's latest run stored under `doc_key` (how `execute_task` stored it: the
+    resolved path of the file it was given) with its evidence, or None when none was recorded."""
     run = store.latest_run(doc_key)
     if run is None:
         return None
     rows: dict[str, list[AttemptRecord]] = {}
     for row in store.attempts(run.id):
         rows.setdefault(row.step_id, []).append(row)
+    states = {sid: fold(group) for sid, group in rows.items()}  # the store's own fold
     steps = {s.id: s for _task, s in doc.all_steps()}
     order = [sid for sid in steps if sid in rows] + sorted(set(rows) - set(steps))
-    return {
+    evidence: RunEvidence = {
         "run_id": run.id,
         "doc_id": run.doc_id,
         "doc_path": run.doc_path,
@@ -112,79 +122,25 @@ def load_evidence(store: Store, doc: TaskDocument, *, doc_key: str) -> RunEviden
         "ended_at": run.ended_at,
         "source_sha256": run.source_sha256,
         "document_changed": run.source_sha256 != doc.source.sha256,
-        "steps": {sid: _step(sid, rows[sid], steps.get(sid)) for sid in order},
+        "steps": {sid: _step(sid, rows[sid], states[sid], steps.get(sid)) for sid in order},
     }
+    return RecordedRun(run, states, evidence)
 
 
-def run_facts(run: RunEvidence) -> RunFacts:
-    """What the completion matrix judges of this evidence."""
-    return RunFacts(
-        run_id=run["run_id"],
-        status=run["status"],
-        started_at=run["started_at"],
-        ended_at=run["ended_at"],
-        source_sha256=run["source_sha256"],
-        steps={sid: _step_facts(step) for sid, step in run["steps"].items()},
-    )
-
-
-def recorded_facts(store: Store, *, doc_key: str) -> RunFacts | None:
-    """What the matrix judges of the latest run stored under `doc_key` (None when none was
-    recorded), read as each step's state (`Store.step_states`: the store's fold of its attempts,
-    the fold `load_evidence` shows too) without building the evidence only the reports show.
-    `task_status` reads this: its target (a 10,000-step run in ≤ 0.5 s) is further missed
-    building the evidence first. `run_facts` of the evidence gives the same facts
-    (tests/report/test_matrix.py holds the two matrices equal)."""
+def recorded_states(store: Store, *, doc_key: str) -> tuple[RunRecord, dict[str, StepState]] | None:
+    """The latest run stored under `doc_key` and each step's state (`Store.step_states`, the same
+    fold `load_evidence` makes), without the evidence only the reports show: what `task_status`
+    reads, whose target (a 10,000-step run in ≤ 0.5 s) is further missed building it first.
+    None when no run was recorded."""
     run = store.latest_run(doc_key)
     if run is None:
         return None
-    return RunFacts(
-        run_id=run.id,
-        status=run.status.value,
-        started_at=run.started_at,
-        ended_at=run.ended_at,
-        source_sha256=run.source_sha256,
-        steps={sid: _state_facts(state) for sid, state in store.step_states(run.id).items()},
-    )
+    return run, store.step_states(run.id)
 
 
-def _state_facts(state: StepState) -> StepFacts:
-    checks = state.checks or []
-    passed = sum(1 for c in checks if c.get("passed"))
-    reason = state.pause_reason
-    return StepFacts(
-        status=state.status.value,
-        attempts=state.attempts,
-        duration_ms=state.total_ms,
-        error=state.error,
-        reason=None if reason is None else reason.model_dump(mode="json", by_alias=True),
-        checks_passed=passed,
-        checks_failed=len(checks) - passed,
-        source=state.source,
-        started_at=state.started_at,
-        ended_at=state.ended_at,
-    )
-
-
-def _step_facts(step: StepEvidence) -> StepFacts:
-    checks = step["checks"]
-    passed = sum(1 for c in checks if c["passed"])
-    return StepFacts(
-        status=step["status"],
-        attempts=step["attempts"],
-        duration_ms=step["duration_ms"],
-        error=step["error"],
-        reason=step["pause_reason"],
-        checks_passed=passed,
-        checks_failed=len(checks) - passed,
-        source=step["source"],
-        started_at=step["started_at"],
-        ended_at=step["ended_at"],
-    )
-
-
-def _step(step_id: str, rows: list[AttemptRecord], step: Step | None) -> StepEvidence:
-    state = fold(rows)  # the store's own reading of the attempts, as `recorded_facts` judges it
+def _step(
+    step_id: str, rows: list[AttemptRecord], state: StepState, step: Step | None
+) -> StepEvidence:
     last_call = next((r for r in reversed(rows) if r.started_at is not None), None)
     server = tool = None
     if step is not None and step.tool is not None:

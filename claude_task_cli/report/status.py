@@ -1,11 +1,10 @@
 """`task_status`'s core: the completion matrix of a document's latest run, and its JSON.
 
 One read path, the reports' own: the state store (`Store`, its public read methods) → what the run
-recorded → the matrix (`matrix.build_matrix` over the document's outline). The reports read every
-attempt into the run's evidence (`evidence.load_evidence`) and judge its facts; `task_status`
-reads the same attempts folded per step, the store's own fold, and judges those
-(`evidence.recorded_facts`), without building the evidence it would not show. A test holds the
-two matrices equal on recorded runs.
+recorded, in its own records (the run and each step's state, its fold of the attempts) → the
+matrix (`matrix.build_matrix` over the document's outline). The reports read every attempt, fold
+them and build the run's evidence beside (`evidence.load_evidence`); `task_status` reads the
+states alone (`evidence.recorded_states`). A test holds the two matrices equal on recorded runs.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.project import STATE_DIR, STATE_ENV, project_root
-from claude_task_cli.report.evidence import RunEvidence, load_evidence, recorded_facts
+from claude_task_cli.report.evidence import RecordedRun, load_evidence, recorded_states
 from claude_task_cli.report.matrix import Matrix, build_matrix
 from claude_task_cli.report.outline import outline_of
 from claude_task_cli.store.database import Store
@@ -33,8 +32,8 @@ def state_path_for(document: Path, explicit: Path | None = None) -> Path:
     return project_root(document.resolve().parent) / STATE_DIR / "state.db"
 
 
-def latest_evidence(state_path: Path, doc: TaskDocument, doc_key: str) -> RunEvidence | None:
-    """The evidence of the latest run stored under `doc_key`; None when none was recorded. A
+def latest_evidence(state_path: Path, doc: TaskDocument, doc_key: str) -> RecordedRun | None:
+    """The latest run stored under `doc_key` with its evidence; None when none was recorded. A
     state database that does not exist is not created only to find it empty (anything else in
     its place is the store's to refuse)."""
     if not state_path.exists():
@@ -53,8 +52,8 @@ def completion_of(
     if not state.exists():  # not created only to find it empty
         return build_matrix(outline_of(doc), None)
     with Store(state) as store:
-        facts = recorded_facts(store, doc_key=doc_key or str(document.resolve()))
-    return build_matrix(outline_of(doc), facts)
+        recorded = recorded_states(store, doc_key=doc_key or str(document.resolve()))
+    return build_matrix(outline_of(doc), *(recorded or (None, None)))
 
 
 def matrix_json(matrix: Matrix) -> str:
