@@ -3,8 +3,9 @@
 `sqlite:///relative/path`, `sqlite:////absolute/path`, `postgresql://user:password@host:port/db?options`
 (`postgres://` and `postgresql+psycopg://` too); a value without `://` is a SQLite file.
 `database_url` picks the URL: the one given (`--db`), else `$CLAUDE_TASK_DB`, else SQLite at the
-project's `.claude-task/state.db` (`project.default_state_path`). A URL shown in a message or a log
-never shows its password (`str(url)`).
+project's `.claude-task/state.db` (`project.default_state_path`); `state_location` does the same
+for the run store, which also takes a SQLite file's path (`--state`). A URL shown in a message or
+a log never shows its password (`str(url)`).
 """
 
 from __future__ import annotations
@@ -71,3 +72,20 @@ def database_url(given: str | None, start: Path | None = None) -> DatabaseUrl:
         return parse_url(text)
     path = default_state_path(start)
     return DatabaseUrl("sqlite", str(path), path)
+
+
+def state_location(explicit: Path | DatabaseUrl | None, start: Path | None) -> Path | DatabaseUrl:
+    """Where the run store of a project is: `explicit` (`--state PATH`, `--db URL`), else
+    `$CLAUDE_TASK_DB`, else the SQLite file of the project found from `start`
+    (`$CLAUDE_TASK_STATE`, else `<project root>/.claude-task/state.db`)."""
+    if explicit is not None:
+        return explicit
+    text = os.environ.get(DB_ENV)
+    if text:
+        return parse_url(text)
+    return default_state_path(start)
+
+
+def sqlite_file(where: Path | DatabaseUrl) -> Path | None:
+    """The SQLite file of `where`; None for a server (which cannot be looked at without it)."""
+    return where if isinstance(where, Path) else where.path
