@@ -51,6 +51,20 @@ class Execution:
         dry_run: Annotated[
             bool, Field(description="Only return the calls it would make, with their arguments.")
         ] = False,
+        fail_fast: Annotated[
+            bool,
+            Field(
+                description="Stop at the first failure: no step starts after it (default: only "
+                "what depends on a failed step is skipped)."
+            ),
+        ] = False,
+        rerun_interrupted: Annotated[
+            bool,
+            Field(
+                description="Run again the steps a stopped run left interrupted (cut while they "
+                "ran) instead of pausing on them; only when you know they may run twice."
+            ),
+        ] = False,
         wait: Annotated[
             bool,
             Field(
@@ -83,6 +97,8 @@ class Execution:
             only_step=only_step,
             new_run=no_resume,
             dry_run=dry_run,
+            fail_fast=fail_fast,
+            rerun_interrupted=rerun_interrupted,
             mcp_config=self.project.servers_for(doc),
             state=self.project.state(),
         )

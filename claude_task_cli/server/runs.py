@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from claude_task_cli.outcomes import STEP_END
+from claude_task_cli.outcomes import STEP_SETTLED
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -139,19 +139,21 @@ class Runs:
     async def wait(
         self, handle: RunHandle, ctx: Context | None, total: Callable[[RunHandle], int]
     ) -> RunOutcome:
-        """Wait for the run to stop, sending its step ends to `ctx` as progress (counted against
-        `total(handle)`, what the run will run). Cancelled while waiting (the client cancelled
-        the call), it cancels the run and waits for it to stop before passing the cancel on."""
+        """Wait for the run to stop, sending each step it settles (completed, failed, skipped) to
+        `ctx` as progress, counted against `total(handle)`, what the run will run; a step that
+        pauses for a person or the client is not counted (progress only rises). Cancelled while
+        waiting (the client cancelled the call), it cancels the run and waits for it to stop
+        before passing the cancel on."""
         try:
             await self.claimed(handle)
             done, of = 0, None
             while (event := await handle.events.get()) is not None:
-                label = STEP_END.get(event.kind)
-                if label is None or ctx is None:
-                    continue
+                if event.kind not in STEP_SETTLED or ctx is None:
+                    continue  # a step left to a person or the client is not done: not counted
                 if of is None:
                     of = total(handle)
                 done += 1
+                label = event.kind.removeprefix("step_")
                 await ctx.report_progress(done, max(of, done), f"step {event.step_id} {label}")
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_WITHIN):

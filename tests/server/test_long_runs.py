@@ -172,4 +172,93 @@ async def test_progress_counts_what_this_run_will_run(project: Path) -> None:
         first, heard[:] = list(heard), []
         await client.call_tool("execute_task", {"task": "010"}, progress_callback=on_progress)
     assert first == [(1, 2), (2, 2)]  # task 1's two steps, not the document's six
-    assert heard == [(n, 4) for n in range(1, 5)]  # resumed: the four steps left
+    # resumed: the four steps left, of which three settle (3.1 waits for a person: not counted)
+    assert heard == [(n, 4) for n in range(1, 4)]
+
+
+async def test_progress_does_not_count_a_step_left_to_a_person(project: Path) -> None:
+    doc = project / "docs" / "tasks" / "062_mixed.md"
+    doc.write_text(
+        "# Task 62: Mixed\n\n### Task 1: Both\n\n- [ ] 1.1 [P] A person signs the form\n"
+        "- [ ] 1.2 [P] Echo\n  ```mcp\n  server: tools\n  tool: echo\n  args:\n"
+        "    value: hi\n  ```\n",
+        encoding="utf-8",
+    )
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        heard.append((done, total, message))
+
+    async with Client(build_server(project)) as client:  # no elicitation: 1.1 waits
+        result = await client.call_tool(
+            "execute_task", {"task": "062"}, progress_callback=on_progress
+        )
+    assert data(result)["runStatus"] == "paused"
+    assert heard == [(1, 2, "step 1.2 completed")]  # 1.1 is not done: not counted
+
+
+DEPLOY = """# Task 72: Deploy once
+
+### Task 1: Deploy
+
+- [ ] 1.1 Deploy (not retryable: it must happen once)
+  ```bash
+  echo deployed >> ran.log
+  [ -e released ] || sleep 120
+  ```
+"""
+
+
+async def test_rerun_interrupted_runs_a_cut_step_again_when_asked(project: Path) -> None:
+    (project / "docs" / "tasks" / "072_deploy.md").write_text(DEPLOY, encoding="utf-8")
+    async with Client(build_server(project)) as client:
+        await client.call_tool("execute_task", {"task": "072", "wait": False})
+        await until_running(client, "072", "1.1")
+        with anyio.fail_after(30):
+            await client.call_tool("cancel_run", {"task": "072"})
+        again = data(await client.call_tool("execute_task", {"task": "072"}))
+        assert again["pauseReasons"][0]["type"] == "interrupted"  # not run blindly
+        assert (project / "ran.log").read_text().count("deployed") == 1
+        (project / "released").touch()
+        rerun = data(
+            await client.call_tool("execute_task", {"task": "072", "rerun_interrupted": True})
+        )
+    assert rerun["runStatus"] == "completed"
+    assert (project / "ran.log").read_text().count("deployed") == 2  # the client asked for it
+
+
+FAIL_THEN_TWO = """# Task 73: Fail first
+
+### Task 1: Checks
+
+- [ ] 1.1 [P] Fails
+  ```bash
+  false
+  ```
+- [ ] 1.2 [P] Would pass
+  ```bash
+  echo 1.2 >> ran.txt
+  ```
+"""
+
+
+async def test_fail_fast_stops_the_run_at_the_first_failure(project: Path) -> None:
+    (project / "docs" / "tasks" / "073_fail.md").write_text(FAIL_THEN_TWO, encoding="utf-8")
+    async with Client(build_server(project)) as client:
+        fast = data(
+            await client.call_tool(
+                "execute_task", {"task": "073", "concurrency": 1, "fail_fast": True}
+            )
+        )
+        plain = data(
+            await client.call_tool(
+                "execute_task", {"task": "073", "concurrency": 1, "no_resume": True}
+            )
+        )
+    status = {r["step_id"]: r["status"] for r in fast["results"]}
+    assert status == {"1.1": "failed", "1.2": "skipped"}
+    assert {r["step_id"]: r["status"] for r in plain["results"]} == {
+        "1.1": "failed",
+        "1.2": "completed",
+    }
+    assert (project / "ran.txt").read_text().split() == ["1.2"]  # only the run without fail_fast
