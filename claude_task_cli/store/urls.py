@@ -11,7 +11,8 @@ a log never shows its password (`str(url)`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -28,7 +29,7 @@ class DatabaseUrl:
     """Where the database is: a SQLite file (`path`) or a PostgreSQL connection string."""
 
     dialect: Dialect
-    dsn: str  # the SQLite file's path, or the libpq URL
+    dsn: str = field(repr=False)  # the SQLite file's path, or the libpq URL (with any password)
     path: Path | None = None
 
     def __str__(self) -> str:
@@ -36,10 +37,11 @@ class DatabaseUrl:
         if self.path is not None:
             return str(self.path)
         parts = urlsplit(self.dsn)
-        if parts.password is None:
-            return self.dsn
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+        query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+        return urlunsplit(parts._replace(query=query))
 
 
 def parse_url(text: str) -> DatabaseUrl:
