@@ -68,7 +68,7 @@ def claim_limits(
     """A claim's limits: tasks in progress per worker and per repository, and only the
     repository of the project found from `start` unless `any_repository`."""
     from claude_task_cli.board import Limits
-    from claude_task_cli.board.tasks_of import repository_name
+    from claude_task_cli.project import repository_name
 
     mine = None if any_repository else (repository_name(project_root(start or Path.cwd())),)
     return Limits(repositories=mine, per_worker=per_worker, per_repository=per_repository)
@@ -265,8 +265,8 @@ def quick_run(
     start: Path | None = None,
 ) -> QuickRun:
     """`quick`: one tool call made once and recorded on the board; a task only when promoted."""
-    from claude_task_cli.board.tasks_of import repository_name
     from claude_task_cli.errors import TaskCliError
+    from claude_task_cli.project import repository_name
 
     run_id = board.quick_started(server, tool, args, actor)
     repository = repository_name(project_root(start or Path.cwd())) if promote else None

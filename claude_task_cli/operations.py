@@ -242,8 +242,10 @@ def completed_steps(document: Path, *, state: Path | DatabaseUrl | None = None) 
     return {step for step, state in states.items() if state.status == StepStatus.COMPLETED}
 
 
-def documents_run(state: Path | DatabaseUrl) -> set[Path]:
-    """The documents (absolute paths) that have a run in the state database `state`."""
+def documents_run(state: Path | DatabaseUrl, root: Path) -> set[Path]:
+    """The documents (absolute paths) of the project at `root` (and, on SQLite, of any other)
+    that have a run in the state database `state`."""
+    from claude_task_cli.store.claims import local_path
     from claude_task_cli.store.database import Store
     from claude_task_cli.store.urls import sqlite_file
 
@@ -251,7 +253,8 @@ def documents_run(state: Path | DatabaseUrl) -> set[Path]:
     if file is not None and not file.is_file():
         return set()
     with Store(state) as store:
-        return {Path(run.doc_key) for run in store.runs()}
+        found = {local_path(run.doc_key, root) for run in store.runs()}
+    return {path for path in found if path is not None}
 
 
 def status_matrix(

@@ -27,6 +27,7 @@ from pathlib import Path
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import DocumentChangedError
 from claude_task_cli.outcomes import RunStatus
+from claude_task_cli.project import project_root, repository_name
 from claude_task_cli.store.engines import Tx
 from claude_task_cli.store.records import Event, RunRecord
 from claude_task_cli.store.rows import latest_run, read_runs
@@ -61,6 +62,28 @@ def document_key(doc: TaskDocument) -> str:
     """How runs of a document are found again: its resolved path, else its id."""
     path = Path(doc.source.path)
     return str(path.resolve()) if path.is_file() else f"id:{doc.id}"
+
+
+def shared_key(doc_key: str) -> str:
+    """A document's key as every machine sharing a server has it (PostgreSQL): a resolved path
+    as `<repository>:<path inside its project root>` (the board's way: `project.repository_name`),
+    so that checkouts at other paths find the same runs; any other key as it is."""
+    path = Path(doc_key)
+    if not path.is_absolute():
+        return doc_key
+    root = project_root(path.parent)
+    return f"{repository_name(root)}:{path.relative_to(root).as_posix()}"
+
+
+def local_path(key: str, root: Path) -> Path | None:
+    """The document at `root` a key (a path, or a `shared_key`) names; None when it names a
+    document of another repository, or no path."""
+    if Path(key).is_absolute():
+        return Path(key)
+    repository, sep, inside = key.partition(":")
+    if not sep or repository == "id" or repository != repository_name(root):
+        return None
+    return root / inside
 
 
 def pid_alive(pid: int) -> bool:

@@ -1,8 +1,8 @@
 """Durable run state — runs, step attempts and an append-only event log (`Store`) — in the state
 database, on SQLite or PostgreSQL (`engines.py`).
 
-Location: `Store(where)` takes a SQLite file's path or a `DatabaseUrl` (`--db`, `$CLAUDE_TASK_DB`,
-`location.run_store`). A project's default is `<project root>/.claude-task/state.db`, where the
+Location: `Store(where)` takes a SQLite file's path or a `DatabaseUrl` (`--db`, `$CLAUDE_TASK_DB`;
+`urls.state_location`). A project's default is `<project root>/.claude-task/state.db`, where the
 project root is the nearest ancestor holding `.mcp.json`, else `.git`, else the current directory;
 `$CLAUDE_TASK_STATE` moves it. The directory gets a `.gitignore` of `*` when created.
 
@@ -14,7 +14,9 @@ uncommitted while the run waits. SQLite's WAL with `synchronous=NORMAL` survives
 executor (not a power cut, which would need `FULL`). `on_commit` sees each event once it is
 committed. Whatever the database refuses is a `StoreError` (exit 4) naming it.
 
-The schema and its migrations are in `schema.py`, the SQL of the writes in `writes.py`, the reads
+A document's runs are found by its key: its resolved path on SQLite, its repository and path inside
+it on PostgreSQL (`claims.shared_key`), where checkouts at other paths share them. The schema and
+its migrations are in `schema.py`, the SQL of the writes in `writes.py`, the reads
 in `rows.py`, claims in `claims.py`.
 """
 
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 from claude_task_cli.errors import RunLockedError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 from claude_task_cli.store import rows, writes
-from claude_task_cli.store.claims import Claim, claim_run
+from claude_task_cli.store.claims import Claim, claim_run, shared_key
 from claude_task_cli.store.engines import DatabaseUrl, Tx, as_url, open_database
 from claude_task_cli.store.records import AttemptRecord, Checks, Event, RunRecord, StepState
 from claude_task_cli.store.schema import SCHEMA_VERSION, migrate, tables
@@ -103,6 +105,11 @@ class Store:
         with self.db.transaction() as tx:
             yield tx
 
+    def _key(self, doc_key: str) -> str:
+        """A document's key as stored: its resolved path on SQLite (one machine's file); on
+        PostgreSQL its repository and path inside it, the same from every checkout."""
+        return doc_key if self.db.dialect == "sqlite" else shared_key(doc_key)
+
     def _read(self, read: Callable[[Tx], _T]) -> _T:
         """Deferred writes committed, then `read` in a read-only transaction."""
         self.flush()
@@ -160,7 +167,7 @@ class Store:
         with self.transaction() as tx:
             record, holder, resume = claim_run(
                 tx,
-                doc_key=doc_key,
+                doc_key=self._key(doc_key),
                 doc_path=doc_path,
                 doc_id=doc_id,
                 sha256=sha256,
@@ -193,13 +200,14 @@ class Store:
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
-        return self._read(lambda tx: rows.latest_run(tx, doc_key))
+        return self._read(lambda tx: rows.latest_run(tx, self._key(doc_key)))
 
     def runs(self, doc_key: str | None = None) -> list[RunRecord]:
         """Every run (of one document), oldest first."""
         if doc_key is None:
             return self._read(lambda tx: rows.read_runs(tx, "1 = 1 ORDER BY id", ()))
-        return self._read(lambda tx: rows.read_runs(tx, "doc_key = ? ORDER BY id", (doc_key,)))
+        key = self._key(doc_key)
+        return self._read(lambda tx: rows.read_runs(tx, "doc_key = ? ORDER BY id", (key,)))
 
     # step attempts ----------------------------------------------------------------------------
 

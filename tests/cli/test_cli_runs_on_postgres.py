@@ -1,7 +1,8 @@
 """Runs kept on a PostgreSQL server (`--db`, `$CLAUDE_TASK_DB`): a real `execute_task` (the
 built-in command server) recorded there, read by `task_status` and `generate_report` in other
-processes, resumed without running its completed steps again, and claimed by one of two executors
-started at once; the other gets the lock message. Nothing is written to the project's SQLite file.
+processes and from another checkout of the project (another path, as on another machine), resumed
+there without running its completed steps again, and claimed by one of two executors started at
+once; the other gets the lock message. Nothing is written to the project's SQLite file.
 A bad URL and a server out of reach are one line each (exit 2 and 4), and a password is shown
 nowhere."""
 
@@ -72,7 +73,10 @@ def test_a_run_recorded_in_postgresql_is_read_resumed_and_reported_elsewhere(
     tmp_path: Path, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = postgres_server.create_schema("shared_runs")
-    project = project_at(tmp_path, "task.md", DOCUMENT)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    project = project_at(tmp_path / "one" / "proj", "task.md", DOCUMENT)
+    elsewhere = project_at(tmp_path / "two" / "proj", "task.md", DOCUMENT)  # another checkout
     first = cli(project, "execute_task", "task.md", "-q", "--db", url)
     assert first.returncode == 3, first.stderr  # paused at the person's check
     assert step_states(url, project / "task.md") == {
@@ -81,7 +85,7 @@ def test_a_run_recorded_in_postgresql_is_read_resumed_and_reported_elsewhere(
     }
 
     monkeypatch.setenv("CLAUDE_TASK_DB", url)  # the other commands find it by the environment
-    status = cli(project, "task_status", "task.md", "--json")
+    status = cli(elsewhere, "task_status", "task.md", "--json")
     assert status.returncode == 0, status.stderr
     steps = {s["id"]: s["state"] for s in json.loads(status.stdout)["steps"]}
     assert steps == {"1.1": "completed", "1.2": "awaiting_client", "1.3": "not_run"}
@@ -89,18 +93,19 @@ def test_a_run_recorded_in_postgresql_is_read_resumed_and_reported_elsewhere(
     assert report.returncode == 1, report.stderr  # not complete yet, and says so
     assert "one" in report.stdout  # 1.1's recorded output is the evidence
 
-    recorded = cli(project, "record_step", "task.md", "1.2", "--done", "--note", "looked")
+    recorded = cli(elsewhere, "record_step", "task.md", "1.2", "--done", "--note", "looked")
     assert recorded.returncode == 0, recorded.stderr
-    resumed = cli(project, "execute_task", "task.md", "-q")
+    resumed = cli(elsewhere, "execute_task", "task.md", "-q")
     assert resumed.returncode == 0, resumed.stderr
-    assert step_states(url, project / "task.md") == {
+    assert step_states(url, elsewhere / "task.md") == {
         "1.1": (StepStatus.COMPLETED, 1),  # not run again
         "1.2": (StepStatus.COMPLETED, 0),
         "1.3": (StepStatus.COMPLETED, 1),
     }
     final = cli(project, "generate_report", "task.md", "--stdout")
     assert final.returncode == 0, final.stderr
-    assert not (project / ".claude-task" / "state.db").exists()  # all of it on the server
+    for checkout in (project, elsewhere):  # all of it on the server
+        assert not (checkout / ".claude-task" / "state.db").exists()
 
 
 @pytest.mark.slow

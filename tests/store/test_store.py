@@ -23,6 +23,7 @@ from claude_task_cli.errors import DocumentChangedError, ExitCode, RunLockedErro
 from claude_task_cli.outcomes import AwaitingClient, RunStatus, StepStatus, ToolError
 from claude_task_cli.project import project_root
 from claude_task_cli.store import SCHEMA_VERSION, Claim, Event, Store, default_state_path
+from claude_task_cli.store.claims import local_path
 from claude_task_cli.store.urls import DatabaseUrl, parse_url
 from tests.postgres_server import PostgresServer
 from tests.support import wait_for
@@ -524,3 +525,27 @@ def test_a_deferred_write_rides_with_the_next_and_flush_commits_it(store: Store)
         store.flush()
         assert [a.status for a in other.attempts(run_id)] == [StepStatus.COMPLETED]
     assert seen == ["step_started", "step_completed"]
+
+
+def test_on_postgresql_a_document_is_known_by_repository_and_path_from_any_checkout(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    url = parse_url(postgres_server.create_schema("checkouts"))
+    here, there = tmp_path / "a" / "proj", tmp_path / "b" / "proj"
+    for root in (here, there):
+        (root / "docs").mkdir(parents=True)
+        (root / ".git").mkdir()
+    with Store(url) as store:
+        run, _ = store.open_run(
+            doc_key=str(here / "docs" / "x.md"), doc_path="docs/x.md", doc_id="1",
+            sha256="s", claim=Claim(),
+        )  # fmt: skip
+        assert run.doc_key == "proj:docs/x.md"
+        found = store.latest_run(str(there / "docs" / "x.md"))
+        assert found is not None
+        assert found.id == run.id
+        assert store.latest_run("id:x") is None
+    assert local_path("proj:docs/x.md", there) == there / "docs" / "x.md"
+    assert local_path("other:docs/x.md", there) is None
+    assert local_path("id:7", there) is None
+    assert local_path(str(here / "docs" / "x.md"), there) == here / "docs" / "x.md"  # SQLite's
