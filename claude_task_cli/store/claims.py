@@ -13,7 +13,9 @@ not keep the crashed run claimed. Where the start time cannot be read, the pid a
 On PostgreSQL the claimer may be on any machine, where no pid can be checked: a claim is a lease,
 live while its heartbeat (written on the database's clock, `writes.heartbeat`) is younger than
 `stale_after` seconds by that same clock; claimers of one document queue on an advisory lock, so
-two machines never both find it free. No lock files, no host clocks: the database decides.
+two machines never both find it free. Every write of the claiming store renews the lease and is
+fenced by the claim's token (`fence`): an executor that stalled past its lease while another took
+its run over writes nothing more. No lock files, no host clocks: the database decides.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_task_cli.convert.model import TaskDocument
-from claude_task_cli.errors import DocumentChangedError
+from claude_task_cli.errors import DocumentChangedError, RunLockedError
 from claude_task_cli.outcomes import RunStatus
 from claude_task_cli.project import project_root, repository_name
 from claude_task_cli.store.engines import Tx
@@ -155,3 +157,18 @@ def claim_run(
         (RunStatus.RUNNING, claim.pid, claim.host, claim.token, now, claim.started, run_id),
     )
     return read_runs(conn, "id = ?", (run_id,))[0], None, resume
+
+
+def fence(conn: Tx, run_id: int, token: str) -> None:
+    """Inside a write transaction of the executor holding `run_id` (PostgreSQL): renew its lease,
+    or raise `RunLockedError` — rolling the whole transaction back — when the claim is no longer
+    its own (it stalled past its lease and another executor took the run over)."""
+    renewed = conn.execute(
+        f"UPDATE runs SET claim_heartbeat = {conn.now_sql} WHERE id = ? AND claim_token = ?",
+        (run_id, token),
+    )
+    if renewed.rowcount == 1:
+        return
+    (run,) = read_runs(conn, "id = ?", (run_id,))
+    holder = f"pid {run.claim_pid} on {run.claim_host}" if run.claim_token else "another executor"
+    raise RunLockedError(run.doc_path, run_id, f"{holder} since this one's lease ended")

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from claude_task_cli.errors import RunLockedError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
 from claude_task_cli.store import rows, writes
-from claude_task_cli.store.claims import Claim, claim_run, shared_key
+from claude_task_cli.store.claims import Claim, claim_run, fence, shared_key
 from claude_task_cli.store.engines import DatabaseUrl, Tx, as_url, open_database
 from claude_task_cli.store.records import AttemptRecord, Checks, Event, RunRecord, StepState
 from claude_task_cli.store.schema import SCHEMA_VERSION, migrate, tables
@@ -63,6 +63,7 @@ class Store:
         self.on_commit: Callable[[list[Event]], None] | None = None
         self._deferred: list[tuple[Write, tuple[Any, ...]]] = []
         self._deferred_events: list[Event] = []
+        self._held: tuple[int, str] | None = None  # the run claimed and its token (PostgreSQL)
         self.db = open_database(self.url, name=NAME, busy_timeout=BUSY_TIMEOUT)
         try:
             self._migrate()
@@ -118,8 +119,11 @@ class Store:
 
     def _commit(self, op: Callable[[Tx], _T], events: Sequence[Event] = ()) -> _T:
         """Deferred writes, then `op`, then all their events: one transaction, whose result is
-        `op`'s. `on_commit` then sees the events."""
+        `op`'s, fenced by this store's claim on PostgreSQL (`claims.fence`). `on_commit` then sees
+        the events."""
         with self.transaction() as conn:
+            if self._held is not None:
+                fence(conn, *self._held)
             for write, params in self._deferred:
                 write(conn, params)
             value = op(conn)
@@ -181,6 +185,8 @@ class Store:
                 doc_path, holder.id, f"pid {holder.claim_pid} on {holder.claim_host}"
             )
         assert record is not None
+        if self.db.dialect == "postgresql":
+            self._held = (record.id, claim.token)
         return record, resume
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
@@ -193,6 +199,7 @@ class Store:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
         self._write(writes.FINISH_RUN, (status, ended, run_id, claim.token), events, defer=False)
+        self._held = None
 
     def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
         """Change an unclaimed run's status."""

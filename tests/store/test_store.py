@@ -549,3 +549,26 @@ def test_on_postgresql_a_document_is_known_by_repository_and_path_from_any_check
     assert local_path("other:docs/x.md", there) is None
     assert local_path("id:7", there) is None
     assert local_path(str(here / "docs" / "x.md"), there) == here / "docs" / "x.md"  # SQLite's
+
+
+def test_on_postgresql_an_executor_that_outlived_its_lease_writes_nothing_more(
+    postgres_server: PostgresServer,
+) -> None:
+    url = parse_url(postgres_server.create_schema("fenced"))
+    with Store(url) as stalled, Store(url, stale_after=0.2) as successor:
+        late = Claim()
+        run_id, _ = open_doc(stalled, late)
+        stalled.start_attempt(run_id, "1.1", {})  # renews the lease while it holds
+        wait_for(lambda: _claimable(successor), 30, "the lease to end")
+        with pytest.raises(RunLockedError, match=rf"run {run_id} is being executed by pid"):
+            stalled.start_attempt(run_id, "1.2", {})
+        with pytest.raises(RunLockedError):
+            stalled.finish_attempt(run_id, "1.1", 1, StepStatus.COMPLETED)
+        with pytest.raises(RunLockedError):
+            stalled.finish_run(run_id, late, RunStatus.FAILED)
+        assert [(a.step_id, a.status) for a in successor.attempts(run_id)] == [
+            ("1.1", StepStatus.RUNNING)
+        ]
+        latest = successor.latest_run("/p/doc.md")
+        assert latest is not None
+        assert latest.status == RunStatus.RUNNING
