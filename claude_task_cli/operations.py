@@ -314,12 +314,23 @@ def build_reports(
 
     doc, path = load_document(task, start)
     evidence = latest_evidence(state_path_for(path, state), doc, str(path.resolve()))
-    reports = Reports.of(doc, evidence)
+    reports = Reports.of(doc, evidence, board_events(path, state))
     task_id = None if subtask is None else find_task(reports, subtask)
     root = project_root(path.resolve().parent) if root is None else root
     env = environment(template_search(root, templates))
     rendered = render_reports(reports, env, task_id=task_id, fmt=fmt, output_limit=output_limit)
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
+
+
+def board_events(document: Path, state: Path | None = None) -> list[dict[str, Any]]:
+    """The board's events of `document` (oldest first, as plain data), from the database its
+    board is in: `state` when given, else `$CLAUDE_TASK_DB`, else the project's state database.
+    Reading creates and changes nothing; a document not on the board has none."""
+    from claude_task_cli.board.history import document_history
+    from claude_task_cli.store.engines import database_url, parse_url
+
+    url = parse_url(str(state)) if state is not None else database_url(None, document.parent)
+    return [event.to_dict() for event in document_history(url, document)]
 
 
 def write_reports(

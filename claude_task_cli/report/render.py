@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import InputError, ReportError
+from claude_task_cli.report.board_trail import LISTED, task_trail, trail_rows
 from claude_task_cli.report.evidence import RunEvidence, run_facts
 from claude_task_cli.report.files import Rendered, summary_file_name, task_file_name
 from claude_task_cli.report.markdown_escape import DEFAULT_OUTPUT_LIMIT
@@ -43,10 +44,18 @@ class Reports:
     doc: TaskDocument
     run: RunEvidence | None
     matrix: Matrix
+    board: tuple[dict[str, Any], ...] = ()  # the board's events of the document (board_trail.py)
 
     @classmethod
-    def of(cls, doc: TaskDocument, run: RunEvidence | None) -> Reports:
-        return cls(doc, run, build_matrix(outline_of(doc), None if run is None else run_facts(run)))
+    def of(
+        cls,
+        doc: TaskDocument,
+        run: RunEvidence | None,
+        board: Iterable[Mapping[str, Any]] = (),
+    ) -> Reports:
+        """`board`: the document's board events, oldest first, as plain mappings."""
+        matrix = build_matrix(outline_of(doc), None if run is None else run_facts(run))
+        return cls(doc, run, matrix, tuple(trail_rows(board)))
 
 
 def find_task(reports: Reports, wanted: str) -> str:
@@ -76,7 +85,13 @@ def render_reports(
     common.update(output_limit=output_limit, report_dir=None)  # the matrix links reports beside it
     template = _template(env, TASK_TEMPLATE)
     out = [
-        Rendered(view["file_name"], _render(template, {**common, "task": view}))
+        Rendered(
+            view["file_name"],
+            _render(
+                template,
+                {**common, "task": view, "board": task_trail(reports.board, view["task"]["id"])},
+            ),
+        )
         for view in data.tasks
         if task_id is None or view["task"]["id"] == task_id
     ]
@@ -111,6 +126,8 @@ def _common(reports: Reports, data: ReportData) -> dict[str, Any]:
         "matrix": data.matrix,
         "tasks": data.tasks,
         "document_links": data.document_links,
+        "board": list(reports.board),
+        "board_listed": LISTED,
     }
 
 

@@ -221,3 +221,31 @@ def test_reading_or_previewing_creates_no_database(project: Path, tmp_path: Path
         result = runner.invoke(app, [*args, "--db", f"sqlite:///{missing}"])
         assert result.exit_code == 0, result.output
     assert not missing.parent.exists()
+
+
+def test_reports_show_the_board_history_of_the_document(project: Path) -> None:
+    assert runner.invoke(app, ["import", "950"]).exit_code == 0
+    moved = runner.invoke(app, ["move", "950", "1", "ready", "--reason", "go <b>now</b>"])
+    assert moved.exit_code == 0
+    assert runner.invoke(app, ["claim", "--worker", "agent-1"]).exit_code == 0
+    one = runner.invoke(app, ["generate_report", "950", "task_1", "--stdout"])
+    assert one.exit_code == 1, one.output  # incomplete: nothing was run
+    history = one.stdout[one.stdout.index("Board History") :]
+    rows = [line.split(" | ") for line in history.splitlines() if line.startswith("| 20")]
+    assert [row[1] for row in rows] == ["task.created", "task.updated", "task.claimed"]
+    assert rows[2][2] == "agent-1"
+    assert "backlog → ready; note: go &lt;b&gt;now&lt;/b&gt;" in rows[1][3]  # text inert
+    every = runner.invoke(app, ["generate_report", "950", "--stdout"])
+    summary = every.stdout[every.stdout.index("## Board History") :]
+    assert summary.count("| task.created |") == 4  # each of the four tasks, in the summary
+    task_2 = every.stdout[every.stdout.index("# 950 Task 2: Fails") :]
+    assert "task.claimed" not in task_2[: task_2.index("# 950 Task 3:")]
+
+
+def test_a_report_reads_the_board_without_creating_one(
+    sqlite_project: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["generate_report", "950", "--stdout"])
+    assert result.exit_code == 1, result.output  # incomplete: nothing was run
+    assert "Board History" not in result.stdout  # never imported: no history
+    assert not (tmp_path / "state.db").exists()  # and no board made for the question
