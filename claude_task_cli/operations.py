@@ -322,14 +322,14 @@ def build_reports(
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
 
 
-def board_events(document: Path, state: Path | None = None) -> list[dict[str, Any]]:
+def board_events(document: Path, state: Path | DatabaseUrl | None = None) -> list[dict[str, Any]]:
     """The board's events of `document` (oldest first, as plain data), from the database its
     board is in: `state` when given, else `$CLAUDE_TASK_DB`, else the project's state database.
     Reading creates and changes nothing; a document not on the board has none."""
     from claude_task_cli.board.history import document_history
-    from claude_task_cli.store.engines import database_url, parse_url
+    from claude_task_cli.store.engines import as_url, database_url
 
-    url = parse_url(str(state)) if state is not None else database_url(None, document.parent)
+    url = as_url(state) if state is not None else database_url(None, document.parent)
     return [event.to_dict() for event in document_history(url, document)]
 
 
