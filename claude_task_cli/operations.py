@@ -209,12 +209,11 @@ def latest_run(
     from claude_task_cli.report import state_path_for
     from claude_task_cli.run.continuation import status_of
     from claude_task_cli.store.database import Store
-    from claude_task_cli.store.urls import sqlite_file
+    from claude_task_cli.store.urls import not_created
 
     doc, path = load_document(task, start)
     database = state_path_for(path, state)
-    file = sqlite_file(database)
-    if file is not None and not file.is_file():
+    if not_created(database):
         return doc, path, None
     with Store(database) as store:
         if store.latest_run(str(path.resolve())) is None:
@@ -228,11 +227,10 @@ def completed_steps(document: Path, *, state: Path | DatabaseUrl | None = None) 
     from claude_task_cli.outcomes import RunStatus, StepStatus
     from claude_task_cli.report import state_path_for
     from claude_task_cli.store.database import Store
-    from claude_task_cli.store.urls import sqlite_file
+    from claude_task_cli.store.urls import not_created
 
     database = state_path_for(document, state)
-    file = sqlite_file(database)
-    if file is not None and not file.is_file():
+    if not_created(database):
         return set()
     with Store(database) as store:
         run = store.latest_run(str(document.resolve()))
@@ -247,10 +245,9 @@ def documents_run(state: Path | DatabaseUrl, root: Path) -> set[Path]:
     that have a run in the state database `state`."""
     from claude_task_cli.store.claims import local_path
     from claude_task_cli.store.database import Store
-    from claude_task_cli.store.urls import sqlite_file
+    from claude_task_cli.store.urls import not_created
 
-    file = sqlite_file(state)
-    if file is not None and not file.is_file():
+    if not_created(state):
         return set()
     with Store(state) as store:
         found = {local_path(run.doc_key, root) for run in store.runs()}

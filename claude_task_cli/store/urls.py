@@ -91,3 +91,9 @@ def state_location(explicit: Path | DatabaseUrl | None, start: Path | None) -> P
 def sqlite_file(where: Path | DatabaseUrl) -> Path | None:
     """The SQLite file of `where`; None for a server (which cannot be looked at without it)."""
     return where if isinstance(where, Path) else where.path
+
+
+def not_created(where: Path | DatabaseUrl) -> bool:
+    """A SQLite file not made yet (or not a file): nothing recorded; looking must not make it."""
+    file = sqlite_file(where)
+    return file is not None and not file.is_file()
