@@ -97,8 +97,18 @@ def finish_params(
     )
 
 
+def _text(conn: Tx, text: str | None) -> str | None:
+    """PostgreSQL's text holds no NUL character, which an error quoting a command's output may
+    have: there it is stored as U+FFFD (JSON columns escape it and need nothing)."""
+    if text is None or conn.dialect == "sqlite" or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
+
+
 def finish(conn: Tx, params: tuple[Any, ...]) -> None:
     """Record how a started attempt ended."""
+    if conn.dialect == "postgresql":
+        params = (*params[:2], _text(conn, params[2]), *params[3:])
     conn.execute(_FINISH, params)
 
 
@@ -131,6 +141,7 @@ def outcome(conn: Tx, params: tuple[Any, ...]) -> None:
     """An outcome reached without a call: a new row, unless it repeats the step's latest one
     (a step re-paused on resume); with checks (a verified client result) always a new row."""
     run_id, step_id, status, source, result, error, reason, checks, now = params
+    error = _text(conn, error)
     latest = conn.execute(_LATEST, (run_id, step_id)).fetchone()
     if latest is None or checks is not None or tuple(latest) != (status, source, reason, None):
         conn.execute(

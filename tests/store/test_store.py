@@ -572,3 +572,13 @@ def test_on_postgresql_an_executor_that_outlived_its_lease_writes_nothing_more(
         latest = successor.latest_run("/p/doc.md")
         assert latest is not None
         assert latest.status == RunStatus.RUNNING
+
+
+def test_an_error_quoting_a_nul_character_is_stored(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    attempt = store.start_attempt(run_id, "1", {})
+    store.finish_attempt(run_id, "1", attempt, StepStatus.FAILED, error="bad\x00byte")
+    store.record_outcome(run_id, "2", StepStatus.FAILED, error="also\x00here")
+    errors = [a.error for a in store.attempts(run_id)]
+    kept = "\x00" if store.db.dialect == "sqlite" else "\ufffd"  # PostgreSQL's text has no NUL
+    assert errors == [f"bad{kept}byte", f"also{kept}here"]
