@@ -19,7 +19,9 @@ The sides alternate, and a ratio is the median of the per-repetition ratios (eac
 over the SDK run just before it), so drift on a shared machine cancels; the time columns are each
 side's median. Also reported, not targets: the durability contract alone (the same SDK loop, each
 call preceded by the store's writes of a step, no executor) and the state store's own cost per
-step without any MCP traffic.
+step without any MCP traffic; and, where PostgreSQL is installed, the chained run with its runs
+kept on a throwaway PostgreSQL server (fsync and synchronous commit on, as a real server runs;
+`tests/postgres_server.py`) instead of a SQLite file, against the same SDK loop.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from claude_task_cli.outcomes import RunStatus, StepStatus
 from claude_task_cli.run.engine import execute
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.store import Claim, Event, Store
+from claude_task_cli.store.urls import parse_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import conditions
@@ -87,10 +90,13 @@ def document(
     )
 
 
-async def engine_run(pool: ServerPool, doc: TaskDocument, concurrency: int) -> float:
-    """The executor's run of `doc`, timed up to its store's close (the last checkpoint)."""
+async def engine_run(
+    pool: ServerPool, doc: TaskDocument, concurrency: int, url: str | None = None
+) -> float:
+    """The executor's run of `doc`, timed up to its store's close (the last checkpoint); its runs
+    in a fresh SQLite file, or at `url` (a fresh PostgreSQL schema)."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "state.db")
+        store = Store(Path(tmp) / "state.db" if url is None else parse_url(url))
         start = time.perf_counter()
         try:
             options = RunOptions(concurrency=concurrency)
@@ -179,6 +185,30 @@ def store_cost(steps: int = 1000) -> float:
         return (time.perf_counter() - start) / steps * 1e6
 
 
+async def postgres_chain(
+    pool: ServerPool, session: Any, chain: TaskDocument, runs: int
+) -> tuple[list[float], list[float]] | None:
+    """The SDK loop and the chained run with its runs on a throwaway PostgreSQL server, alternated;
+    None where no PostgreSQL (or psycopg) is installed."""
+    try:
+        import psycopg  # noqa: F401
+
+        from tests.postgres_server import PostgresServer
+
+        server = PostgresServer(durable=True).start()
+    except (ImportError, RuntimeError, OSError) as exc:
+        print(f"(no PostgreSQL row: {exc})", file=sys.stderr)
+        return None
+    sdk, engine = [], []
+    try:
+        for i in range(runs):
+            sdk.append(await sdk_run(session, 1000, 1))
+            engine.append(await engine_run(pool, chain, 1, server.create_schema(f"bench_{i}")))
+    finally:
+        server.stop()
+    return sdk, engine
+
+
 async def median(runs: int, measure: Callable[[], Awaitable[float]]) -> float:
     return statistics.median([await measure() for _ in range(runs)])
 
@@ -213,6 +243,7 @@ async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
             eng_par.append(await engine_run(pool, wide, 10))
             floor.append(await contract_run(session, 1000))
         sleep_wall = await median(runs, lambda: engine_run(pool, sleeps, 20))
+        on_server = await postgres_chain(pool, session, chain, runs)
 
     s, e = statistics.median(sdk_seq), statistics.median(eng_seq)
     rows.append(("1,000 chained no-op steps (wall)", f"{s * 1000:.0f} ms", f"{e * 1000:.0f} ms",
@@ -228,6 +259,12 @@ async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
     rows.append(("1,000 chained SDK calls + the store's writes of each step, no executor (wall)",
                  f"{s * 1000:.0f} ms", f"{f * 1000:.0f} ms", f"{paired(sdk_seq, floor):.2f}×",
                  "reported"))  # fmt: skip
+    if on_server is not None:
+        sdk_pg, eng_pg = on_server
+        rows.append(("1,000 chained no-op steps, runs on PostgreSQL (wall)",
+                     f"{statistics.median(sdk_pg) * 1000:.0f} ms",
+                     f"{statistics.median(eng_pg) * 1000:.0f} ms",
+                     f"{paired(sdk_pg, eng_pg):.2f}×", "reported"))  # fmt: skip
     per_call = s / 1000 * 1e6
     per_step = statistics.median(store_cost() for _ in range(runs))
     rows.append(("state store per step (1 transaction, 2 events, no MCP)", "",

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from claude_task_cli.board.worker import WorkOptions, WorkReport
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.store.database import Event
+    from claude_task_cli.store.urls import DatabaseUrl
 
 
 def open_board(db: str | None = None, *, start: Path | None = None, create: bool = True) -> Board:
@@ -68,7 +69,7 @@ def claim_limits(
     """A claim's limits: tasks in progress per worker and per repository, and only the
     repository of the project found from `start` unless `any_repository`."""
     from claude_task_cli.board import Limits
-    from claude_task_cli.board.tasks_of import repository_name
+    from claude_task_cli.project import repository_name
 
     mine = None if any_repository else (repository_name(project_root(start or Path.cwd())),)
     return Limits(repositories=mine, per_worker=per_worker, per_repository=per_repository)
@@ -168,11 +169,15 @@ def work_tasks(
     from claude_task_cli.board.worker import work
 
     root = project_root(start or Path.cwd())
-    return work(board, lambda c, step: _run_board_task(c, step, root), options, on_progress)
+    runs = board.db.url  # the runs of its tasks are kept where the board is
+    return work(board, lambda c, step: _run_board_task(c, step, root, runs), options, on_progress)
 
 
 def _run_board_task(
-    claimed: Claimed, step_event: Callable[[str, dict[str, Any]], None], root: Path
+    claimed: Claimed,
+    step_event: Callable[[str, dict[str, Any]], None],
+    root: Path,
+    runs: DatabaseUrl,
 ) -> Execution:
     from claude_task_cli.board import Execution
     from claude_task_cli.errors import RunLockedError
@@ -199,7 +204,8 @@ def _run_board_task(
             step_event("task.step_completed", {"step": event.step_id, "status": status})
 
     try:
-        outcome = execute_document(doc, path, RunOptions(only_task=task.number), on_event=on_event)
+        options = RunOptions(only_task=task.number, state=runs)
+        outcome = execute_document(doc, path, options, on_event=on_event)
     except RunLockedError as exc:
         return Execution("busy", message=str(exc))
     return _execution_of(outcome)
@@ -265,8 +271,8 @@ def quick_run(
     start: Path | None = None,
 ) -> QuickRun:
     """`quick`: one tool call made once and recorded on the board; a task only when promoted."""
-    from claude_task_cli.board.tasks_of import repository_name
     from claude_task_cli.errors import TaskCliError
+    from claude_task_cli.project import repository_name
 
     run_id = board.quick_started(server, tool, args, actor)
     repository = repository_name(project_root(start or Path.cwd())) if promote else None

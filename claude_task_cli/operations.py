@@ -7,6 +7,7 @@ doc, path = load_document("010")                          # TASK → converted d
 outcome = execute_document(doc, path, RunOptions())       # run (or resume) it
 run_document_json(outcome, doc)                           # what `execute_task --json` prints
 record_step("010", "3.1", done=True, note="checked")       # a step done by an agent or a person
+state = run_store(db="postgresql://…")                     # --db / --state: where runs are kept
 status_json("010")                                         # what `task_status --json` prints
 built = build_reports("010", "task_1")                     # reports rendered, not written
 written, removed = write_reports(built, out_dir)           # written; stale ones removed
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from claude_task_cli.run.results import RunOutcome
     from claude_task_cli.samples.scaffold import InitOutcome
     from claude_task_cli.store import Event
+    from claude_task_cli.store.urls import DatabaseUrl
 
 PYTHON_VARIABLE = "CLAUDE_TASK_PYTHON"
 
@@ -47,6 +49,19 @@ def init_project(directory: Path, example: str = "starter") -> InitOutcome:
     from claude_task_cli.samples.scaffold import init_project as scaffold
 
     return scaffold(directory, example)
+
+
+def run_store(state: Path | None = None, db: str | None = None) -> Path | DatabaseUrl | None:
+    """Where the commands that run and read runs find them: `--db URL` or `--state PATH` (not
+    both; None: `$CLAUDE_TASK_DB`, else the document's project's state database). A URL that is
+    not one is `InputError`."""
+    if db is None:
+        return state
+    if state is not None:
+        raise InputError("--db", "give --db or --state, not both")
+    from claude_task_cli.store.urls import parse_url
+
+    return parse_url(db)
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
@@ -169,7 +184,7 @@ def record_step(
     failure: str | None = None,
     done: bool = False,
     note: str | None = None,
-    state: Path | None = None,
+    state: Path | DatabaseUrl | None = None,
     start: Path | None = None,
 ) -> RunOutcome:
     """Record the outcome of a step done outside the executor: `result` (any JSON value),
@@ -188,17 +203,18 @@ def record_step(
 
 
 def latest_run(
-    task: str, *, state: Path | None = None, start: Path | None = None
+    task: str, *, state: Path | DatabaseUrl | None = None, start: Path | None = None
 ) -> tuple[TaskDocument, Path, RunOutcome | None]:
     """TASK's document, its path, and its latest run as stored (None before the first run;
     no state database is created to find that out)."""
     from claude_task_cli.report import state_path_for
     from claude_task_cli.run.continuation import status_of
     from claude_task_cli.store.database import Store
+    from claude_task_cli.store.urls import not_created
 
     doc, path = load_document(task, start)
     database = state_path_for(path, state)
-    if not database.is_file():
+    if not_created(database):
         return doc, path, None
     with Store(database) as store:
         if store.latest_run(str(path.resolve())) is None:
@@ -206,15 +222,16 @@ def latest_run(
         return doc, path, status_of(doc, store, doc_key=str(path.resolve()))
 
 
-def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
+def completed_steps(document: Path, *, state: Path | DatabaseUrl | None = None) -> set[str]:
     """The steps completed in the document's latest run while that run is unfinished — what
     executing it again resumes from; none when there is no run or it completed."""
     from claude_task_cli.outcomes import RunStatus, StepStatus
     from claude_task_cli.report import state_path_for
     from claude_task_cli.store.database import Store
+    from claude_task_cli.store.urls import not_created
 
     database = state_path_for(document, state)
-    if not database.is_file():
+    if not_created(database):
         return set()
     with Store(database) as store:
         run = store.latest_run(str(document.resolve()))
@@ -224,17 +241,23 @@ def completed_steps(document: Path, *, state: Path | None = None) -> set[str]:
     return {step for step, state in states.items() if state.status == StepStatus.COMPLETED}
 
 
-def documents_run(state: Path) -> set[Path]:
-    """The documents (absolute paths) that have a run in the state database `state`."""
+def documents_run(state: Path | DatabaseUrl, root: Path) -> set[Path]:
+    """The documents (absolute paths) of the project at `root` (and, on SQLite, of any other)
+    that have a run in the state database `state`."""
+    from claude_task_cli.store.claims import local_path
     from claude_task_cli.store.database import Store
+    from claude_task_cli.store.urls import not_created
 
-    if not state.is_file():
+    if not_created(state):
         return set()
     with Store(state) as store:
-        return {Path(run.doc_key) for run in store.runs()}
+        found = {local_path(run.doc_key, root) for run in store.runs()}
+    return {path for path in found if path is not None}
 
 
-def status_matrix(task: str, *, state: Path | None = None, start: Path | None = None) -> Matrix:
+def status_matrix(
+    task: str, *, state: Path | DatabaseUrl | None = None, start: Path | None = None
+) -> Matrix:
     """The completion matrix of TASK's latest run: every task and step, COMPLETE or not, and why."""
     from claude_task_cli.report import completion_of
 
@@ -242,7 +265,9 @@ def status_matrix(task: str, *, state: Path | None = None, start: Path | None = 
     return completion_of(path, doc, state_path=state)
 
 
-def status_json(task: str, *, state: Path | None = None, start: Path | None = None) -> str:
+def status_json(
+    task: str, *, state: Path | DatabaseUrl | None = None, start: Path | None = None
+) -> str:
     """`status_matrix(...)` as compact JSON: what `task_status --json` prints."""
     from claude_task_cli.report import matrix_json
 
@@ -268,7 +293,7 @@ def build_reports(
     fmt: Literal["md", "json"] = "md",
     templates: Path | None = None,
     output_limit: int = 4000,
-    state: Path | None = None,
+    state: Path | DatabaseUrl | None = None,
     start: Path | None = None,
     root: Path | None = None,
 ) -> BuiltReports:
@@ -295,14 +320,14 @@ def build_reports(
     return BuiltReports(reports, rendered, task_id, root, env, fmt)
 
 
-def board_events(document: Path, state: Path | None = None) -> list[dict[str, Any]]:
+def board_events(document: Path, state: Path | DatabaseUrl | None = None) -> list[dict[str, Any]]:
     """The board's events of `document` (oldest first, as plain data), from the database its
     board is in: `state` when given, else `$CLAUDE_TASK_DB`, else the project's state database.
     Reading creates and changes nothing; a document not on the board has none."""
     from claude_task_cli.board.history import document_history
-    from claude_task_cli.store.engines import database_url, parse_url
+    from claude_task_cli.store.engines import as_url, database_url
 
-    url = parse_url(str(state)) if state is not None else database_url(None, document.parent)
+    url = as_url(state) if state is not None else database_url(None, document.parent)
     return [event.to_dict() for event in document_history(url, document)]
 
 

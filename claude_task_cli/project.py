@@ -16,6 +16,7 @@ from pathlib import Path
 from claude_task_cli.errors import InputError
 
 STATE_ENV = "CLAUDE_TASK_STATE"
+REPOSITORY_ENV = "CLAUDE_TASK_REPOSITORY"
 STATE_DIR = ".claude-task"
 TASKS_DIR = Path("docs") / "tasks"
 _TITLE_ID = re.compile(rb"^\s*#\s+task\s+#?0*(\d+[a-z]?)\b", re.I)
@@ -29,6 +30,12 @@ def project_root(start: Path) -> Path:
             if (directory / marker).exists():
                 return directory
     return here
+
+
+def repository_name(root: Path) -> str:
+    """The repository a project root is known as wherever it is checked out (the board's
+    documents, the runs on a shared server): `$CLAUDE_TASK_REPOSITORY`, else its folder's name."""
+    return os.environ.get(REPOSITORY_ENV) or root.name
 
 
 def default_state_path(start: Path | None = None) -> Path:

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from claude_task_cli.convert.model import Task, TaskDocument
-from claude_task_cli.project import project_root
+from claude_task_cli.project import project_root, repository_name
 
-REPOSITORY_ENV = "CLAUDE_TASK_REPOSITORY"
 DEFAULT_RANK = 2
 _RANKS = {
     "critical": 0, "urgent": 0, "highest": 0, "blocker": 0, "p0": 0,
@@ -45,11 +43,6 @@ class TaskSpec:
     marker_done: bool  # the marker says complete
     content_sha: str
     depends_on: tuple[str, ...]
-
-
-def repository_name(root: Path) -> str:
-    """The repository a project root is known as on the board."""
-    return os.environ.get(REPOSITORY_ENV) or root.name
 
 
 def document_place(path: Path) -> tuple[str, str, Path]:

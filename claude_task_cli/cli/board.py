@@ -9,19 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from claude_task_cli.cli.boundary import boundary
+from claude_task_cli.cli.options import DbOpt
 from claude_task_cli.errors import InputError
 
 if TYPE_CHECKING:
     from claude_task_cli.board import Board
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The board's database: sqlite:///PATH or postgresql://… (default: $CLAUDE_TASK_DB, "
-        "else <project>/.claude-task/state.db).",
-    ),
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 WorkerOpt = Annotated[
     str | None, typer.Option("--worker", help="The worker's name (default: host:pid).")

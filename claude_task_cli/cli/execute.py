@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from claude_task_cli.cli.boundary import boundary, plain_output
-from claude_task_cli.cli.options import StateOpt, TaskArg
+from claude_task_cli.cli.options import DbOpt, StateOpt, TaskArg
 from claude_task_cli.errors import ExitCode, InputError, OptionError
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def execute_task(
         typer.Option("--mcp-config", help="Servers file (default: the nearest .mcp.json)."),
     ] = None,
     state: StateOpt = None,
+    db: DbOpt = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
 ) -> None:
     """Run a task document's step graph through real MCP tool calls.
@@ -98,6 +99,7 @@ def execute_task(
             load_document,
             plan_json,
             run_document_json,
+            run_store,
             with_results,
         )
         from claude_task_cli.run.handoff import handoff
@@ -112,7 +114,7 @@ def execute_task(
             new_run=no_resume,
             dry_run=dry_run,
             mcp_config=mcp_config,
-            state=state,
+            state=run_store(state, db),
             with_results=as_json,  # the summary shows none; the handoff reads them if needed
             fail_fast=fail_fast,
             rerun_interrupted=rerun_interrupted,
@@ -165,6 +167,7 @@ def record_step(
         str | None, typer.Option("--fail", help="Record a failure with this message.")
     ] = None,
     state: StateOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Record the outcome of a step done outside the executor (by an agent or a person).
 
@@ -184,6 +187,7 @@ def record_step(
     """
     with boundary():
         from claude_task_cli.operations import record_step as record
+        from claude_task_cli.operations import run_store
 
         if result_file is not None and result is None:  # the earlier spelling of --result @FILE
             result = f"@{result_file}"
@@ -194,7 +198,13 @@ def record_step(
             raise OptionError("--note goes with --done (a failure's message is --fail's TEXT)")
         value: Any = None if result is None else _result_value(result)
         outcome = record(
-            task, step, result=value, failure=failure, done=done, note=note, state=state
+            task,
+            step,
+            result=value,
+            failure=failure,
+            done=done,
+            note=note,
+            state=run_store(state, db),
         )
         what = "the failure of" if failure is not None else "the result of"
         recorded = outcome.step(step)

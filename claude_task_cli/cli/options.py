@@ -15,3 +15,11 @@ StateOpt = Annotated[
     Path | None,
     typer.Option("--state", help="State database (default: <project>/.claude-task/state.db)."),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The state database (runs and the board): sqlite:///PATH or postgresql://… "
+        "(default: $CLAUDE_TASK_DB, else <project>/.claude-task/state.db).",
+    ),
+]

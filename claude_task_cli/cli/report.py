@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from claude_task_cli.cli.board import DbOpt, board_status
+from claude_task_cli.cli.board import board_status
 from claude_task_cli.cli.boundary import boundary, err, plain_output
-from claude_task_cli.cli.options import StateOpt, TaskArg
+from claude_task_cli.cli.options import DbOpt, StateOpt, TaskArg
 from claude_task_cli.cli.terminal_text import terminal_text
 from claude_task_cli.errors import ExitCode, InputError
 
@@ -55,6 +55,7 @@ def generate_report(
         int, typer.Option("--max-output", min=0, help="Characters of each output shown (0: all).")
     ] = 4000,
     state: StateOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Render verification reports from the evidence a real run recorded.
 
@@ -76,14 +77,24 @@ def generate_report(
       claude-task generate_report 010 --junit build/report.xml --github-summary
     """
     with boundary(eager_logging=False):  # its core never logs (the reports' time target)
-        from claude_task_cli.operations import build_reports, report_verdict, write_reports
+        from claude_task_cli.operations import (
+            build_reports,
+            report_verdict,
+            run_store,
+            write_reports,
+        )
         from claude_task_cli.report import render_matrix
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
             raise InputError(subtask, "give either SUBTASK or --all, not both")
         built = build_reports(
-            task, subtask, fmt=chosen, templates=templates, output_limit=max_output, state=state
+            task,
+            subtask,
+            fmt=chosen,
+            templates=templates,
+            output_limit=max_output,
+            state=run_store(state, db),
         )
         if stdout:
             _print(built.rendered, chosen)
@@ -143,12 +154,13 @@ def task_status(
             board_status(as_json, db)
         return
     with boundary(eager_logging=False):
-        from claude_task_cli.operations import status_json, status_matrix
+        from claude_task_cli.operations import run_store, status_json, status_matrix
 
+        where = run_store(state, db)
         if as_json:
-            typer.echo(status_json(task, state=state))
+            typer.echo(status_json(task, state=where))
         else:
-            _show_status(status_matrix(task, state=state))
+            _show_status(status_matrix(task, state=where))
 
 
 def _show_status(matrix: Matrix) -> None:

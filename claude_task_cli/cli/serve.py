@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from claude_task_cli.cli.boundary import boundary, configure_logging, debug_enabled
+from claude_task_cli.cli.options import DbOpt
 from claude_task_cli.errors import InputError
 
 
@@ -53,6 +54,7 @@ def serve(
             help="Project root (default: the nearest .mcp.json, else .git, else the cwd).",
         ),
     ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Serve the CLI's operations as MCP tools (and cancel_run), runs and reports as resources.
 
@@ -80,7 +82,7 @@ def serve(
 
         bearer = bearer_token(host, token) if transport == "http" else None
 
-        server = build_server(root)
+        server = build_server(root, db)
         configure_logging(debug_enabled())  # after MCPServer(), which sets up stdlib logging
         if transport == "stdio":
             server.run()

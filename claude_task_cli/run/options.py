@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_task_cli.store.urls import DatabaseUrl
+
 DEFAULT_CONCURRENCY = 4
 DEFAULT_COMMAND_TIMEOUT = 600.0  # seconds per shell command
 RETRY_BACKOFF = 0.5  # seconds before the first retry, doubled each time
@@ -28,7 +30,8 @@ class RunOptions:
       take when its step sets no `timeout` (None: the session pool's default);
     - `retry_backoff`: seconds before a retryable step's first retry, doubled each time, at most
       `max_backoff`;
-    - `mcp_config` and `state`: the servers file and the state database (None: the project's);
+    - `mcp_config` and `state`: the servers file and the state database, a SQLite file or a
+      `DatabaseUrl` (None: `$CLAUDE_TASK_DB`, else the project's);
     - `with_results`: the outcome carries every settled step's result and checks (False: only
       those the run kept for its placeholders, for a caller that shows no results or reads them
       back when it needs them, `runner.read_results`);
@@ -49,7 +52,7 @@ class RunOptions:
     retry_backoff: float = RETRY_BACKOFF
     max_backoff: float = MAX_BACKOFF
     mcp_config: Path | None = None
-    state: Path | None = None
+    state: Path | DatabaseUrl | None = None
     with_results: bool = True
     fail_fast: bool = False
     rerun_interrupted: bool = False

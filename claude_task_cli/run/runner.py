@@ -9,7 +9,8 @@ print(handoff(outcome, doc).narrative())
 ```
 
 The project root is found from the document's directory (nearest `.mcp.json`, else `.git`); the
-state database defaults to `<root>/.claude-task/state.db` (`store.default_state_path`). Servers
+state database is `options.state`, else `$CLAUDE_TASK_DB`, else `<root>/.claude-task/state.db`
+(`store.urls.state_location`). Servers
 come from the nearest `.mcp.json` or `mcp_config_path`; every server the document names must be
 declared there (checked before anything starts). The command server is the declared stdio server
 that runs `claude_task_cli.mcp.command_server` (or `claude-task-command-server`), unless named.
@@ -32,7 +33,8 @@ from claude_task_cli.run.engine import execute
 from claude_task_cli.run.options import RunOptions
 from claude_task_cli.run.results import RunOutcome, fill_results
 from claude_task_cli.run.stopping import stoppable
-from claude_task_cli.store import Event, Store, default_state_path
+from claude_task_cli.store import Event, Store
+from claude_task_cli.store.urls import DatabaseUrl, state_location
 
 if TYPE_CHECKING:
     from claude_task_cli.mcp.client_side import Asker
@@ -49,10 +51,10 @@ def document_dir(doc: TaskDocument, doc_path: Path | None = None) -> Path:
 
 
 def open_store(
-    doc: TaskDocument, state_path: Path | None = None, doc_path: Path | None = None
+    doc: TaskDocument, state_path: Path | DatabaseUrl | None = None, doc_path: Path | None = None
 ) -> Store:
     """The state database for a document: `state_path`, else the documented default."""
-    return Store(state_path or default_state_path(document_dir(doc, doc_path)))
+    return Store(state_location(state_path, document_dir(doc, doc_path)))
 
 
 def find_command_server(config: McpConfig) -> str | None:
@@ -155,7 +157,7 @@ def run_document(
             pool.start(needed)  # all at once, while the run opens its state
             return await stoppable(lambda: run(pool))
 
-    with Store(options.state or default_state_path(start)) as store:
+    with Store(state_location(options.state, start)) as store:
         return asyncio.run(go(store))
 
 
@@ -164,7 +166,7 @@ def read_results(
 ) -> RunOutcome:
     """The outcome of a run made `with_results=False`, with every settled step's result."""
     start = document_dir(doc, doc_path)
-    with Store(options.state or default_state_path(start)) as store:
+    with Store(state_location(options.state, start)) as store:
         return fill_results(outcome, store)
 
 

@@ -104,7 +104,7 @@ class Library:
 
         found: list[Resource] = []
         root = self.project.root
-        for path in sorted(documents_run(self.project.state())):
+        for path in sorted(documents_run(self.project.state(), root)):
             if path.is_file() and path.is_relative_to(root):
                 shown = path.relative_to(root).as_posix()
                 found.append(

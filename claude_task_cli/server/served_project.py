@@ -6,8 +6,9 @@ directory), never from where a document happens to sit: a document at `vendor/li
 `.claude-task/`, and has its reports written under the root's `docs/reports/`. Each path must
 resolve inside the root once symlinks are followed: a `docs/reports` or `.claude-task` that is a
 link to a folder outside is refused, as is any argument naming a path outside.
-`$CLAUDE_TASK_STATE` is the operator's explicit choice of state database and is used as given;
-so is `$CLAUDE_TASK_DB`, the task board's database.
+The state database — runs and the board — is the operator's explicit choice, used as given:
+`serve --db URL`, else `$CLAUDE_TASK_DB`, else `$CLAUDE_TASK_STATE` (a SQLite file), else the root's
+`.claude-task/state.db`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from claude_task_cli.project import STATE_DIR, STATE_ENV, ProjectPaths, project_
 
 if TYPE_CHECKING:
     from claude_task_cli.convert.model import TaskDocument
+    from claude_task_cli.store.urls import DatabaseUrl
 
 CONFIG_NAME = ".mcp.json"
 REPORTS = "docs/reports"
@@ -29,9 +31,14 @@ REPORTS = "docs/reports"
 class ServedProject:
     """Paths from tool arguments resolved inside the root, and the root's own config and state."""
 
-    def __init__(self, start: Path) -> None:
+    def __init__(self, start: Path, db: str | None = None) -> None:
         self.paths = ProjectPaths(project_root(start))
         self.root = self.paths.root
+        self.db = db  # `serve --db URL`
+        if db is not None:
+            from claude_task_cli.store.urls import parse_url
+
+            parse_url(db)  # a URL that is not one stops the server before it starts
 
     def task(self, value: str) -> str:
         """TASK (a path inside the root, or an id under the root's docs/tasks/) as a path."""
@@ -41,19 +48,25 @@ class ServedProject:
         """`value` as an absolute path inside the root; InputError otherwise."""
         return self.paths.inside(value)
 
-    def state(self) -> Path:
-        """The state database: `$CLAUDE_TASK_STATE`, else the root's `.claude-task/state.db`."""
+    def state(self) -> Path | DatabaseUrl:
+        """The run store: `--db`, else `$CLAUDE_TASK_DB`, else `$CLAUDE_TASK_STATE`, else the
+        root's `.claude-task/state.db`."""
+        from claude_task_cli.store.urls import DB_ENV, parse_url
+
+        url = self.db or os.environ.get(DB_ENV)
+        if url:
+            return parse_url(url)
         explicit = os.environ.get(STATE_ENV)
         if explicit:
             return Path(explicit)
         return self.inside(f"{STATE_DIR}/state.db")
 
     def board_db(self) -> str:
-        """The task board's database: `$CLAUDE_TASK_DB` (the operator's explicit choice, a URL,
-        used as given), else the state database (`state`)."""
-        from claude_task_cli.store.engines import DB_ENV
+        """The task board's database: `--db`, else `$CLAUDE_TASK_DB` (a URL, used as given), else
+        the state database's file (`state`)."""
+        from claude_task_cli.store.urls import DB_ENV
 
-        return os.environ.get(DB_ENV) or str(self.state())
+        return self.db or os.environ.get(DB_ENV) or str(self.state())
 
     def reports(self, out: str | None) -> Path:
         """Where reports go: `out`, else the root's docs/reports; inside the root either way."""

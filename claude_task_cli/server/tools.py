@@ -180,9 +180,10 @@ class Tools:
         return path.resolve().relative_to(self.project.root).as_posix()
 
 
-def build_server(root: Path | None = None) -> MCPServer:
-    """The server, its tools bound to the project root found from `root` (default: the cwd)."""
-    project = ServedProject(root or Path.cwd())
+def build_server(root: Path | None = None, db: str | None = None) -> MCPServer:
+    """The server, its tools bound to the project root found from `root` (default: the cwd), its
+    runs and board kept in `db` (a URL; default: `$CLAUDE_TASK_DB`, else the root's)."""
+    project = ServedProject(root or Path.cwd(), db)
     bus = InMemorySubscriptionBus()  # subscriptions/listen streams (2026-07-28)
     subscribers = Subscribers(project, bus)
     runs = Runs(watch=subscribers.heard)

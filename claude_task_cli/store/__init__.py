@@ -1,9 +1,11 @@
-"""The state store: every run, step attempt and event, durable in one SQLite database.
+"""The state store: every run, step attempt and event, durable in one database — a SQLite file, or
+a PostgreSQL server that several machines share (`engines.py`, `urls.py`).
 
-What the stages above use: `Store` (open it on a path; `default_state_path` says where a project's
-is), `Claim` (who executes a run), `document_key` (how a document's runs are found), and the
-records it reads back — `RunRecord`, `AttemptRecord`, `StepState` (a step's attempts folded),
-`Event` — with `fold_by_step` to fold attempts the same way.
+What the stages above use: `Store` (open it on a SQLite file's path or a `DatabaseUrl`;
+`urls.state_location` says where a project's is), `Claim` (who executes a run), `document_key`
+(how a document's runs are found), and the records it reads back — `RunRecord`, `AttemptRecord`,
+`StepState` (a step's attempts folded), `Event` — with `fold_by_step` to fold attempts the same
+way.
 """
 
 from claude_task_cli.project import default_state_path

@@ -1,81 +1,74 @@
-"""Durable run state in SQLite: runs, step attempts and an append-only event log (`Store`).
+"""Durable run state — runs, step attempts and an append-only event log (`Store`) — in the state
+database, on SQLite or PostgreSQL (`engines.py`).
 
-Location: `<project root>/.claude-task/state.db`, where the project root is the nearest ancestor
-holding `.mcp.json`, else `.git`, else the current directory; `$CLAUDE_TASK_STATE` or an explicit
-path overrides it. The directory gets a `.gitignore` of `*` when created.
+Location: `Store(where)` takes a SQLite file's path or a `DatabaseUrl` (`--db`, `$CLAUDE_TASK_DB`;
+`urls.state_location`). A project's default is `<project root>/.claude-task/state.db`, where the
+project root is the nearest ancestor holding `.mcp.json`, else `.git`, else the current directory;
+`$CLAUDE_TASK_STATE` moves it. The directory gets a `.gitignore` of `*` when created.
 
-Every write is one transaction (`BEGIN IMMEDIATE`) that changes the state and appends its events
-together. A write may be deferred (`defer=True`, group commit): it rides in the next write's
+Every write is one transaction (`BEGIN IMMEDIATE` on SQLite) that changes the state and appends its
+events together. A write may be deferred (`defer=True`, group commit): it rides in the next write's
 transaction, or is committed by `flush`, which the executor calls before it waits on anything — so
 a step's end and the next step's start are one transaction, and nothing settled is left
-uncommitted while the run waits. WAL with `synchronous=NORMAL` survives `kill -9` of the executor
-(not a power cut, which would need `FULL`). `on_commit` sees each event once it is committed.
+uncommitted while the run waits. SQLite's WAL with `synchronous=NORMAL` survives `kill -9` of the
+executor (not a power cut, which would need `FULL`). `on_commit` sees each event once it is
+committed. Whatever the database refuses is a `StoreError` (exit 4) naming it.
 
-The schema and its migrations are in `schema.py`, the SQL of the writes in `writes.py`, the reads
+A document's runs are found by its key: its resolved path on SQLite, its repository and path inside
+it on PostgreSQL (`claims.shared_key`), where checkouts at other paths share them. The schema and
+its migrations are in `schema.py`, the SQL of the writes in `writes.py`, the reads
 in `rows.py`, claims in `claims.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from claude_task_cli.errors import RunLockedError, StoreError
+from claude_task_cli.errors import RunLockedError
 from claude_task_cli.outcomes import PauseReason, RunStatus, StepStatus
-from claude_task_cli.project import STATE_DIR
 from claude_task_cli.store import rows, writes
-from claude_task_cli.store.claims import Claim, claim_run
+from claude_task_cli.store.claims import Claim, claim_run, fence, shared_key
+from claude_task_cli.store.engines import DatabaseUrl, Tx, as_url, open_database
 from claude_task_cli.store.records import AttemptRecord, Checks, Event, RunRecord, StepState
-from claude_task_cli.store.schema import SCHEMA_VERSION, migrate
+from claude_task_cli.store.schema import SCHEMA_VERSION, migrate, tables
 
 __all__ = ["AttemptRecord", "Claim", "Event", "RunRecord", "StepState", "Store"]
 
 _T = TypeVar("_T")
-Write = Callable[[sqlite3.Connection, tuple[Any, ...]], object]
+Write = Callable[[Tx, tuple[Any, ...]], object]
 
-STALE_AFTER = 30.0  # seconds without a heartbeat before another host's claim is stale
+STALE_AFTER = 30.0  # seconds without a heartbeat before a claim is stale (another host, a lease)
+BUSY_TIMEOUT = 10.0  # seconds a SQLite statement waits while another process holds a lock
+NAME = "the state database"
 
 
 class Store:
-    """One SQLite database; use as a context manager or call `close()`."""
+    """The run store on one database; use as a context manager or call `close()`."""
 
     def __init__(
         self,
-        path: Path,
+        where: Path | DatabaseUrl,
         *,
         clock: Callable[[], float] = time.time,
         stale_after: float = STALE_AFTER,
     ) -> None:
-        self.path = path
+        self.url = as_url(where)
+        self.path = self.url.path  # the SQLite file; None on PostgreSQL
         self.clock = clock
         self.stale_after = stale_after
         self.on_commit: Callable[[list[Event]], None] | None = None
         self._deferred: list[tuple[Write, tuple[Any, ...]]] = []
         self._deferred_events: list[Event] = []
+        self._held: tuple[int, str] | None = None  # the run claimed and its token (PostgreSQL)
+        self.db = open_database(self.url, name=NAME, busy_timeout=BUSY_TIMEOUT)
         try:
-            if path.is_dir():  # sqlite would say only "unable to open database file"
-                raise StoreError(path, "cannot open the state database: it is a directory")
-            if path.parent != Path() and not path.parent.exists():
-                with contextlib.suppress(FileExistsError):  # another process made it just now
-                    path.parent.mkdir(parents=True)
-                    if path.parent.name == STATE_DIR:
-                        (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(path, f"cannot open the state database: {_why(path, exc)}") from exc
-        try:
-            with self._faults("open"):
-                _write_ahead_log(self._conn)
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._migrate()
+            self._migrate()
         except BaseException:
-            self._conn.close()
+            self.db.close()
             raise
 
     def __enter__(self) -> Store:
@@ -88,49 +81,49 @@ class Store:
         try:
             self.flush()
         finally:
-            self._conn.close()
+            self.db.close()
 
     def _migrate(self) -> None:
-        if self._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        if self.db.dialect == "postgresql":
+            self.db.migrate("runs", {SCHEMA_VERSION: tables("postgresql")})
             return
-        with self.transaction() as conn:  # read again under the lock: another may have migrated
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        assert self.path is not None
+        with self.db.transaction(write=False, doing="open") as tx:
+            if tx.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+        with self.transaction() as tx:  # read again under the lock: another may have migrated
+            version = tx.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 return
-            applied = migrate(
-                conn, self.path, version, now=self.clock(), stale_after=self.stale_after
-            )
+            now, stale = self.clock(), self.stale_after
+            applied = migrate(tx, self.path, version, now=now, stale_after=stale)
         for journal in applied:
             journal.unlink(missing_ok=True)
 
     @contextmanager
-    def _faults(self, doing: str) -> Iterator[None]:
-        """What SQLite or the file system refuses — a full disk, a read-only, damaged or
-        truncated file — as a `StoreError` naming the database (exit 4), not a traceback. A
-        refused write leaves every earlier transaction as it was committed."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            why = _why(self.path, exc)
-            raise StoreError(self.path, f"cannot {doing} the state database: {why}") from exc
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Tx]:
         """One unit of work: committed whole on success, rolled back on any exception."""
-        with self._faults("write"):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # a full disk may have rolled it back
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.db.transaction() as tx:
+            yield tx
 
-    def _commit(self, op: Callable[[sqlite3.Connection], _T], events: Sequence[Event] = ()) -> _T:
+    def _key(self, doc_key: str) -> str:
+        """A document's key as stored: its resolved path on SQLite (one machine's file); on
+        PostgreSQL its repository and path inside it, the same from every checkout."""
+        return doc_key if self.db.dialect == "sqlite" else shared_key(doc_key)
+
+    def _read(self, read: Callable[[Tx], _T]) -> _T:
+        """Deferred writes committed, then `read` in a read-only transaction."""
+        self.flush()
+        with self.db.transaction(write=False) as tx:
+            return read(tx)
+
+    def _commit(self, op: Callable[[Tx], _T], events: Sequence[Event] = ()) -> _T:
         """Deferred writes, then `op`, then all their events: one transaction, whose result is
-        `op`'s. `on_commit` then sees the events."""
+        `op`'s, fenced by this store's claim on PostgreSQL (`claims.fence`). `on_commit` then sees
+        the events."""
         with self.transaction() as conn:
+            if self._held is not None:
+                fence(conn, *self._held)
             for write, params in self._deferred:
                 write(conn, params)
             value = op(conn)
@@ -175,10 +168,10 @@ class Store:
         """
         self.flush()
         now = self.clock()
-        with self.transaction() as conn:
+        with self.transaction() as tx:
             record, holder, resume = claim_run(
-                conn,
-                doc_key=doc_key,
+                tx,
+                doc_key=self._key(doc_key),
                 doc_path=doc_path,
                 doc_id=doc_id,
                 sha256=sha256,
@@ -192,11 +185,13 @@ class Store:
                 doc_path, holder.id, f"pid {holder.claim_pid} on {holder.claim_host}"
             )
         assert record is not None
+        if self.db.dialect == "postgresql":
+            self._held = (record.id, claim.token)
         return record, resume
 
     def heartbeat(self, run_id: int, claim: Claim) -> None:
         params = (self.clock(), run_id, claim.token)
-        self._write(writes.HEARTBEAT, params, (), defer=False)
+        self._write(writes.heartbeat, params, (), defer=False)
 
     def finish_run(
         self, run_id: int, claim: Claim, status: RunStatus, events: Sequence[Event] = ()
@@ -204,6 +199,7 @@ class Store:
         """Set the run's status, release the claim and append `events`, in one transaction."""
         ended = None if status == RunStatus.RUNNING else self.clock()
         self._write(writes.FINISH_RUN, (status, ended, run_id, claim.token), events, defer=False)
+        self._held = None
 
     def set_run_status(self, run_id: int, status: RunStatus, events: Sequence[Event] = ()) -> None:
         """Change an unclaimed run's status."""
@@ -211,17 +207,14 @@ class Store:
 
     def latest_run(self, doc_key: str) -> RunRecord | None:
         """The document's most recent run."""
-        self.flush()
-        with self._faults("read"):
-            return rows.latest_run(self._conn, doc_key)
+        return self._read(lambda tx: rows.latest_run(tx, self._key(doc_key)))
 
     def runs(self, doc_key: str | None = None) -> list[RunRecord]:
         """Every run (of one document), oldest first."""
-        self.flush()
-        with self._faults("read"):
-            if doc_key is None:
-                return rows.read_runs(self._conn, "1 = 1 ORDER BY id", ())
-            return rows.read_runs(self._conn, "doc_key = ? ORDER BY id", (doc_key,))
+        if doc_key is None:
+            return self._read(lambda tx: rows.read_runs(tx, "1 = 1 ORDER BY id", ()))
+        key = self._key(doc_key)
+        return self._read(lambda tx: rows.read_runs(tx, "doc_key = ? ORDER BY id", (key,)))
 
     # step attempts ----------------------------------------------------------------------------
 
@@ -293,24 +286,18 @@ class Store:
 
     def attempts(self, run_id: int) -> list[AttemptRecord]:
         """Every attempt of a run, by step then attempt number."""
-        self.flush()
-        with self._faults("read"):
-            return rows.read_attempts(self._conn, run_id)
+        return self._read(lambda tx: rows.read_attempts(tx, run_id))
 
     def step_states(
         self, run_id: int, values: Collection[str] | None = None
     ) -> dict[str, StepState]:
         """Each step's state in the run; its arguments, result and checks only for the steps in
         `values` (None: every step)."""
-        self.flush()
-        with self._faults("read"):
-            return rows.step_states(self._conn, run_id, values)
+        return self._read(lambda tx: rows.step_states(tx, run_id, values))
 
     def step_values(self, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any, Any]]:
         """`(args, result, checks)` of each step of `steps` the run has, as its state has them."""
-        self.flush()
-        with self._faults("read"):
-            return rows.step_values(self._conn, run_id, steps)
+        return self._read(lambda tx: rows.step_values(tx, run_id, steps))
 
     # events -----------------------------------------------------------------------------------
 
@@ -319,32 +306,4 @@ class Store:
 
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""
-        self.flush()
-        with self._faults("read"):
-            return rows.read_events(self._conn, run_id)
-
-
-def _why(path: Path, exc: BaseException) -> str:
-    """SQLite's reason, with what it leaves unsaid: that the file or its directory is read-only
-    (it says only "unable to open database file", as WAL needs files beside the database)."""
-    reason = str(exc)
-    for where in (path, path.parent):
-        if where.exists() and not os.access(where, os.W_OK):
-            kind = "directory" if where.is_dir() else "file"
-            return f"{reason} (the {kind} {where} is read-only)"
-    return reason
-
-
-def _write_ahead_log(conn: sqlite3.Connection, patience: float = 10.0) -> None:
-    """Switch the database to WAL. On a new database that several processes open at once the
-    switch can answer "database is locked" without waiting for the busy timeout (it needs the
-    database alone for a moment): it is tried again, for as long as the busy timeout would wait."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
+        return self._read(lambda tx: rows.read_events(tx, run_id))

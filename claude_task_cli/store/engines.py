@@ -22,29 +22,44 @@ transaction is `BEGIN IMMEDIATE` on SQLite (writers queue at the start, so what 
 still holds when it writes) and `BEGIN` at READ COMMITTED on PostgreSQL, where `tx.lock(name)` takes
 a transaction-scoped advisory lock (on SQLite the write lock already serialises writers).
 `tx.dialect` says which engine runs, for the few statements that differ (`FOR UPDATE SKIP LOCKED`).
-Each component versions its own tables in `schema_versions`: the board as `board`; the run store
-can move onto this layer as another component. Driver errors become `StoreError` (exit code 4).
+Each component versions its own tables in `schema_versions`: the board as `board`, the run store
+(`database.py`) as `runs` on PostgreSQL. Driver errors become `StoreError` (exit code 4), saying
+`cannot open|read|write <name>: <why>`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import random
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Protocol
 
-from claude_task_cli.errors import InputError, StoreError
-from claude_task_cli.project import STATE_DIR, default_state_path
+from claude_task_cli.errors import StoreError
+from claude_task_cli.store.sqlite_connection import begin_immediate, connect_sqlite
+from claude_task_cli.store.urls import (
+    DB_ENV,
+    DatabaseUrl,
+    Dialect,
+    as_url,
+    database_url,
+    parse_url,
+)
 
-DB_ENV = "CLAUDE_TASK_DB"
-BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the write lock before giving up
-Dialect = Literal["sqlite", "postgresql"]
+__all__ = [
+    "DB_ENV",
+    "Database",
+    "DatabaseUrl",
+    "Dialect",
+    "Tx",
+    "as_url",
+    "database_url",
+    "open_database",
+    "parse_url",
+]
+
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server, unless the URL says otherwise
 
 _DDL: dict[Dialect, dict[str, str]] = {
     "sqlite": {"{id}": "INTEGER PRIMARY KEY", "{float}": "REAL", "{bigint}": "INTEGER"},
@@ -64,50 +79,6 @@ _VERSIONS = (
 )
 
 
-@dataclass(frozen=True)
-class DatabaseUrl:
-    """Where the database is: a SQLite file (`path`) or a PostgreSQL connection string."""
-
-    dialect: Dialect
-    dsn: str  # the SQLite file's path, or the libpq URL
-    path: Path | None = None
-
-    def __str__(self) -> str:
-        """The URL with any password hidden: what messages and logs show."""
-        if self.path is not None:
-            return str(self.path)
-        parts = urlsplit(self.dsn)
-        if parts.password is None:
-            return self.dsn
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
-def parse_url(text: str) -> DatabaseUrl:
-    """`--db` / `$CLAUDE_TASK_DB` as typed → where the database is; `InputError` otherwise."""
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return DatabaseUrl("sqlite", text, Path(text))
-    scheme = scheme.lower()
-    if scheme == "sqlite":
-        if not rest.startswith("/") or rest == "/":
-            raise InputError(text, "a SQLite URL is sqlite:///relative/path or sqlite:////abs/path")
-        path = Path(rest[1:])
-        return DatabaseUrl("sqlite", str(path), path)
-    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        return DatabaseUrl("postgresql", "postgresql://" + rest)
-    raise InputError(text, f"unknown database {scheme!r}: use sqlite:///PATH or postgresql://…")
-
-
-def database_url(given: str | None, start: Path | None = None) -> DatabaseUrl:
-    """The URL given, else `$CLAUDE_TASK_DB`, else SQLite at the project's state database."""
-    text = given or os.environ.get(DB_ENV)
-    if text:
-        return parse_url(text)
-    path = default_state_path(start)
-    return DatabaseUrl("sqlite", str(path), path)
-
-
 class Rows(Protocol):
     """What `Tx.execute` returns: a cursor of either driver."""
 
@@ -117,6 +88,8 @@ class Rows(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Tx:
@@ -159,6 +132,10 @@ class Tx:
         """The database's clock as an SQL expression, to read it with other values at once."""
         return _NOW[self.dialect]
 
+    def ddl(self, statement: str) -> str:
+        """A DDL statement with `{id}`, `{float}` and `{bigint}` spelled for this engine."""
+        return _spelled_ddl(self.dialect, statement)
+
     def lock(self, name: str) -> None:
         """Hold `name` until the transaction ends (PostgreSQL; SQLite's writers are serial)."""
         if self.dialect == "postgresql":
@@ -169,15 +146,18 @@ class Database:
     """One connection to the database; use as a context manager or call `close()`. Not shared
     between threads: a thread that needs the database opens its own (`reopen`)."""
 
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(
+        self, url: DatabaseUrl, *, name: str = "the database", busy_timeout: float = 0.0
+    ) -> None:
         self.url = url
+        self.name = name  # what messages call it: "cannot write <name>: …"
+        self.busy_timeout = busy_timeout  # SQLite: seconds a statement waits on a lock
         self.dialect: Dialect = url.dialect
         self._sql: dict[str, str] = {}
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
-        with self._driver_errors("cannot open the database"):
-            self._conn: Any = (
-                _connect_sqlite(url) if url.dialect == "sqlite" else self._connect_pg()
-            )
+        with self.faults("open"):
+            sqlite = url.dialect == "sqlite"
+            self._conn: Any = connect_sqlite(url, busy_timeout) if sqlite else self._connect_pg()
 
     def _connect_pg(self) -> Any:
         try:
@@ -188,7 +168,10 @@ class Database:
                 "PostgreSQL needs psycopg: pip install 'claude-task-cli[postgres]'",
             ) from exc
         self._errors = (psycopg.Error,)
-        return psycopg.connect(self.url.dsn, autocommit=True)
+        dsn = self.url.dsn
+        if "connect_timeout" not in dsn:  # a server out of reach is an error, not a hang
+            dsn += ("&" if "?" in dsn else "?") + f"connect_timeout={CONNECT_TIMEOUT}"
+        return psycopg.connect(dsn, autocommit=True)
 
     def __enter__(self) -> Database:
         return self
@@ -201,45 +184,61 @@ class Database:
 
     def reopen(self) -> Database:
         """Another connection to the same database (for another thread)."""
-        return Database(self.url)
+        return Database(self.url, name=self.name, busy_timeout=self.busy_timeout)
 
     @contextmanager
-    def _driver_errors(self, doing: str) -> Iterator[None]:
+    def faults(self, doing: str) -> Iterator[None]:
+        """What the driver refuses — a server out of reach, a full disk, a read-only, damaged or
+        truncated file — as a `StoreError` naming the database (exit 4), not a traceback."""
         try:
             yield
         except self._errors as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(str(self.url), f"{doing}: {first}") from exc
+            why = self._why(exc)
+            raise StoreError(str(self.url), f"cannot {doing} {self.name}: {why}") from exc
+
+    def _why(self, exc: BaseException) -> str:
+        """The driver's reason, first line; for SQLite with what it leaves unsaid: that the file or
+        its directory is read-only (it says only "unable to open database file", as WAL needs
+        files beside the database)."""
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        path = self.url.path
+        for where in () if path is None else (path, path.parent):
+            if where.exists() and not os.access(where, os.W_OK):
+                kind = "directory" if where.is_dir() else "file"
+                return f"{reason} (the {kind} {where} is read-only)"
+        return reason
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, write: bool = True, doing: str | None = None) -> Iterator[Tx]:
         """One unit of work: committed whole on success, rolled back on any exception; driver
-        errors become `StoreError`. `write=False` (reads only) does not queue for SQLite's write
-        lock."""
-        with self._driver_errors("database error"):
+        errors become `StoreError` (`cannot <doing> …`, by default write or read). `write=False`
+        (reads only) does not queue for SQLite's write lock."""
+        with self.faults(doing or ("write" if write else "read")):
             if self.dialect == "postgresql":
                 with self._conn.transaction():
                     yield Tx(self._conn, self.dialect, self._sql)
                 return
             conn = self._conn
             if write:
-                _begin_immediate(conn)
+                begin_immediate(conn)
             else:
                 conn.execute("BEGIN")
             try:
                 yield Tx(conn, self.dialect, self._sql)
                 conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a full disk may have rolled it back
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                 raise
 
     def migrate(self, component: str, migrations: Mapping[int, Sequence[str]]) -> int:
-        """Bring `component`'s tables to the latest version of `migrations` (statements by version,
-        from 1), in one transaction; returns that version. A database written by a newer release
-        is refused."""
+        """Bring `component`'s tables to the latest version of `migrations` (statements by version;
+        a version missing changes nothing), in one transaction; returns that version. A database
+        written by a newer release is refused."""
         latest = max(migrations)
-        with self.transaction() as tx:
+        with self.transaction(doing="open") as tx:
             tx.lock("claude-task schema")
             tx.execute(_VERSIONS)
             row = tx.execute(
@@ -252,7 +251,7 @@ class Database:
                     f"{component} schema {version} is newer than this release knows ({latest})",
                 )
             for target in range(version + 1, latest + 1):
-                for statement in migrations[target]:
+                for statement in migrations.get(target, ()):
                     tx.execute(self.ddl(statement))
             if version < latest:
                 tx.execute(
@@ -264,47 +263,20 @@ class Database:
 
     def ddl(self, statement: str) -> str:
         """A DDL statement with `{id}`, `{float}` and `{bigint}` spelled for this engine."""
-        for token, spelled in _DDL[self.dialect].items():
-            statement = statement.replace(token, spelled)
-        return statement
+        return _spelled_ddl(self.dialect, statement)
 
 
-def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """`BEGIN IMMEDIATE`, retried after a short random pause while another writer holds the lock.
-
-    SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms), so under
-    contention the writer that just committed takes the lock again while the others sleep: with 8
-    claiming processes, some got no claim at all. Short random pauses keep every waiter in the
-    race (benchmarks/bench_claims.py: the slowest worker gets at least a quarter of its share).
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(0.0001, 0.001))
+def _spelled_ddl(dialect: Dialect, statement: str) -> str:
+    for token, spelled in _DDL[dialect].items():
+        statement = statement.replace(token, spelled)
+    return statement
 
 
-def _connect_sqlite(url: DatabaseUrl) -> sqlite3.Connection:
-    path = url.path
-    assert path is not None
-    if path.parent != Path() and not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        if path.parent.name == STATE_DIR:
-            (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # survives kill -9 of any process (not power loss)
-    conn.execute("PRAGMA busy_timeout=0")  # writers wait in `_begin_immediate`; readers never do
-    return conn
-
-
-def open_database(url: DatabaseUrl) -> Database:
+def open_database(
+    url: DatabaseUrl, *, name: str = "the database", busy_timeout: float = 0.0
+) -> Database:
     """A connection to the database at `url`; `StoreError` when it cannot be opened."""
     try:
-        return Database(url)
+        return Database(url, name=name, busy_timeout=busy_timeout)
     except OSError as exc:
-        raise StoreError(str(url), f"cannot open the database: {exc}") from exc
+        raise StoreError(str(url), f"cannot open {name}: {exc}") from exc

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from claude_task_cli.errors import StoreError
 from claude_task_cli.store.claims import claim_live
+from claude_task_cli.store.engines import Tx
 from claude_task_cli.store.rows import read_runs
 from claude_task_cli.store.writes import finish, outcome
 
@@ -57,9 +57,7 @@ def _records(path: Path) -> list[list[Any]]:
         raise StoreError(path, f"unreadable step journal: {exc}") from exc
 
 
-def apply_journals(
-    conn: sqlite3.Connection, database: Path, now: float, stale_after: float
-) -> list[Path]:
+def apply_journals(conn: Tx, database: Path, now: float, stale_after: float) -> list[Path]:
     """Apply every journal file's records not applied yet, inside the caller's transaction;
     the files applied (to remove once committed)."""
     applied = []

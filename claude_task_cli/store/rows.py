@@ -1,4 +1,5 @@
-"""The store's rows read back as records: functions over a connection, plain SQL.
+"""The store's rows read back as records: functions over a transaction (`engines.Tx`), plain SQL
+the same on both engines.
 
 `step_states` is what resuming a run reads: every step's state, with its values — arguments,
 result and checks, which may be large — only for the steps asked for: a resumed run needs the
@@ -9,12 +10,12 @@ when the run's outcome needs them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
 from claude_task_cli.outcomes import RunStatus, StepStatus, parse_pause_reason
+from claude_task_cli.store.engines import Tx
 from claude_task_cli.store.records import AttemptRecord, Event, RunRecord, StepState, fold
 
 _RUN_COLUMNS = (
@@ -40,7 +41,7 @@ _CHUNK = 500  # step ids bound in one query
 _STEP_STATUS = {status.value: status for status in StepStatus}
 
 
-def read_runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
+def read_runs(conn: Tx, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
     cursor = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where}", params)
     return [
         RunRecord(
@@ -62,7 +63,7 @@ def read_runs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> 
     ]
 
 
-def latest_run(conn: sqlite3.Connection, doc_key: str) -> RunRecord | None:
+def latest_run(conn: Tx, doc_key: str) -> RunRecord | None:
     found = read_runs(conn, "doc_key = ? ORDER BY id DESC LIMIT 1", (doc_key,))
     return found[0] if found else None
 
@@ -90,7 +91,7 @@ def _attempt(run_id: int, row: tuple[Any, ...]) -> AttemptRecord:
     )
 
 
-def read_attempts(conn: sqlite3.Connection, run_id: int) -> list[AttemptRecord]:
+def read_attempts(conn: Tx, run_id: int) -> list[AttemptRecord]:
     """Every attempt of a run, by step then attempt number."""
     return [_attempt(run_id, row) for row in conn.execute(_ATTEMPTS, (run_id,))]
 
@@ -110,7 +111,7 @@ def _folded(run_id: int, rows: Iterable[tuple[Any, ...]]) -> dict[str, StepState
 
 
 def step_states(
-    conn: sqlite3.Connection, run_id: int, values: Collection[str] | None = None
+    conn: Tx, run_id: int, values: Collection[str] | None = None
 ) -> dict[str, StepState]:
     """Each step's state in the run; its arguments, result and checks only for the steps in
     `values` (None: every step)."""
@@ -122,9 +123,7 @@ def step_states(
     return states
 
 
-def step_values(
-    conn: sqlite3.Connection, run_id: int, steps: Collection[str]
-) -> dict[str, tuple[Any, Any, Any]]:
+def step_values(conn: Tx, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any, Any]]:
     """`(args, result, checks)` of each step of `steps` the run has, as its state has them: the
     latest arguments recorded, the latest attempt's result and checks."""
     ids = sorted(steps)
@@ -137,7 +136,7 @@ def step_values(
     return found
 
 
-def read_events(conn: sqlite3.Connection, run_id: int) -> list[Event]:
+def read_events(conn: Tx, run_id: int) -> list[Event]:
     """The run's event log, in order."""
     cursor = conn.execute(
         "SELECT id, ts, run_id, step_id, kind, payload FROM events WHERE run_id = ? ORDER BY id",

@@ -1,6 +1,8 @@
-"""The state database's schema, its version, and the migration of an older database to it.
+"""The run store's schema, its version, and the migration of an older database to it.
 
-The version is `PRAGMA user_version`. Version 5 (this one) is three tables: `runs`, `step_attempts`
+On SQLite the version is `PRAGMA user_version`; on PostgreSQL it is the `runs` component of
+`schema_versions` (`engines.Database.migrate`), which starts at version 5 — the same tables, spelled
+for PostgreSQL (`tables`). Version 5 (this one) is three tables: `runs`, `step_attempts`
 (one row per attempt of a step) and `events` (the append-only log). Older versions, all migrated
 keeping every run: 1 had the same tables; 2 added a run's `revision` (raised by triggers) and
 `matrix_cache`, a cache of the completion matrix; 3 added `step_journal`, how far the executor's
@@ -16,31 +18,39 @@ find the work done.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from claude_task_cli.errors import StoreError
+from claude_task_cli.store.engines import Dialect, Tx
 from claude_task_cli.store.legacy_journal import apply_journals
 
 SCHEMA_VERSION = 5
 
-TABLES = (
+# In the engines' DDL spelling ({id}, {float}, {bigint}; `engines.Database.ddl`).
+_TABLES = (
     "CREATE TABLE runs ("
-    " id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,"
-    " source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,"
-    " claim_pid INTEGER, claim_host TEXT, claim_token TEXT, claim_heartbeat REAL,"
-    " claim_started TEXT)",
+    " id {id}, doc_key TEXT NOT NULL, doc_path TEXT NOT NULL, doc_id TEXT NOT NULL,"
+    " source_sha256 TEXT NOT NULL, status TEXT NOT NULL, started_at {float} NOT NULL,"
+    " ended_at {float}, claim_pid INTEGER, claim_host TEXT, claim_token TEXT,"
+    " claim_heartbeat {float}, claim_started TEXT)",
     "CREATE INDEX runs_doc ON runs (doc_key, id)",
     "CREATE TABLE step_attempts ("
-    " run_id INTEGER NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL,"
+    " run_id {bigint} NOT NULL REFERENCES runs (id), step_id TEXT NOT NULL,"
     " attempt INTEGER NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, args TEXT,"
-    " result TEXT, error TEXT, pause_reason TEXT, checks TEXT, started_at REAL, ended_at REAL,"
-    " duration_ms REAL, PRIMARY KEY (run_id, step_id, attempt)) WITHOUT ROWID",
+    " result TEXT, error TEXT, pause_reason TEXT, checks TEXT, started_at {float},"
+    " ended_at {float}, duration_ms {float}, PRIMARY KEY (run_id, step_id, attempt)){rowid}",
     "CREATE TABLE events ("
-    " id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id INTEGER NOT NULL REFERENCES runs (id),"
+    " id {id}, ts {float} NOT NULL, run_id {bigint} NOT NULL REFERENCES runs (id),"
     " step_id TEXT, kind TEXT NOT NULL, payload TEXT NOT NULL)",
     "CREATE INDEX events_run ON events (run_id, id)",
 )
+
+
+def tables(dialect: Dialect) -> tuple[str, ...]:
+    """The tables of this version, for `dialect` (still to be spelled by `Database.ddl`)."""
+    rowid = " WITHOUT ROWID" if dialect == "sqlite" else ""
+    return tuple(statement.replace("{rowid}", rowid) for statement in _TABLES)
+
 
 # What versions 2 and 3 added, dropped again (the triggers first: they name `revision`).
 _DROP_V2 = (
@@ -55,9 +65,9 @@ _DROP_V3 = ("DROP TABLE IF EXISTS step_journal",)
 
 
 def migrate(
-    conn: sqlite3.Connection, database: Path, version: int, *, now: float, stale_after: float
+    conn: Tx, database: Path, version: int, *, now: float, stale_after: float
 ) -> list[Path]:
-    """Bring a database of `version` (0: empty) to `SCHEMA_VERSION`, inside the caller's
+    """Bring a SQLite database of `version` (0: empty) to `SCHEMA_VERSION`, inside the caller's
     transaction. Returns the journal files applied, for the caller to remove once committed."""
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -65,8 +75,8 @@ def migrate(
         )
     applied: list[Path] = []
     if version == 0:
-        for statement in TABLES:
-            conn.execute(statement)
+        for statement in tables("sqlite"):
+            conn.execute(conn.ddl(statement))
     else:  # first: a journal applied below reads the runs as they are now
         conn.execute("ALTER TABLE runs ADD COLUMN claim_started TEXT")
     if version == 3:

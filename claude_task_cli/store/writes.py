@@ -1,5 +1,5 @@
-"""The store's writes of step attempts and events: plain SQL over a connection, inside the caller's
-transaction (`Store` decides when to commit).
+"""The store's writes of step attempts and events: plain SQL, the same on both engines, inside the
+caller's transaction (`engines.Tx`; `Store` decides when to commit).
 
 A write's parameters are made when it is asked for (its clock reading, its JSON), so a write that
 waits for the next transaction (`defer`) records the moment it happened, not the moment it was
@@ -9,11 +9,11 @@ committed. JSON columns are compact, non-ASCII kept, anything not JSON as its `s
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from claude_task_cli.outcomes import PauseReason, StepStatus
+from claude_task_cli.store.engines import Tx
 from claude_task_cli.store.records import Checks, Event
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
@@ -35,10 +35,10 @@ _LATEST = (
 )
 _OUTCOME = (
     "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, result, error,"
-    " pause_reason, checks, ended_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, ?, ?, ?,"
-    " ?, ? FROM step_attempts WHERE run_id = ? AND step_id = ?"
+    " pause_reason, checks, ended_at) VALUES (?, ?, (SELECT COALESCE(MAX(attempt), 0) + 1"
+    " FROM step_attempts WHERE run_id = ? AND step_id = ?), ?, ?, ?, ?, ?, ?, ?)"
 )
-_HEARTBEAT = "UPDATE runs SET claim_heartbeat = ? WHERE id = ? AND claim_token = ?"
+_HEARTBEAT = "UPDATE runs SET claim_heartbeat = {} WHERE id = ? AND claim_token = ?"
 _FINISH_RUN = (
     "UPDATE runs SET status = ?, ended_at = ?, claim_pid = NULL, claim_host = NULL,"
     " claim_token = NULL, claim_heartbeat = NULL, claim_started = NULL"
@@ -65,7 +65,7 @@ def start_params(run_id: int, step_id: str, args: Any, now: float) -> tuple[Any,
     return (run_id, step_id, run_id, step_id, dumps_json(args), now)
 
 
-def start(conn: sqlite3.Connection, params: tuple[Any, ...]) -> int:
+def start(conn: Tx, params: tuple[Any, ...]) -> int:
     """Insert a `running` attempt, the step's next; its number."""
     attempt: int = conn.execute(_START, params).fetchone()[0]
     return attempt
@@ -97,8 +97,18 @@ def finish_params(
     )
 
 
-def finish(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
+def _text(conn: Tx, text: str | None) -> str | None:
+    """PostgreSQL's text holds no NUL character, which an error quoting a command's output may
+    have: there it is stored as U+FFFD (JSON columns escape it and need nothing)."""
+    if text is None or conn.dialect == "sqlite" or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
+
+
+def finish(conn: Tx, params: tuple[Any, ...]) -> None:
     """Record how a started attempt ended."""
+    if conn.dialect == "postgresql":
+        params = (*params[:2], _text(conn, params[2]), *params[3:])
     conn.execute(_FINISH, params)
 
 
@@ -127,29 +137,39 @@ def outcome_params(
     )
 
 
-def outcome(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
+def outcome(conn: Tx, params: tuple[Any, ...]) -> None:
     """An outcome reached without a call: a new row, unless it repeats the step's latest one
     (a step re-paused on resume); with checks (a verified client result) always a new row."""
     run_id, step_id, status, source, result, error, reason, checks, now = params
+    error = _text(conn, error)
     latest = conn.execute(_LATEST, (run_id, step_id)).fetchone()
     if latest is None or checks is not None or tuple(latest) != (status, source, reason, None):
         conn.execute(
             _OUTCOME,
-            (run_id, step_id, status, source, result, error, reason, checks, now, run_id, step_id),
+            (run_id, step_id, run_id, step_id, status, source, result, error, reason, checks, now),
         )
 
 
-def _statement(sql: str) -> Callable[[sqlite3.Connection, tuple[Any, ...]], object]:
+def _statement(sql: str) -> Callable[[Tx, tuple[Any, ...]], object]:
     return lambda conn, params: conn.execute(sql, params)
 
 
-# A run's claim kept alive; its status set and its claim released; an unclaimed run's status.
-HEARTBEAT = _statement(_HEARTBEAT)
+def heartbeat(conn: Tx, params: tuple[Any, ...]) -> None:
+    """A run's claim kept alive: `(now, run id, claim token)`. On PostgreSQL the time is the
+    database's own clock, the only one a lease is judged on there (`claims.claim_live`)."""
+    _now, run_id, token = params
+    if conn.dialect == "postgresql":
+        conn.execute(_HEARTBEAT.format(conn.now_sql), (run_id, token))
+    else:
+        conn.execute(_HEARTBEAT.format("?"), params)
+
+
+# A run's status set and its claim released; an unclaimed run's status.
 FINISH_RUN = _statement(_FINISH_RUN)
 RUN_STATUS = _statement(_RUN_STATUS)
 
 
-def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+def insert_events(conn: Tx, events: Sequence[Event]) -> None:
     if events:
         conn.executemany(
             _EVENTS, [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]

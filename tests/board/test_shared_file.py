@@ -1,5 +1,6 @@
-"""The board and the run store in one SQLite file: separate tables, separate schema versions;
-opening the board on a file the run store wrote keeps its runs."""
+"""The board and the run store in one database (a SQLite file, a PostgreSQL schema): separate
+tables, separate schema versions; opening the board on a database the run store wrote keeps its
+runs."""
 
 from __future__ import annotations
 
@@ -26,3 +27,20 @@ def test_the_board_keeps_the_run_stores_runs(project: Path, write_doc: Callable[
         assert [r.id for r in store.runs()] == [run.id]
     with Board.open(parse_url(f"sqlite:///{state}")) as board:
         assert [t.title for t in board.tasks()] == ["Only"]
+
+
+def test_the_board_and_the_run_store_share_one_database_on_either_engine(
+    db_url: str, project: Path, write_doc: Callable[..., Path]
+) -> None:
+    url = parse_url(db_url)
+    with Store(url) as store:
+        run, _ = store.open_run(doc_key="k", doc_path="p.md", doc_id="1", sha256="s", claim=Claim())
+    doc, path = load_document(str(write_doc("980_plan", [("Only", [])])))
+    with Board.open(url) as board:
+        board.import_document(doc, path, ImportOptions(), "ana")
+        with board.db.transaction(write=False) as tx:
+            versions = tx.execute("SELECT component, version FROM schema_versions").fetchall()
+    expected = {("board", 1)} | ({("runs", 5)} if url.dialect == "postgresql" else set())
+    assert {tuple(v) for v in versions} == expected  # SQLite's run store: PRAGMA user_version
+    with Store(url) as store:
+        assert [r.id for r in store.runs()] == [run.id]

@@ -4,12 +4,15 @@ board, and work and quick against real MCP servers over stdio."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
+from claude_task_cli.store import Store
+from claude_task_cli.store.urls import parse_url
 from tests.support import write_mcp_json
 
 runner = CliRunner()
@@ -180,6 +183,9 @@ def test_work_runs_each_task_through_the_executor(project: Path) -> None:
     }  # fmt: skip
     assert runner.invoke(app, ["move", "950", "1", "done"]).exit_code == 0  # a person approves
     assert _states()["4"] == "ready"  # its blocker done: ready (imported with --ready)
+    with Store(parse_url(os.environ["CLAUDE_TASK_DB"])) as store:  # its runs: where the board is
+        assert [r.doc_path for r in store.runs()] == ["docs/tasks/950_plan.md"]
+    assert not (project / ".claude-task" / "state.db").exists()
 
 
 @pytest.mark.slow

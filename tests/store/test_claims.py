@@ -1,6 +1,6 @@
 """Who executes a run, across processes: eight processes that open a new database at once and
-claim the same document get one claim and seven clear refusals, and a crashed executor's pid,
-given again by the system to another process, does not keep its run claimed."""
+claim the same document get one claim and seven clear refusals (on both engines), and a crashed
+executor's pid, given again by the system to another process, does not keep its run claimed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from claude_task_cli.errors import RunLockedError
 from claude_task_cli.outcomes import RunStatus
 from claude_task_cli.store import Claim, Store
 from claude_task_cli.store.claims import started_at
+from claude_task_cli.store.urls import parse_url
 
 PROCESSES = 8
 ROUNDS = 12
@@ -26,7 +28,7 @@ def contend(path: str, start: Any, results: Any, done: Any) -> None:
     """One executor's opening moves: open the store, claim the document's run."""
     start.wait()
     try:
-        with Store(Path(path)) as store:
+        with Store(parse_url(path)) as store:
             store.open_run(
                 doc_key="/p/doc.md", doc_path="doc.md", doc_id="7", sha256="a" * 64, claim=Claim()
             )
@@ -39,14 +41,21 @@ def contend(path: str, start: Any, results: Any, done: Any) -> None:
 
 
 @pytest.mark.slow
-def test_eight_processes_on_a_new_database_one_claims_seven_are_refused(tmp_path: Path) -> None:
+def test_eight_processes_on_a_new_database_one_claims_seven_are_refused(
+    db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     fork = multiprocessing.get_context("fork")
     for round_no in range(ROUNDS):
-        path = tmp_path / f"round{round_no}" / "state.db"
+        if db_url.startswith("sqlite"):
+            path = f"sqlite:///{tmp_path / f'round{round_no}' / 'state.db'}"
+        else:  # a new schema each round: its tables made by whichever process comes first
+            path = request.getfixturevalue("postgres_server").create_schema(
+                f"race_{uuid.uuid4().hex[:12]}"
+            )
         start, done = fork.Barrier(PROCESSES), fork.Event()
         results = fork.Queue()
         procs = [
-            fork.Process(target=contend, args=(str(path), start, results, done))
+            fork.Process(target=contend, args=(path, start, results, done))
             for _ in range(PROCESSES)
         ]
         for proc in procs:

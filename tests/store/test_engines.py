@@ -43,6 +43,10 @@ def test_bad_urls_name_the_problem(text: str) -> None:
 
 def test_passwords_are_never_shown() -> None:
     assert str(parse_url("postgresql://ana:s3cret@db:5432/x")) == "postgresql://ana:***@db:5432/x"
+    assert str(parse_url("postgresql://db/x?sslmode=require&password=s3cret")) == (
+        "postgresql://db/x?sslmode=require&password=***"
+    )
+    assert "s3cret" not in repr(parse_url("postgresql://ana:s3cret@db:5432/x"))
 
 
 def test_default_is_the_project_state_database(

@@ -1,4 +1,6 @@
-"""The SQLite store: location, schema version, atomic claims, attempts and the event log."""
+"""The run store: location, schema version, atomic claims, attempts and the event log — on both
+engines (`db_url`: a SQLite file, a PostgreSQL schema) where the behaviour is the same, on SQLite
+where it is SQLite's (its file, WAL, pids, the migration of older files)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,21 @@ from claude_task_cli.errors import DocumentChangedError, ExitCode, RunLockedErro
 from claude_task_cli.outcomes import AwaitingClient, RunStatus, StepStatus, ToolError
 from claude_task_cli.project import project_root
 from claude_task_cli.store import SCHEMA_VERSION, Claim, Event, Store, default_state_path
+from claude_task_cli.store.claims import local_path
+from claude_task_cli.store.urls import DatabaseUrl, parse_url
+from tests.postgres_server import PostgresServer
+from tests.support import wait_for
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(db_url: str) -> Iterator[Store]:
+    """A new store on each engine."""
+    with Store(parse_url(db_url)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     with Store(tmp_path / ".claude-task" / "state.db") as opened:
         yield opened
 
@@ -57,12 +70,21 @@ def test_default_state_path_and_env_override(
     assert default_state_path(tmp_path) == tmp_path / "elsewhere.db"
 
 
-def test_new_database_is_versioned_wal_and_gitignored(store: Store) -> None:
-    conn = sqlite3.connect(store.path)
+def test_new_database_is_versioned_wal_and_gitignored(sqlite_store: Store) -> None:
+    assert sqlite_store.path is not None
+    conn = sqlite3.connect(sqlite_store.path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
-    assert (store.path.parent / ".gitignore").read_text() == "*\n"
+    assert (sqlite_store.path.parent / ".gitignore").read_text() == "*\n"
+
+
+def test_a_postgresql_store_is_versioned_runs_5(postgres_server: PostgresServer) -> None:
+    url = parse_url(postgres_server.create_schema("versioned"))
+    Store(url).close()
+    with Store(url) as store, store.transaction() as tx:  # opened again: nothing to migrate
+        found = tx.execute("SELECT component, version FROM schema_versions").fetchall()
+    assert [tuple(row) for row in found] == [("runs", SCHEMA_VERSION)]
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -114,7 +136,7 @@ def test_a_live_claim_refuses_a_second_executor(store: Store) -> None:
     assert open_doc(store, Claim())[0] == run_id  # released: the next executor gets it
 
 
-def test_a_dead_executor_claim_is_stale(store: Store) -> None:
+def test_a_dead_executor_claim_is_stale_on_sqlite_and_a_lease_on_postgresql(store: Store) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
@@ -123,10 +145,45 @@ def test_a_dead_executor_claim_is_stale(store: Store) -> None:
     )
     dead = Claim(pid=int(proc.stdout))
     run_id, _ = open_doc(store, dead)
-    assert open_doc(store, Claim()) == (run_id, True)
+    if store.db.dialect == "sqlite":  # this host's pid decides
+        assert open_doc(store, Claim()) == (run_id, True)
+    else:  # no pid is looked at: the claim is held until its lease ends
+        with pytest.raises(RunLockedError):
+            open_doc(store, Claim())
 
 
-def test_another_host_claim_is_live_until_its_heartbeat_is_stale(tmp_path: Path) -> None:
+def test_a_postgresql_claim_is_a_lease_on_the_database_clock(
+    postgres_server: PostgresServer,
+) -> None:
+    """Heartbeats are written and judged on the server's clock: a host whose clock is far off
+    (here: the epoch) changes nothing; a claim not renewed for `stale_after` seconds is free."""
+    url = parse_url(postgres_server.create_schema("leases"))
+    with Store(url, clock=lambda: 0.0) as store:
+        mine = Claim()
+        run_id, _ = open_doc(store, mine)
+        store.heartbeat(run_id, mine)
+        with pytest.raises(RunLockedError, match=rf"run {run_id} is being executed by pid"):
+            open_doc(store, Claim())
+        run = store.latest_run("/p/doc.md")
+        assert run is not None
+        assert run.claim_heartbeat is not None
+        assert run.claim_heartbeat > 1_000_000_000  # the server's time, not the host's 0
+    with Store(url, stale_after=0.2) as impatient:
+        wait_for(lambda: _claimable(impatient), 30, "the lease to end")
+        latest = impatient.latest_run("/p/doc.md")
+        assert latest is not None
+        assert (latest.id, latest.claim_pid) == (run_id, os.getpid())
+
+
+def _claimable(store: Store) -> bool:
+    try:
+        open_doc(store, Claim())
+    except RunLockedError:
+        return False
+    return True
+
+
+def test_another_host_claim_is_live_until_its_heartbeat_is_stale_sqlite(tmp_path: Path) -> None:
     now = [1000.0]
     with Store(tmp_path / "s.db", clock=lambda: now[0], stale_after=30) as store:
         remote = Claim(pid=1, host="elsewhere.example")
@@ -140,15 +197,15 @@ def test_another_host_claim_is_live_until_its_heartbeat_is_stale(tmp_path: Path)
         assert open_doc(store, Claim()) == (run_id, True)
 
 
-def test_claims_race_exactly_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "race.db"
+def test_claims_race_exactly_one_wins(db_url: str) -> None:
+    path = parse_url(db_url)
     Store(path).close()
     for _ in range(10):
         barrier = threading.Barrier(4)
         results: list[str] = []
 
         def contend(
-            store_path: Path = path,
+            store_path: DatabaseUrl = path,
             barrier: threading.Barrier = barrier,
             results: list[str] = results,
         ) -> None:
@@ -175,8 +232,8 @@ def test_claims_race_exactly_one_wins(tmp_path: Path) -> None:
             store.finish_run(run.id, Claim(token=run.claim_token or ""), RunStatus.PAUSED)
 
 
-def test_stores_opened_at_once_on_a_new_database_create_it_once(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
+def test_stores_opened_at_once_on_a_new_database_create_it_once(db_url: str) -> None:
+    path = parse_url(db_url)
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
@@ -463,12 +520,65 @@ def test_a_deferred_write_rides_with_the_next_and_flush_commits_it(store: Store)
     done = Event(kind="step_completed", ts=2.0, run_id=run_id, step_id="1")
     store.finish_attempt(run_id, "1", attempt, StepStatus.COMPLETED, events=[done], defer=True)
     assert seen == ["step_started"]  # not committed: not shown
-    other = sqlite3.connect(store.path)
-    try:
-        status = "SELECT status FROM step_attempts WHERE step_id = '1'"
-        assert other.execute(status).fetchone() == ("running",)
+    with Store(store.url) as other:  # another connection sees what is committed
+        assert [a.status for a in other.attempts(run_id)] == [StepStatus.RUNNING]
         store.flush()
-        assert other.execute(status).fetchone() == ("completed",)
-    finally:
-        other.close()
+        assert [a.status for a in other.attempts(run_id)] == [StepStatus.COMPLETED]
     assert seen == ["step_started", "step_completed"]
+
+
+def test_on_postgresql_a_document_is_known_by_repository_and_path_from_any_checkout(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    url = parse_url(postgres_server.create_schema("checkouts"))
+    here, there = tmp_path / "a" / "proj", tmp_path / "b" / "proj"
+    for root in (here, there):
+        (root / "docs").mkdir(parents=True)
+        (root / ".git").mkdir()
+    with Store(url) as store:
+        run, _ = store.open_run(
+            doc_key=str(here / "docs" / "x.md"), doc_path="docs/x.md", doc_id="1",
+            sha256="s", claim=Claim(),
+        )  # fmt: skip
+        assert run.doc_key == "proj:docs/x.md"
+        found = store.latest_run(str(there / "docs" / "x.md"))
+        assert found is not None
+        assert found.id == run.id
+        assert store.latest_run("id:x") is None
+    assert local_path("proj:docs/x.md", there) == there / "docs" / "x.md"
+    assert local_path("other:docs/x.md", there) is None
+    assert local_path("id:7", there) is None
+    assert local_path(str(here / "docs" / "x.md"), there) == here / "docs" / "x.md"  # SQLite's
+
+
+def test_on_postgresql_an_executor_that_outlived_its_lease_writes_nothing_more(
+    postgres_server: PostgresServer,
+) -> None:
+    url = parse_url(postgres_server.create_schema("fenced"))
+    with Store(url) as stalled, Store(url, stale_after=0.2) as successor:
+        late = Claim()
+        run_id, _ = open_doc(stalled, late)
+        stalled.start_attempt(run_id, "1.1", {})  # renews the lease while it holds
+        wait_for(lambda: _claimable(successor), 30, "the lease to end")
+        with pytest.raises(RunLockedError, match=rf"run {run_id} is being executed by pid"):
+            stalled.start_attempt(run_id, "1.2", {})
+        with pytest.raises(RunLockedError):
+            stalled.finish_attempt(run_id, "1.1", 1, StepStatus.COMPLETED)
+        with pytest.raises(RunLockedError):
+            stalled.finish_run(run_id, late, RunStatus.FAILED)
+        assert [(a.step_id, a.status) for a in successor.attempts(run_id)] == [
+            ("1.1", StepStatus.RUNNING)
+        ]
+        latest = successor.latest_run("/p/doc.md")
+        assert latest is not None
+        assert latest.status == RunStatus.RUNNING
+
+
+def test_an_error_quoting_a_nul_character_is_stored(store: Store) -> None:
+    run_id, _ = open_doc(store, Claim())
+    attempt = store.start_attempt(run_id, "1", {})
+    store.finish_attempt(run_id, "1", attempt, StepStatus.FAILED, error="bad\x00byte")
+    store.record_outcome(run_id, "2", StepStatus.FAILED, error="also\x00here")
+    errors = [a.error for a in store.attempts(run_id)]
+    kept = "\x00" if store.db.dialect == "sqlite" else "\ufffd"  # PostgreSQL's text has no NUL
+    assert errors == [f"bad{kept}byte", f"also{kept}here"]
