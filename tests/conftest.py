@@ -22,6 +22,16 @@ def _isolated_environment(
     monkeypatch.delenv("CLAUDE_TASK_STATE", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Converted documents are kept out of the user's cache from the start: module-scoped
+    fixtures run commands before the per-test environment above is set."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CLAUDE_TASK_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Async tests (`pytest.mark.anyio`) run on asyncio, as the CLI and the MCP SDK do."""
