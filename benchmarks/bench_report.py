@@ -12,13 +12,17 @@ The 10,000-step run is benchmark input, not report evidence: `bench_convert`'s g
 (2,000 tasks of 5 steps, each task depending on the two before it) with a run synthesised through
 the store's own write API (`Store.open_run`, `start_attempt`, `finish_attempt`, `record_outcome`),
 on a fake clock: each step a result with an exit-code check, one in 50 failing with a
-`verificationFailed`, the steps after it skipped, the last step awaiting the client.
+`verificationFailed`, the steps after it skipped, the last step awaiting the client. As the
+executor that recorded it would, it leaves the converted document kept (`convert/document_cache.py`,
+in a cache directory of the benchmark's own).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -120,15 +124,34 @@ def synthesise_run(document: Path, database: Path) -> None:
         store.finish_run(run.id, claim, RunStatus.PAUSED)
 
 
-def process_s(args: list[str], cwd: Path, runs: int, ok: tuple[int, ...]) -> tuple[float, float]:
-    """(median, minimum) whole-process wall time in seconds."""
-    times = []
+def keep_document(project: Path, task: str) -> None:
+    """Keep the converted document as a run started in `project` keeps it (in the cache
+    directory `$CLAUDE_TASK_CACHE_DIR` names)."""
+    from claude_task_cli.operations import load_document
+
+    here = Path.cwd()
+    os.chdir(project)
+    try:
+        load_document(task)
+    finally:
+        os.chdir(here)
+
+
+def process_s(
+    args: list[str], cwd: Path, runs: int, ok: tuple[int, ...]
+) -> tuple[float, float, float]:
+    """(median, minimum) whole-process wall time and the median CPU time (user + system) of the
+    process, in seconds."""
+    times, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
-        assert done.returncode in ok, args
         times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert done.returncode in ok, args
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(times), min(times), statistics.median(cpu)
 
 
 def cpu_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -144,6 +167,7 @@ def cpu_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
 def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str, str]]:
     """Where one process's time goes, stage by stage, in-process."""
     from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.operations import load_document
     from claude_task_cli.report import (
         Reports,
         environment,
@@ -153,23 +177,32 @@ def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str
         state_path_for,
         write,
     )
-    from claude_task_cli.report.evidence import run_facts
     from claude_task_cli.report.matrix import build_matrix
     from claude_task_cli.report.outline import outline_of
 
     key = str(document.resolve())
     state = state_path_for(document)
     convert, doc = cpu_ms(lambda: convert_file(document, "docs/tasks/900_generated.md"), runs)
+    here = Path.cwd()
+    os.chdir(project)
+    try:
+        kept, _ = cpu_ms(lambda: load_document("900"), runs)
+    finally:
+        os.chdir(here)
     read, evidence = cpu_ms(lambda: latest_evidence(state, doc, key), runs)
-    judge, matrix = cpu_ms(lambda: build_matrix(outline_of(doc), run_facts(evidence)), runs)
+    assert evidence is not None
+    judge, matrix = cpu_ms(
+        lambda: build_matrix(outline_of(doc), evidence.record, evidence.states), runs
+    )
     dump, _ = cpu_ms(lambda: matrix_json(matrix), runs)
     env = environment()
-    reports = Reports(doc, evidence, matrix)
+    reports = Reports(doc, evidence.evidence, matrix)
     render, files = cpu_ms(lambda: render_reports(reports, env), runs)
     written, _ = cpu_ms(lambda: write(files, project / "docs" / "reports"), runs)
     size = sum(len(r.text.encode()) for r in files) / 1e6
     return [
-        ("  converting the document", f"{convert:.0f} ms", "", ""),
+        ("  reading the kept converted document", f"{kept:.0f} ms", "", ""),
+        ("  (converting the document instead)", f"{convert:.0f} ms", "", ""),
         ("  reading the run: store → evidence", f"{read:.0f} ms", "", ""),
         ("  the completion matrix", f"{judge:.0f} ms", "", ""),
         ("  its JSON (`--json`)", f"{dump:.0f} ms", "", ""),
@@ -192,36 +225,38 @@ def main() -> None:
 
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        (project / ".git").mkdir()
+        project = Path(tmp) / "project"
+        (project / ".git").mkdir(parents=True)
+        os.environ["CLAUDE_TASK_CACHE_DIR"] = str(Path(tmp) / "cache")  # the processes' too
         (project / "docs" / "tasks").mkdir(parents=True)
         document = project / "docs" / "tasks" / "900_generated.md"
         document.write_text(generated_document(), encoding="utf-8")
         synthesise_run(document, project / ".claude-task" / "state.db")
+        keep_document(project, "900")
 
         report = [*claude_task, "generate_report", "900"]
-        median, fastest = process_s(report, project, options.runs, ok=(1,))  # 1: incomplete
+        median, fastest, cpu = process_s(report, project, options.runs, ok=(1,))  # 1: incomplete
         rows.append(
             (
                 "`generate_report 900`: every report of the 10,000-step run, whole process",
-                f"{median:.2f} s (min {fastest:.2f})",
+                f"{median:.2f} s (min {fastest:.2f}; CPU {cpu:.2f})",
                 f"≤ {REPORT_TARGET_S:g} s",
                 "met" if median <= REPORT_TARGET_S else "NOT met",
             )
         )
         status = [*claude_task, "task_status", "900", "--json"]
-        median, fastest = process_s(status, project, options.runs, ok=(0,))
+        median, fastest, cpu = process_s(status, project, options.runs, ok=(0,))
         rows.append(
             (
                 "`task_status 900 --json` of that run, whole process",
-                f"{median:.2f} s (min {fastest:.2f})",
+                f"{median:.2f} s (min {fastest:.2f}; CPU {cpu:.2f})",
                 f"≤ {STATUS_TARGET_S:g} s",
                 "met" if median <= STATUS_TARGET_S else "NOT met",
             )
         )
         rows.append(("where one process's time goes (CPU, best of the runs):", "", "", ""))
         rows.extend(stages(project, document, options.runs))
-        helped, _ = process_s([*claude_task, "--help"], project, options.runs, ok=(0,))
+        helped, _, _ = process_s([*claude_task, "--help"], project, options.runs, ok=(0,))
         rows.append(("  for reference: `claude-task --help`", f"{helped * 1000:.0f} ms", "", ""))
 
     print("| measurement | result | target | verdict |")

@@ -65,9 +65,10 @@ def run_store(state: Path | None = None, db: str | None = None) -> Path | Databa
 
 
 def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, Path]:
-    """TASK as the user wrote it → the converted document and its path."""
+    """TASK as the user wrote it → the converted document and its path. A markdown document is
+    converted once and kept while it does not change (`convert/document_cache.py`)."""
     from claude_task_cli.convert import contract
-    from claude_task_cli.convert.converter import convert_file
+    from claude_task_cli.convert.document_cache import convert_file_kept
     from claude_task_cli.convert.model import SCHEMA_VERSION
     from claude_task_cli.convert.source import display_path
     from claude_task_cli.project import locate_document
@@ -87,7 +88,7 @@ def load_document(task: str, start: Path | None = None) -> tuple[TaskDocument, P
                 f"{SCHEMA_VERSION}: convert the document again (or run the markdown file)",
             )
         return doc, path
-    return convert_file(path, display_path(path)), path
+    return convert_file_kept(path, display_path(path)), path
 
 
 def execute_document(

@@ -17,8 +17,19 @@ def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLAUDE_TASK_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+    monkeypatch.setenv("CLAUDE_TASK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CLAUDE_TASK_STATE", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Converted documents are kept out of the user's cache from the start: module-scoped
+    fixtures run commands before the per-test environment above is set."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CLAUDE_TASK_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def generate_report(
 
       claude-task generate_report 010 --junit build/report.xml --github-summary
     """
-    with boundary():
+    with boundary(eager_logging=False):  # its core never logs (the reports' time target)
         from claude_task_cli.operations import (
             build_reports,
             report_verdict,

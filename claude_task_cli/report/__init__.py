@@ -1,8 +1,10 @@
 """The report stage: a recorded run's evidence → the completion matrix → plain data for the
 templates → Jinja → report files; the same matrix as `task_status`'s answer and as JUnit XML.
 
-    store ──load_evidence──▶ RunEvidence ──run_facts──▶ build_matrix(outline_of(doc)) ─▶ Matrix
-    Reports.of(doc, evidence) ─render_reports(env)─▶ [Rendered] ─write─▶ docs/reports/*.md
+    store ──load_evidence──▶ RecordedRun (RunRecord, StepStates, RunEvidence)
+          ──build_matrix(outline_of(doc), record, states)──▶ Matrix
+    store ──recorded_states──▶ (RunRecord, StepStates) ──build_matrix──▶ task_status's Matrix
+    Reports.of(doc, recorded) ─render_reports(env)─▶ [Rendered] ─write─▶ docs/reports/*.md
 
 What the facade (`operations.py`) calls is named below; every other module is this stage's own.
 The names are loaded on first use, so that `task_status` does not import Jinja.
@@ -14,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from claude_task_cli.report.evidence import RunEvidence, load_evidence, run_facts
+    from claude_task_cli.report.evidence import RecordedRun, RunEvidence, load_evidence
     from claude_task_cli.report.files import Rendered, remove_stale_reports, write
     from claude_task_cli.report.junit import junit_xml, write_junit
     from claude_task_cli.report.matrix import Completion, Matrix, State
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Completion",
     "Matrix",
+    "RecordedRun",
     "Rendered",
     "Reports",
     "RunEvidence",
@@ -44,14 +47,13 @@ __all__ = [
     "remove_stale_reports",
     "render_matrix",
     "render_reports",
-    "run_facts",
     "state_path_for",
     "template_search",
     "write",
     "write_junit",
 ]
 _MODULES = {
-    "evidence": ("RunEvidence", "load_evidence", "run_facts"),
+    "evidence": ("RecordedRun", "RunEvidence", "load_evidence"),
     "files": ("Rendered", "remove_stale_reports", "write"),
     "junit": ("junit_xml", "write_junit"),
     "matrix": ("Completion", "Matrix", "State"),

@@ -1,7 +1,8 @@
 """The completion matrix (seed Task 5): every task and step COMPLETE or INCOMPLETE, and why.
 
-Pure arithmetic over a document's `Outline` and the facts a run recorded (`RunFacts`; `None` when
-no run was recorded). The rules:
+Pure arithmetic over a document's `Outline` and what a run recorded, in the store's own records:
+the run (`RunRecord`; `None` when no run was recorded) and each step's state (`StepState`, the
+store's fold of its attempts). The rules:
 
 - a step is COMPLETE when its latest outcome is `completed` and none of its checks failed;
   otherwise INCOMPLETE, with its finer state (failed, skipped, paused, awaiting the client,
@@ -19,7 +20,8 @@ no run was recorded). The rules:
   the engine. A client's result is checked against the step's `expect` when it is recorded
   (`continuation.py`); a failing check makes the step failed, not complete.
 
-The matrix is what `task_status` prints (`--json`: `Matrix.to_dict()`), what the final summary
+The matrix is what `task_status` prints (`--json`: `Matrix.to_dict()`, in the shapes of
+`matrix_shapes.py`, which the MCP door publishes as its output schema), what the final summary
 and `--junit` show, and what decides the exit code of `generate_report`. Its rows are
 `NamedTuple`s: immutable records, one per step and per task.
 """
@@ -29,11 +31,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from claude_task_cli.report.failure_text import describe_reason, first_line
+from claude_task_cli.report.matrix_shapes import Matrix as MatrixData
+from claude_task_cli.report.matrix_shapes import StepRow as StepRowData
+from claude_task_cli.report.matrix_shapes import TaskRow as TaskRowData
 from claude_task_cli.report.outline import Outline, TaskOutline
 from claude_task_cli.report.wording import made_by, of_total, plural
+from claude_task_cli.store.records import RunRecord, StepState
 
 
 class State(StrEnum):
@@ -66,31 +72,6 @@ _SEVERITY = [
     State.COMPLETED,
 ]
 _RANK = {state: rank for rank, state in enumerate(_SEVERITY)}
-
-
-class StepFacts(NamedTuple):
-    """What a run recorded about one step (its latest outcome), in the store's own terms."""
-
-    status: str  # a StepStatus value
-    attempts: int = 0  # calls made, over all attempts
-    duration_ms: float | None = None  # the calls' total
-    error: str | None = None
-    reason: Mapping[str, Any] | None = None  # the pause reason's JSON: {"type": ..., camelCase}
-    checks_passed: int = 0
-    checks_failed: int = 0
-    source: str = "engine"  # engine | client | document
-    started_at: float | None = None
-    ended_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunFacts:
-    run_id: int
-    status: str  # a RunStatus value
-    started_at: float
-    ended_at: float | None
-    source_sha256: str
-    steps: Mapping[str, StepFacts]
 
 
 # How a COMPLETE step that no tool call of the engine produced is marked where it says COMPLETE.
@@ -184,7 +165,7 @@ class Matrix:
             out[row.task_id].append(row)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MatrixData:
         """The matrix as JSON values, in a stable order (`task_status --json`): its fields, each
         row a dict of its fields, states and completions as their strings, tuples as lists."""
         data = {name: getattr(self, name) for name in _MATRIX_FIELDS}
@@ -192,26 +173,26 @@ class Matrix:
         data["reasons"] = list(self.reasons)
         data["tasks"] = [task_dict(t) for t in self.tasks]
         data["steps"] = [step_dict(s) for s in self.steps]
-        return data
+        return cast(MatrixData, data)
 
 
-def task_dict(row: TaskRow) -> dict[str, Any]:
+def task_dict(row: TaskRow) -> TaskRowData:
     """A task row as JSON values."""
     data = row._asdict()
     data["state"] = row.state.value
     data["completion"] = row.completion.value
     data["failures"] = list(row.failures)
     data["blocked_by"] = list(row.blocked_by)
-    return data
+    return cast(TaskRowData, data)
 
 
-def step_dict(row: StepRow) -> dict[str, Any]:
+def step_dict(row: StepRow) -> StepRowData:
     """A step row as JSON values (its pause reason is the JSON it was read as)."""
     data = row._asdict()
     data["state"] = row.state.value
     data["completion"] = row.completion.value
     data["blocked_by"] = list(row.blocked_by)
-    return data
+    return cast(StepRowData, data)
 
 
 _MATRIX_FIELDS = tuple(f.name for f in fields(Matrix))
@@ -228,15 +209,19 @@ def percent(done: int, total: int) -> float:
     return min(max(tenths, 1), 999) / 10
 
 
-def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
-    """The matrix of `outline` against what `run` recorded (see the module docstring)."""
-    facts = run.steps if run is not None else {}
+def build_matrix(
+    outline: Outline, run: RunRecord | None, steps: Mapping[str, StepState] | None = None
+) -> Matrix:
+    """The matrix of `outline` against what `run` recorded, each step's state in `steps` (see
+    the module docstring)."""
+    facts = steps or {}
     units = outline.units
     states = {uid: _STATES.get(got.status, State.NOT_RUN) for uid, got in facts.items()}
+    checks = {uid: check_counts(got) for uid, got in facts.items()}
     complete = {
         uid
-        for uid, got in facts.items()
-        if states[uid] is State.COMPLETED and not got.checks_failed and uid in units
+        for uid in facts
+        if states[uid] is State.COMPLETED and not checks[uid][1] and uid in units
     }
     task_done = {t.id for t in outline.tasks if all(u in complete for u in t.units)}
     # "task N" for each prerequisite task that is not complete, per task
@@ -255,8 +240,8 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
                 by_document += got.source == "document"
             append(
                 StepRow(uid, task_id, title, kind, tool, server, State.COMPLETED,
-                        Completion.COMPLETE, None, (), got.attempts, got.duration_ms,
-                        got.checks_passed, 0, got.source, None)
+                        Completion.COMPLETE, None, (), got.attempts, got.total_ms,
+                        checks[uid][0], 0, got.source, None)
             )  # fmt: skip
             continue
         state = states.get(uid, State.NOT_RUN)
@@ -267,10 +252,12 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
                         failure_of(state, None), blocked, 0, None, 0, 0, None, None)
             )  # fmt: skip
             continue
+        passed, failed = checks[uid]
+        reason = reason_json(got)
         append(
             StepRow(uid, task_id, title, kind, tool, server, state, Completion.INCOMPLETE,
-                    failure_of(state, got), blocked, got.attempts, got.duration_ms,
-                    got.checks_passed, got.checks_failed, got.source, got.reason)
+                    failure_of(state, got, reason, checks[uid]), blocked, got.attempts,
+                    got.total_ms, passed, failed, got.source, reason)
         )  # fmt: skip
     grouped: dict[str, list[StepRow]] = {t.id: [] for t in outline.tasks}
     for row in rows:
@@ -283,8 +270,8 @@ def build_matrix(outline: Outline, run: RunFacts | None) -> Matrix:
     return Matrix(
         doc_id=outline.doc_id,
         title=outline.title,
-        run_id=run.run_id if run else None,
-        run_status=run.status if run else None,
+        run_id=run.id if run else None,
+        run_status=run.status.value if run else None,
         document_changed=changed,
         verdict=Completion.INCOMPLETE if reasons else Completion.COMPLETE,
         reasons=reasons,
@@ -334,13 +321,13 @@ def _task_row(task: TaskOutline, rows: list[StepRow], task_done: set[str]) -> Ta
 
 
 def _reasons(
-    run: RunFacts | None, changed: bool, total: int, incomplete: int, failed_checks: int
+    run: RunRecord | None, changed: bool, total: int, incomplete: int, failed_checks: int
 ) -> tuple[str, ...]:
     if run is None:
         return ("no evidence recorded: the document has no recorded run",)
     out = []
     if changed:
-        out.append(f"the document changed since run {run.run_id} recorded its evidence")
+        out.append(f"the document changed since run {run.id} recorded its evidence")
     if total == 0:
         out.append("the document has no steps: nothing was verified")
     if incomplete:
@@ -351,22 +338,41 @@ def _reasons(
     return tuple(out)
 
 
-def failure_of(state: State, facts: StepFacts | None) -> str | None:
-    """What keeps a step from being complete, in one line (None when nothing does)."""
-    if facts is None:
+def check_counts(got: StepState) -> tuple[int, int]:
+    """How many of the step's latest checks passed, and how many failed."""
+    checks = got.checks or []
+    passed = sum(1 for c in checks if c.get("passed"))
+    return passed, len(checks) - passed
+
+
+def reason_json(got: StepState) -> dict[str, Any] | None:
+    """The step's pause reason as its JSON contract (`type`, camelCase), or None."""
+    reason = got.pause_reason
+    return None if reason is None else reason.model_dump(mode="json", by_alias=True)
+
+
+def failure_of(
+    state: State,
+    got: StepState | None,
+    reason: Mapping[str, Any] | None = None,
+    checks: tuple[int, int] = (0, 0),
+) -> str | None:
+    """What keeps a step from being complete, in one line (None when nothing does): `reason` is
+    its pause reason's JSON, `checks` how many of its checks passed and failed."""
+    if got is None:
         return "not run"
-    described = describe_reason(facts.reason) if facts.reason else None
+    described = describe_reason(reason) if reason else None
     if state == "completed":
-        if facts.checks_failed:
-            total = facts.checks_failed + facts.checks_passed
-            return f"verification failed: {facts.checks_failed} of {total} checks"
+        passed, failed = checks
+        if failed:
+            return f"verification failed: {failed} of {failed + passed} checks"
         return None
     if state == "failed":
-        return described or first_line(facts.error) or "failed"
+        return described or first_line(got.error) or "failed"
     if state == "skipped":
-        return "skipped: " + (described or first_line(facts.error) or "a prerequisite failed")
+        return "skipped: " + (described or first_line(got.error) or "a prerequisite failed")
     if state == "paused":
-        return "paused: " + (described or first_line(facts.error) or "waiting for the client")
+        return "paused: " + (described or first_line(got.error) or "waiting for the client")
     if state == "awaiting_client":
         return described or "awaiting the client"
     if state == "running":

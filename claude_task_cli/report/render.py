@@ -21,7 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import InputError, ReportError
 from claude_task_cli.report.board_trail import LISTED, task_trail, trail_rows
-from claude_task_cli.report.evidence import RunEvidence, run_facts
+from claude_task_cli.report.evidence import RecordedRun, RunEvidence
 from claude_task_cli.report.files import Rendered, summary_file_name, task_file_name
 from claude_task_cli.report.markdown_escape import DEFAULT_OUTPUT_LIMIT
 from claude_task_cli.report.matrix import Matrix, build_matrix, step_dict, task_dict
@@ -50,12 +50,15 @@ class Reports:
     def of(
         cls,
         doc: TaskDocument,
-        run: RunEvidence | None,
+        run: RecordedRun | None,
         board: Iterable[Mapping[str, Any]] = (),
     ) -> Reports:
-        """`board`: the document's board events, oldest first, as plain mappings."""
-        matrix = build_matrix(outline_of(doc), None if run is None else run_facts(run))
-        return cls(doc, run, matrix, tuple(trail_rows(board)))
+        """`run`: the document's latest run (`evidence.load_evidence`); `board`: the document's
+        board events, oldest first, as plain mappings."""
+        if run is None:
+            return cls(doc, None, build_matrix(outline_of(doc), None), tuple(trail_rows(board)))
+        matrix = build_matrix(outline_of(doc), run.record, run.states)
+        return cls(doc, run.evidence, matrix, tuple(trail_rows(board)))
 
 
 def find_task(reports: Reports, wanted: str) -> str:

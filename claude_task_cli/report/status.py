@@ -1,8 +1,10 @@
 """`task_status`'s core: the completion matrix of a document's latest run, and its JSON.
 
-One read path, the reports' own: the state store (`Store`, its public read methods) → the run's
-evidence (`evidence.load_evidence`) → the matrix (`matrix.build_matrix` over the document's
-outline). `task_status` and `generate_report` therefore cannot disagree.
+One read path, the reports' own: the state store (`Store`, its public read methods) → what the run
+recorded, in its own records (the run and each step's state, its fold of the attempts) → the
+matrix (`matrix.build_matrix` over the document's outline). The reports read every attempt, fold
+them and build the run's evidence beside (`evidence.load_evidence`); `task_status` reads the
+states alone (`evidence.recorded_states`). A test holds the two matrices equal on recorded runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from pathlib import Path
 
 from claude_task_cli.convert.model import TaskDocument
-from claude_task_cli.report.evidence import RunEvidence, load_evidence, run_facts
+from claude_task_cli.report.evidence import RecordedRun, load_evidence, recorded_states
 from claude_task_cli.report.matrix import Matrix, build_matrix
 from claude_task_cli.report.outline import outline_of
 from claude_task_cli.store.database import Store
@@ -28,8 +30,8 @@ def state_path_for(
 
 def latest_evidence(
     state_path: Path | DatabaseUrl, doc: TaskDocument, doc_key: str
-) -> RunEvidence | None:
-    """The evidence of the latest run stored under `doc_key`; None when none was recorded. A
+) -> RecordedRun | None:
+    """The latest run stored under `doc_key` with its evidence; None when none was recorded. A
     SQLite file that does not exist is not created only to find it empty (anything else in
     its place is the store's to refuse)."""
     file = sqlite_file(state_path)
@@ -50,8 +52,12 @@ def completion_of(
     run: the run stored under `doc_key`, by default the resolved path of `document`, as
     `execute_task` stores it. A matrix of steps not run when no run was recorded."""
     state = state_path_for(document, state_path)
-    evidence = latest_evidence(state, doc, doc_key or str(document.resolve()))
-    return build_matrix(outline_of(doc), None if evidence is None else run_facts(evidence))
+    file = sqlite_file(state)
+    if file is not None and not file.exists():  # not created only to find it empty
+        return build_matrix(outline_of(doc), None)
+    with Store(state) as store:
+        recorded = recorded_states(store, doc_key=doc_key or str(document.resolve()))
+    return build_matrix(outline_of(doc), *(recorded or (None, None)))
 
 
 def matrix_json(matrix: Matrix) -> str:

@@ -145,7 +145,7 @@ def report_data(
 def matrix_data(matrix: Matrix) -> dict[str, Any]:
     """`Matrix.to_dict()`, with what the templates also read: `has_evidence`,
     `complete_without_engine`, and each step row's `completion_text`."""
-    data = matrix.to_dict()
+    data: dict[str, Any] = dict(matrix.to_dict())
     data["has_evidence"] = matrix.has_evidence
     data["complete_without_engine"] = matrix.complete_without_engine
     for row, step in zip(data["steps"], matrix.steps, strict=True):

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from claude_task_cli.outcomes import PauseReason, Progress, RunStatus, StepStatus
+from claude_task_cli.report.matrix_shapes import Matrix
 from claude_task_cli.run.handoff import Handoff
 from claude_task_cli.run.results import PlannedCall, StepResult
 
@@ -184,66 +185,6 @@ class MovedTask(BoardTaskRow):
     """A task after `move_task`, and whether the move changed it."""
 
     changed: bool
-
-
-State = Literal["completed", "failed", "skipped", "paused", "awaiting_client", "running", "not_run"]
-Completion = Literal["COMPLETE", "INCOMPLETE"]
-
-
-class TaskRow(TypedDict):
-    id: str
-    title: str
-    state: State
-    completion: Completion
-    steps_total: int
-    steps_complete: int
-    percent: float
-    failures: list[str]
-    blocked_by: list[str]
-    duration_ms: float | None
-
-
-class StepRow(TypedDict):
-    id: str
-    task_id: str
-    title: str
-    kind: str
-    tool: str | None
-    server: str | None
-    state: State
-    completion: Completion
-    failure: str | None
-    blocked_by: list[str]
-    attempts: int
-    duration_ms: float | None
-    checks_passed: int
-    checks_failed: int
-    source: str | None
-    pause_reason: dict[str, Any] | None
-
-
-class Matrix(TypedDict):
-    """The completion matrix, as `task_status --json` prints it (`report/matrix.py`)."""
-
-    doc_id: str
-    title: str
-    run_id: int | None
-    run_status: str | None
-    document_changed: bool
-    verdict: Completion
-    reasons: list[str]
-    steps_total: int
-    steps_complete: int
-    step_percent: float
-    tasks_total: int
-    tasks_complete: int
-    task_percent: float
-    checks_passed: int
-    checks_failed: int
-    complete_by_client: int
-    complete_by_document: int
-    tasks: list[TaskRow]
-    steps: list[StepRow]
 
 
 def _schema(kind: Any) -> dict[str, Any]:

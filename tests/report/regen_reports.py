@@ -21,7 +21,7 @@ from pathlib import Path
 
 from claude_task_cli.convert.converter import convert_file
 from claude_task_cli.convert.model import TaskDocument
-from claude_task_cli.report.evidence import RunEvidence, load_evidence
+from claude_task_cli.report.evidence import RecordedRun, load_evidence
 from claude_task_cli.report.junit import junit_xml
 from claude_task_cli.report.render import Reports, render_reports
 from claude_task_cli.report.templating import environment
@@ -70,7 +70,7 @@ def install(project: Path, document: Path, database: Path) -> Path:
     return target
 
 
-def fixture_evidence(document: Path, scratch: Path) -> tuple[TaskDocument, RunEvidence | None]:
+def fixture_evidence(document: Path, scratch: Path) -> tuple[TaskDocument, RecordedRun | None]:
     doc = fixture_document(document)
     database = restore(document.with_suffix(".run.sql"), scratch / f"{document.stem}.db")
     with Store(database) as store:

@@ -11,22 +11,20 @@ from pathlib import Path
 import pytest
 
 from claude_task_cli.convert.converter import convert_bytes
-from claude_task_cli.outcomes import RunStatus, StepStatus
+from claude_task_cli.outcomes import RunStatus, StepStatus, parse_pause_reason
 from claude_task_cli.project import project_root
 from claude_task_cli.project import project_root as store_project_root
-from claude_task_cli.report.evidence import run_facts
 from claude_task_cli.report.failure_text import describe_reason
 from claude_task_cli.report.matrix import (
     Completion,
-    RunFacts,
     State,
-    StepFacts,
     build_matrix,
     percent,
 )
 from claude_task_cli.report.outline import Outline, TaskOutline, UnitOutline, outline_of
 from claude_task_cli.report.status import completion_of, matrix_json, state_path_for
 from claude_task_cli.store import Claim, Store, default_state_path
+from claude_task_cli.store.records import RunRecord, StepState
 from tests.report.regen_reports import DOCUMENTS, fixture_document, fixture_evidence, restore
 
 DEMO = DOCUMENTS[0]
@@ -51,12 +49,38 @@ TWO_TASKS = outline(
 )
 
 
-def run(sha: str = SHA, **steps: StepFacts) -> RunFacts:
-    return RunFacts(1, "paused", 1.0, 2.0, sha, {k.replace("_", "."): v for k, v in steps.items()})
+def run(sha: str = SHA, **steps: StepState) -> tuple[RunRecord, dict[str, StepState]]:
+    """A run record and its steps' states (`1_2=` for step 1.2)."""
+    record = RunRecord(1, "k", "doc.md", "900", sha, RunStatus.PAUSED, 1.0, 2.0)
+    return record, {k.replace("_", "."): v for k, v in steps.items()}
 
 
-def done(ms: float = 10.0, passed: int = 1) -> StepFacts:
-    return StepFacts("completed", attempts=1, duration_ms=ms, checks_passed=passed)
+def fact(
+    status: str,
+    *,
+    attempts: int = 0,
+    duration_ms: float | None = None,
+    error: str | None = None,
+    reason: dict[str, object] | None = None,
+    checks_passed: int = 0,
+    checks_failed: int = 0,
+    source: str = "engine",
+) -> StepState:
+    """A step's state as the store folds it, from what the matrix reads of it."""
+    known = {s.value for s in StepStatus}
+    return StepState(
+        status=StepStatus(status) if status in known else status,  # type: ignore[arg-type]
+        source=source,
+        error=error,
+        pause_reason=None if reason is None else parse_pause_reason(json.dumps(reason)),
+        checks=[{"passed": True}] * checks_passed + [{"passed": False}] * checks_failed,
+        attempts=attempts,
+        total_ms=duration_ms,
+    )
+
+
+def done(ms: float = 10.0, passed: int = 1) -> StepState:
+    return fact("completed", attempts=1, duration_ms=ms, checks_passed=passed)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +105,9 @@ def test_percentages_are_rounded_but_100_means_all_and_0_none(
 
 
 def test_a_complete_run_is_complete() -> None:
-    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": done(), "1_3": done(), "2_1": done()}))
+    m = build_matrix(
+        TWO_TASKS, *run(**{"1_1": done(), "1_2": done(), "1_3": done(), "2_1": done()})
+    )
     assert (m.verdict, m.reasons) == (Completion.COMPLETE, ())
     assert (m.steps_complete, m.steps_total, m.step_percent) == (4, 4, 100.0)
     assert (m.tasks_complete, m.task_percent, m.checks_passed, m.checks_failed) == (2, 100.0, 4, 0)
@@ -90,7 +116,7 @@ def test_a_complete_run_is_complete() -> None:
 
 
 def test_a_partial_run_counts_what_is_done_and_names_what_blocks_the_rest() -> None:
-    m = build_matrix(TWO_TASKS, run(**{"1_1": done()}))
+    m = build_matrix(TWO_TASKS, *run(**{"1_1": done()}))
     assert m.verdict == Completion.INCOMPLETE
     assert (m.steps_complete, m.step_percent, m.tasks_complete, m.task_percent) == (1, 25.0, 0, 0.0)
     rows = {r.id: r for r in m.steps}
@@ -105,14 +131,20 @@ def test_a_partial_run_counts_what_is_done_and_names_what_blocks_the_rest() -> N
 
 
 def test_a_failed_step_and_the_step_skipped_because_of_it() -> None:
-    failed = StepFacts(
+    failed = fact(
         "failed",
         attempts=3,
         duration_ms=30.0,
         error="boom",
-        reason={"type": "toolError", "failedStep": "1.2", "error": "boom\nmore", "retryable": True},
+        reason={
+            "type": "toolError",
+            "failedStep": "1.2",
+            "error": "boom\nmore",
+            "retryable": True,
+            "suggestedTool": "t",
+        },
     )
-    skipped = StepFacts(
+    skipped = fact(
         "skipped",
         error="step 1.2 did not complete",
         reason={
@@ -123,7 +155,7 @@ def test_a_failed_step_and_the_step_skipped_because_of_it() -> None:
             "suggestedTool": "t",
         },
     )
-    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": failed, "1_3": skipped}))
+    m = build_matrix(TWO_TASKS, *run(**{"1_1": done(), "1_2": failed, "1_3": skipped}))
     rows = {r.id: r for r in m.steps}
     assert rows["1.2"].failure == "tool error (retryable): boom"
     assert rows["1.2"].attempts == 3
@@ -137,7 +169,7 @@ def test_a_failed_step_and_the_step_skipped_because_of_it() -> None:
 
 
 def test_paused_and_awaiting_the_client_are_incomplete_and_the_task_shows_the_most_urgent() -> None:
-    paused = StepFacts(
+    paused = fact(
         "paused",
         reason={
             "type": "schemaMismatch",
@@ -146,11 +178,11 @@ def test_paused_and_awaiting_the_client_are_incomplete_and_the_task_shows_the_mo
             "suggestedTool": "get_current_time",
         },
     )
-    waiting = StepFacts(
+    waiting = fact(
         "awaiting_client",
         reason={"type": "awaitingClient", "blockedStep": "2.1", "guidance": "2.1: look\n- more"},
     )
-    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": paused, "2_1": waiting}))
+    m = build_matrix(TWO_TASKS, *run(**{"1_1": done(), "1_2": paused, "2_1": waiting}))
     rows = {r.id: r for r in m.steps}
     assert rows["1.2"].failure == (
         "paused: arguments for get_current_time lack required fields: timezone"
@@ -162,9 +194,9 @@ def test_paused_and_awaiting_the_client_are_incomplete_and_the_task_shows_the_mo
 
 
 def test_a_completed_step_whose_check_failed_is_not_complete() -> None:
-    checked = StepFacts("completed", attempts=1, checks_passed=1, checks_failed=1)
+    checked = fact("completed", attempts=1, checks_passed=1, checks_failed=1)
     m = build_matrix(
-        TWO_TASKS, run(**{"1_1": done(), "1_2": checked, "1_3": done(), "2_1": done()})
+        TWO_TASKS, *run(**{"1_1": done(), "1_2": checked, "1_3": done(), "2_1": done()})
     )
     row = next(r for r in m.steps if r.id == "1.2")
     assert (row.state, row.completion) == (State.COMPLETED, Completion.INCOMPLETE)
@@ -174,7 +206,7 @@ def test_a_completed_step_whose_check_failed_is_not_complete() -> None:
 
 
 def test_an_empty_run_and_no_run_at_all() -> None:
-    empty = build_matrix(TWO_TASKS, run())
+    empty = build_matrix(TWO_TASKS, *run())
     assert (empty.verdict, empty.step_percent, empty.run_id) == (Completion.INCOMPLETE, 0.0, 1)
     assert {r.state for r in empty.steps} == {State.NOT_RUN}
     none = build_matrix(TWO_TASKS, None)
@@ -184,14 +216,14 @@ def test_an_empty_run_and_no_run_at_all() -> None:
 
 
 def test_a_document_without_steps_is_never_complete() -> None:
-    m = build_matrix(outline(), run())
+    m = build_matrix(outline(), *run())
     assert (m.steps_total, m.step_percent, m.verdict) == (0, 0.0, Completion.INCOMPLETE)
     assert m.reasons == ("the document has no steps: nothing was verified",)
 
 
 def test_evidence_for_another_version_of_the_document_is_not_completion() -> None:
     steps = {"1_1": done(), "1_2": done(), "1_3": done(), "2_1": done()}
-    m = build_matrix(TWO_TASKS, run(sha="b" * 64, **steps))
+    m = build_matrix(TWO_TASKS, *run(sha="b" * 64, **steps))
     assert m.document_changed
     assert m.step_percent == 100.0
     assert m.verdict == Completion.INCOMPLETE
@@ -199,7 +231,7 @@ def test_evidence_for_another_version_of_the_document_is_not_completion() -> Non
 
 
 def test_an_unknown_stored_status_reads_as_not_run() -> None:
-    m = build_matrix(TWO_TASKS, run(**{"1_1": StepFacts("pending"), "1_2": StepFacts("zzz")}))
+    m = build_matrix(TWO_TASKS, *run(**{"1_1": fact("pending"), "1_2": fact("zzz")}))
     assert [r.state for r in m.steps[:2]] == [State.NOT_RUN, State.NOT_RUN]
 
 
@@ -231,7 +263,7 @@ def test_every_pause_reason_reads_as_one_line(reason: dict[str, object], text: s
 
 
 def test_the_matrix_to_dict_is_json_ready_and_ordered() -> None:
-    data = build_matrix(TWO_TASKS, run(**{"1_1": done()})).to_dict()
+    data = build_matrix(TWO_TASKS, *run(**{"1_1": done()})).to_dict()
     assert list(data)[:4] == ["doc_id", "title", "run_id", "run_status"]
     assert [s["id"] for s in data["steps"]] == ["1.1", "1.2", "1.3", "2.1"]
     assert data["steps"][1]["state"] == "not_run"
@@ -274,12 +306,12 @@ class Recorded:
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[d.stem for d in DOCUMENTS])
 def test_task_status_reads_what_the_reports_read(document: Path, tmp_path: Path) -> None:
-    doc, evidence = fixture_evidence(document, tmp_path)
-    assert evidence is not None
+    doc, recorded = fixture_evidence(document, tmp_path)
+    assert recorded is not None
     database = tmp_path / f"{document.stem}.db"
     key = evidence_key(database)
     status = completion_of(tmp_path / document.name, doc, state_path=database, doc_key=key)
-    assert status == build_matrix(outline_of(doc), run_facts(evidence))
+    assert status == build_matrix(outline_of(doc), recorded.record, recorded.states)
     assert status.run_id == 1
     unrecorded = completion_of(tmp_path / document.name, doc, state_path=database, doc_key="x")
     assert (unrecorded.run_id, unrecorded.verdict) == (None, Completion.INCOMPLETE)
@@ -388,10 +420,10 @@ def test_the_outline_has_the_engines_units() -> None:
 
 
 def test_completions_without_a_tool_call_are_complete_and_counted_apart() -> None:
-    by_client = StepFacts("completed", source="client", checks_passed=1)
-    ticked = StepFacts("completed", source="document")
+    by_client = fact("completed", source="client", checks_passed=1)
+    ticked = fact("completed", source="document")
     m = build_matrix(
-        TWO_TASKS, run(**{"1_1": done(), "1_2": by_client, "1_3": ticked, "2_1": done()})
+        TWO_TASKS, *run(**{"1_1": done(), "1_2": by_client, "1_3": ticked, "2_1": done()})
     )
     assert m.verdict == Completion.COMPLETE  # work for a person has no tool: it can complete
     assert (m.complete_by_client, m.complete_by_document, m.complete_without_engine) == (1, 1, 2)
@@ -403,12 +435,13 @@ def test_completions_without_a_tool_call_are_complete_and_counted_apart() -> Non
         "2 steps completed without a tool call by the engine "
         "(1 recorded by the client, 1 ticked in the document)"
     )
-    failed = StepFacts("failed", source="client", reason={"type": "verificationFailed"})
-    m = build_matrix(TWO_TASKS, run(**{"1_1": done(), "1_2": failed}))
+    reason = {"type": "verificationFailed", "failedStep": "1.2", "expectation": "x equals 1"}
+    failed = fact("failed", source="client", reason=reason)
+    m = build_matrix(TWO_TASKS, *run(**{"1_1": done(), "1_2": failed}))
     rows = {r.id: r for r in m.steps}
     assert (rows["1.2"].completion_text, rows["1.2"].pause_reason) == (
         "INCOMPLETE",
-        {"type": "verificationFailed"},
+        {**reason, "actual": None, "suggestedTool": None},  # the reason's JSON contract
     )
     assert m.complete_without_engine == 0
     assert m.without_engine_note() is None

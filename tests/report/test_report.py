@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from markdown_it import MarkdownIt
 from claude_task_cli.convert.converter import convert_bytes
 from claude_task_cli.convert.model import TaskDocument
 from claude_task_cli.errors import InputError
-from claude_task_cli.report.evidence import RunEvidence, StepEvidence
+from claude_task_cli.outcomes import RunStatus, StepStatus
+from claude_task_cli.report.evidence import RecordedRun, RunEvidence, StepEvidence
 from claude_task_cli.report.junit import junit_xml
 from claude_task_cli.report.pictures import dependency_graph, duration_chart
 from claude_task_cli.report.render import (
@@ -23,6 +25,7 @@ from claude_task_cli.report.render import (
     render_reports,
 )
 from claude_task_cli.report.templating import environment
+from claude_task_cli.store.records import RunRecord, StepState
 from tests.report.regen_reports import DOCUMENTS, GOLDEN, fixture_evidence, rendered_files
 
 GFM = MarkdownIt("commonmark").enable("table")
@@ -123,7 +126,7 @@ def html_in(markdown: str) -> list[str]:
     return found
 
 
-def test_html_from_the_document_and_the_tools_is_text_in_every_report(demo: Reports) -> None:
+def test_html_from_the_document_and_the_tools_is_text_in_every_report(tmp_path: Path) -> None:
     """Headings, the objective, descriptions, list items, links, tables, failures: nowhere does a
     tag written in a document or returned by a tool reach a report as HTML."""
     text = DOCUMENTS[0].read_text(encoding="utf-8")
@@ -135,9 +138,16 @@ def test_html_from_the_document_and_the_tools_is_text_in_every_report(demo: Repo
     text = text.replace("**Priority**", f"A description {HTML}\n\n**Priority**", 1)
     text = text.replace("# Task 020:", f"# Task 020: <{HTML}>", 1)
     doc = convert_bytes(text.encode(), f"docs/tasks/{DOCUMENTS[0].name}")
-    assert demo.run is not None
-    step = {**demo.run["steps"]["2.3"], "error": f"tool said {HTML}", "result": HTML}
-    run: RunEvidence = {**demo.run, "steps": {**demo.run["steps"], "2.3": step}}
+    _, recorded = fixture_evidence(DOCUMENTS[0], tmp_path)
+    assert recorded is not None
+    said = {"error": f"tool said {HTML}", "result": HTML}
+    step = {**recorded.evidence["steps"]["2.3"], **said}
+    evidence: RunEvidence = {
+        **recorded.evidence,
+        "steps": {**recorded.evidence["steps"], "2.3": step},
+    }
+    states = {**recorded.states, "2.3": replace(recorded.states["2.3"], **said)}
+    run = replace(recorded, states=states, evidence=evidence)
     for item in render_reports(Reports.of(doc, run), environment()):
         assert html_in(item.text) == [], item.name
         fenced = re.compile(rf"```\w*\n[^`]*{re.escape(HTML)}[^`]*\n```")
@@ -341,7 +351,10 @@ def test_commands_that_never_ran_are_said_so() -> None:
         **{"started_at": 0.0, "ended_at": 1.0, "source_sha256": doc.source.sha256},
         **{"document_changed": False, "steps": {"1.1": step}},
     }
-    text = render_reports(Reports.of(doc, evidence), environment(), task_id="1")[0].text
+    record = RunRecord(1, "k", "c.md", "8", doc.source.sha256, RunStatus.FAILED, 0.0, 1.0)
+    states = {"1.1": StepState(status=StepStatus.FAILED, attempts=1)}
+    run = RecordedRun(record, states, evidence)  # type: ignore[arg-type]
+    text = render_reports(Reports.of(doc, run), environment(), task_id="1")[0].text
     assert "Command 2 did not run: no exit code recorded." in text
     assert "command 2 — not run (no exit code recorded)" in text
 

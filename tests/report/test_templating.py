@@ -129,7 +129,7 @@ def test_an_error_inside_a_long_output_names_its_own_line(demo: Reports, tmp_pat
 def test_a_packaged_templates_runtime_error_names_its_file_and_line(demo: Reports) -> None:
     packaged = Path(render_module.__file__).parent / "templates" / "matrix.md.j2"
     line = next(
-        n for n, text in enumerate(packaged.read_text().splitlines(), 1) if "{{ doc.id" in text
+        n for n, text in enumerate(packaged.read_text().splitlines(), 1) if '{{ doc["id"]' in text
     )
     with pytest.raises(ReportError) as caught:
         render_module._render(environment().get_template("matrix.md.j2"), {})

@@ -131,7 +131,11 @@ REQUIRED = os.environ.get("CLAUDE_TASK_REQUIRE_REFERENCE_SERVERS") == "1"
 
 def server_env(tmp_path: Path) -> dict[str, str]:
     """What a spawned server needs beyond stdio_client's default environment."""
-    return {"CLAUDE_TASK_LOG_DIR": str(tmp_path / "logs"), "NO_COLOR": "1"}
+    return {
+        "CLAUDE_TASK_LOG_DIR": str(tmp_path / "logs"),
+        "CLAUDE_TASK_CACHE_DIR": str(tmp_path / "cache"),
+        "NO_COLOR": "1",
+    }
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from claude_task_cli import errors
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
 from claude_task_cli.store.database import Claim, Store
-from tests.server.support import PERSON
+from tests.server.support import PERSON, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -215,7 +215,7 @@ async def test_domain_errors_over_stdio(project: Path, tmp_path: Path) -> None:
         command=sys.executable,
         args=["-m", "claude_task_cli", "serve"],
         cwd=project,
-        env={"CLAUDE_TASK_LOG_DIR": str(tmp_path / "logs"), "NO_COLOR": "1"},
+        env=server_env(tmp_path),
     )
     with (tmp_path / "stderr.txt").open("w") as err, anyio.fail_after(120):
         async with (

@@ -309,6 +309,7 @@ def test_the_mcp_inspector_cli_lists_and_calls_tools(
 ) -> None:
     started = time.monotonic()
     target = ["-e", f"CLAUDE_TASK_LOG_DIR={tmp_path / 'logs'}",
+              "-e", f"CLAUDE_TASK_CACHE_DIR={tmp_path / 'cache'}",
               sys.executable, "-m", "claude_task_cli", "serve"]  # fmt: skip
     listed = inspector(*target, "--method", "tools/list")
     assert {tool["name"] for tool in listed["tools"]} == TOOLS
