@@ -139,7 +139,10 @@ def main() -> None:
     def row(name: str, ratio: float, target: float, detail: str) -> None:
         rows.append((name, f"{ratio:.2f}× ({detail})", f"≤ {target}×", _ok(ratio <= target)))
 
-    exe = shutil.which("claude-task") or str(Path(sys.executable).parent / "claude-task")
+    # this interpreter's own console script: one found on PATH first may be another install's,
+    # or a version manager's shim that adds a process of its own
+    beside = Path(sys.executable).parent / "claude-task"
+    exe = str(beside) if beside.exists() else shutil.which("claude-task") or "claude-task"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         a, b, ratio = paired_ratio(

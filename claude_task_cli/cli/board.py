@@ -1,8 +1,6 @@
 """The board's commands: import, claim, work, move, quick, events, settings (and the board view
 that `task_status` shows when given no TASK). Thin: options in, one core call, output, exit code."""
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,7 +33,7 @@ AnyRepositoryOpt = Annotated[
 ]
 
 
-def _open(db: str | None, *, create: bool = True) -> Board:
+def _open(db: str | None, *, create: bool = True) -> "Board":
     from claude_task_cli.board_operations import open_board
 
     return open_board(db, create=create)

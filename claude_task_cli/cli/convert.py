@@ -1,7 +1,5 @@
 """`convert_task` and `schema`: thin wrappers over claude_task_cli.convert.converter."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os
@@ -190,7 +188,7 @@ def schema() -> None:
         typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
-def _write(doc: TaskDocument, target: Path) -> None:
+def _write(doc: "TaskDocument", target: Path) -> None:
     """Write atomically (a temporary file beside the target, then a rename)."""
     temporary = target.with_name(f".{target.name}.tmp")
     try:
@@ -208,7 +206,7 @@ def _write(doc: TaskDocument, target: Path) -> None:
         raise OutputError(target, f"cannot write: {exc.strerror or exc}") from exc
 
 
-def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> None:
+def _report_written(written: "list[tuple[TaskDocument, Path]]", as_json: bool) -> None:
     rows: list[dict[str, str | int]] = []
     for doc, target in written:
         rows.append(
@@ -243,7 +241,7 @@ def _report_written(written: list[tuple[TaskDocument, Path]], as_json: bool) -> 
     Console().print(table)
 
 
-def _show_previews(items: list[Preview], as_json: bool) -> None:
+def _show_previews(items: "list[Preview]", as_json: bool) -> None:
     if as_json:
         from claude_task_cli.convert.document_json import to_data
 

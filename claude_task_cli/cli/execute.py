@@ -1,7 +1,5 @@
 """`execute_task` and `record_step`: thin wrappers over the run stage (runner, continuation)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -240,7 +238,7 @@ def _result_value(given: str) -> Any:
         ) from exc
 
 
-def _next_step(outcome: RunOutcome, task: str) -> str:
+def _next_step(outcome: "RunOutcome", task: str) -> str:
     """What to do after the handoff: record what waits on the client, or fix what failed."""
     again = f"claude-task execute_task {task}"
     left = [s for s in outcome.steps if s.status != "completed"]
@@ -256,11 +254,11 @@ def _next_step(outcome: RunOutcome, task: str) -> str:
     return ""
 
 
-def _failed(outcome: RunOutcome) -> bool:
+def _failed(outcome: "RunOutcome") -> bool:
     return any(s.selected and s.status == "failed" for s in outcome.steps)
 
 
-def _exit_code(outcome: RunOutcome) -> int:
+def _exit_code(outcome: "RunOutcome") -> int:
     """1 for any failure, even beside a pause (a CI job must not read it as "needs a person")."""
     if _failed(outcome):
         return int(ExitCode.FAILED)
@@ -271,7 +269,7 @@ def _exit_code(outcome: RunOutcome) -> int:
     )
 
 
-def _show_summary(outcome: RunOutcome) -> None:
+def _show_summary(outcome: "RunOutcome") -> None:
     counts: dict[str, int] = {}
     for step in outcome.steps:
         counts[str(step.status)] = counts.get(str(step.status), 0) + 1
@@ -306,7 +304,7 @@ def _show_summary(outcome: RunOutcome) -> None:
 _RUNS_UNDER = {"bash": "bash -e -o pipefail", "sh": "sh -e"}
 
 
-def _show_plan(outcome: RunOutcome, fail_fast: bool) -> None:
+def _show_plan(outcome: "RunOutcome", fail_fast: bool) -> None:
     """Each planned step by wave: its call, or each of its scripts as written; then the rule a
     failure follows."""
     for call in outcome.plan or []:

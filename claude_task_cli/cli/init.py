@@ -1,7 +1,5 @@
 """`init`: a thin wrapper over samples/scaffold.py (set up a project, say what to run next)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

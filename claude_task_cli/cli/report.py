@@ -1,7 +1,5 @@
 """`generate_report` and `task_status`: thin wrappers over the facade's report operations."""
 
-from __future__ import annotations
-
 import json
 import os
 from pathlib import Path
@@ -163,7 +161,7 @@ def task_status(
             _show_status(status_matrix(task, state=where))
 
 
-def _show_status(matrix: Matrix) -> None:
+def _show_status(matrix: "Matrix") -> None:
     if plain_output():
         typer.echo("\n".join(_status_lines(matrix)))
     else:
@@ -180,7 +178,7 @@ def _format(fmt: str) -> Literal["md", "json"]:
     raise InputError("--format", f"{fmt!r}: choose md or json")
 
 
-def _print(rendered: list[Rendered], fmt: str) -> None:
+def _print(rendered: "list[Rendered]", fmt: str) -> None:
     if fmt == "json":
         items = [json.loads(r.text) for r in rendered]
         typer.echo(json.dumps(items[0] if len(items) == 1 else items, indent=2, ensure_ascii=False))
@@ -210,7 +208,7 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def _status_lines(matrix: Matrix) -> list[str]:
+def _status_lines(matrix: "Matrix") -> list[str]:
     run = f"run {matrix.run_id} {matrix.run_status}" if matrix.has_evidence else "no run recorded"
     lines = [
         f"{matrix.doc_id}: {matrix.title} — {run} — {matrix.verdict}: "

@@ -3,8 +3,6 @@
 `mcp` is imported inside the command only: it costs ~1 s, and `claude-task --help` must not pay.
 """
 
-from __future__ import annotations
-
 import functools
 from pathlib import Path
 from typing import Annotated
