@@ -289,11 +289,11 @@ class Store:
         return self._read(lambda tx: rows.read_attempts(tx, run_id))
 
     def step_states(
-        self, run_id: int, values: Collection[str] | None = None
+        self, run_id: int, values: Collection[str] | None = None, *, results: bool = True
     ) -> dict[str, StepState]:
         """Each step's state in the run; its arguments, result and checks only for the steps in
-        `values` (None: every step)."""
-        return self._read(lambda tx: rows.step_states(tx, run_id, values))
+        `values` (None: every step); `results=False`: checks only, for every step."""
+        return self._read(lambda tx: rows.step_states(tx, run_id, values, results=results))
 
     def step_values(self, run_id: int, steps: Collection[str]) -> dict[str, tuple[Any, Any, Any]]:
         """`(args, result, checks)` of each step of `steps` the run has, as its state has them."""

@@ -29,6 +29,10 @@ _ATTEMPTS = (
     f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
     " WHERE run_id = ? ORDER BY step_id, attempt"
 )
+_CHECKS_ONLY = (
+    f"SELECT {_COLUMNS}, NULL, NULL, checks FROM step_attempts"
+    " WHERE run_id = ? ORDER BY step_id, attempt"
+)
 _WITHOUT_VALUES = (
     f"SELECT {_COLUMNS}, NULL, NULL, NULL FROM step_attempts"
     " WHERE run_id = ? ORDER BY step_id, attempt"
@@ -111,10 +115,13 @@ def _folded(run_id: int, rows: Iterable[tuple[Any, ...]]) -> dict[str, StepState
 
 
 def step_states(
-    conn: Tx, run_id: int, values: Collection[str] | None = None
+    conn: Tx, run_id: int, values: Collection[str] | None = None, *, results: bool = True
 ) -> dict[str, StepState]:
     """Each step's state in the run; its arguments, result and checks only for the steps in
-    `values` (None: every step)."""
+    `values` (None: every step). `results=False`: every step's checks, no arguments or results
+    (what a completion matrix judges, without decoding what it does not show)."""
+    if not results:
+        return _folded(run_id, conn.execute(_CHECKS_ONLY, (run_id,)))
     if values is None:
         return _folded(run_id, conn.execute(_ATTEMPTS, (run_id,)))
     states = _folded(run_id, conn.execute(_WITHOUT_VALUES, (run_id,)))

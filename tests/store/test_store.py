@@ -305,6 +305,9 @@ def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) ->
     assert (full["1.2"].attempts, full["1.2"].error) == (0, "1.0 did not complete")
     assert lean["1.1"] == replace(state, args=None, result=None, checks=None)
     assert lean["1.2"] == full["1.2"]
+    judged = store.step_states(run_id, results=False)  # what a completion matrix reads
+    assert judged["1.1"] == replace(state, args=None, result=None)
+    assert judged["1.2"] == full["1.2"]
     assert store.step_values(run_id, ["1.1", "9.9"]) == {
         "1.1": ({"try": 2}, {"n": 2}, [{"passed": True}])
     }
