@@ -44,19 +44,8 @@ def settle(tx: Tx, claimed: Claimed, execution: Execution, policy: Policy) -> Bo
         target = TaskState.DONE if policy.auto_approve_review else TaskState.IN_REVIEW
         return moves.apply(tx, now, task, target, worker, policy, token=token, payload=run)
     if execution.status == "busy":
-        moved = moves.apply(
-            tx,
-            now,
-            task,
-            TaskState.READY,
-            worker,
-            policy,
-            token=token,
-            system=True,
-            note=execution.message or "could not start now",
-        )
-        _later(tx, task.id, now + BUSY_DELAY, uncount=True)
-        return moves.load_task(tx, moved.id)
+        note = execution.message or "could not start now"
+        return _retry(tx, now, task, claimed, policy, note, BUSY_DELAY, uncount=True)
     if execution.status == "paused":
         reason = {
             "kind": "paused",
@@ -72,20 +61,8 @@ def settle(tx: Tx, claimed: Claimed, execution: Execution, policy: Policy) -> Bo
     if task.attempts < task.max_attempts:
         delay = task.backoff * 2 ** max(task.attempts - 1, 0)
         note = f"attempt {task.attempts} of {task.max_attempts} failed; retried after {delay:g}s"
-        moved = moves.apply(
-            tx,
-            now,
-            task,
-            TaskState.READY,
-            worker,
-            policy,
-            token=token,
-            system=True,
-            note=note,
-            payload={**run, "failures": execution.failures, "message": execution.message},
-        )
-        _later(tx, task.id, now + delay, uncount=False)
-        return moves.load_task(tx, moved.id)
+        payload = {**run, "failures": execution.failures, "message": execution.message}
+        return _retry(tx, now, task, claimed, policy, note, delay, uncount=False, payload=payload)
     reason = {
         "kind": "failed",
         **run,
@@ -95,6 +72,35 @@ def settle(tx: Tx, claimed: Claimed, execution: Execution, policy: Policy) -> Bo
         "unblock": f"fix what failed (claude-task task_status {task.path}), then: {move}",
     }
     return moves.apply(tx, now, task, TaskState.BLOCKED, worker, policy, token=token, reason=reason)
+
+
+def _retry(
+    tx: Tx,
+    now: float,
+    task: BoardTask,
+    claimed: Claimed,
+    policy: Policy,
+    note: str,
+    delay: float,
+    *,
+    uncount: bool,
+    payload: dict[str, Any] | None = None,
+) -> BoardTask:
+    """Back to `ready` under the claim, not to be claimed again for `delay` seconds."""
+    moved = moves.apply(
+        tx,
+        now,
+        task,
+        TaskState.READY,
+        claimed.worker,
+        policy,
+        token=claimed.token,
+        system=True,
+        note=note,
+        payload=payload,
+    )
+    _later(tx, task.id, now + delay, uncount=uncount)
+    return moves.load_task(tx, moved.id)
 
 
 def _later(tx: Tx, task_id: int, not_before: float, *, uncount: bool) -> None:
