@@ -8,8 +8,9 @@ Tools:
   - `script`: a whole script run as one, the way CI runners run a step's `shell: bash` /
     `shell: sh`: under `bash -e -o pipefail` (`shell="bash"`, the default) or `sh -e`
     (`shell="sh"`). The first failing line stops it; the result adds `failed_line` (1-based, in
-    the script) and `failed_command` (that line's text), null when nothing failed or when the
-    shell cannot tell (`sh` has no ERR trap: only its syntax errors name a line).
+    the script) and `failed_command` (that line's text), null when nothing failed. Under bash it
+    is the failing command's line; under sh, which has no ERR trap, the last line the shell had
+    read (`sh_script.py`): the failing command's, or the end of the loop or `if` it sits in.
   A non-zero exit code is a normal result; a timeout kills the command's whole process group and
   returns `timed_out: true` with the kill signal as a negative exit code. stdin is /dev/null. A
   missing `cwd`, an empty command or script, both or neither given are tool errors.
@@ -35,6 +36,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+
+from claude_task_cli.mcp.sh_script import LineFeed
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -123,8 +126,12 @@ async def _run_script(
             "write it to a file and run that file"
         )
     if shell == "sh":
-        result = await _execute(["/bin/sh", "-e", "-c", script], cwd, env, timeout)
-        return _name_failed_line(result, script, None)
+        feed = LineFeed(script)
+        try:
+            result = await _execute(feed.argv, cwd, env, timeout, feed=feed)
+            return _name_failed_line(result, script, feed.read_up_to())
+        finally:
+            feed.close()
     handle, trace = tempfile.mkstemp(prefix="claude-task-err.")
     os.close(handle)
     try:
@@ -154,9 +161,15 @@ def _name_failed_line(result: CommandResult, script: str, line: int | None) -> C
 
 
 async def _execute(
-    argv: list[str], cwd: str | None, env: dict[str, str] | None, timeout: float
+    argv: list[str],
+    cwd: str | None,
+    env: dict[str, str] | None,
+    timeout: float,
+    *,
+    feed: LineFeed | None = None,
 ) -> CommandResult:
-    """Run `argv` in its own process group with stdin on /dev/null, collecting both streams."""
+    """Run `argv` in its own process group with stdin on /dev/null, collecting both streams (and
+    handing it its script through `feed`, if given)."""
     started = time.perf_counter()
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -167,10 +180,12 @@ async def _execute(
             cwd=cwd,
             env={**os.environ, **env} if env else None,
             start_new_session=True,  # its own process group, so a timeout kills all of it
+            pass_fds=(feed.read_fd,) if feed else (),
         )
     except OSError as exc:
         # The shell reports a missing program as 127; do the same for an argv.
         return _result(127, b"", f"{argv[0]}: {exc.strerror or exc}\n".encode(), started, False)
+    feeding = asyncio.ensure_future(feed.feed()) if feed else None
     out, err = bytearray(), bytearray()
     collect = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err), proc.wait())
     timed_out = False
@@ -185,6 +200,10 @@ async def _execute(
         if proc.returncode is None:  # cancelled by the client, or the kill did not land
             _kill_group(proc.pid)
         collect.cancel()  # no-op when done; else a pipe held open by an escaped grandchild
+        if feeding is not None:
+            feeding.cancel()  # the shell stopped before reading all of its script
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeding
     code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     return _result(code, bytes(out), bytes(err), started, timed_out)
 

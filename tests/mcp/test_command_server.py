@@ -208,10 +208,46 @@ async def test_a_script_reads_nothing_from_stdin(pool: ServerPool) -> None:
 @pytest.mark.slow
 async def test_an_sh_script_runs_under_sh_e(pool: ServerPool) -> None:
     result = await run(pool, script="echo $0\nfalse\necho never", shell="sh")
-    assert (result["exit_code"], result["stdout"]) == (1, "/bin/sh\n")
-    assert result["failed_line"] is None  # sh has no ERR trap to tell
+    assert (result["exit_code"], result["stdout"], result["stderr"]) == (1, "/bin/sh\n", "")
+    assert (result["failed_line"], result["failed_command"]) == (2, "false")
     broken = await run(pool, script="echo hi\nif true; then\n  echo x\nfi fi", shell="sh")
     assert (broken["exit_code"], broken["stdout"], broken["failed_line"]) == (2, "hi\n", 4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "stdout", "code", "line", "text"),
+    [
+        ("echo a\ntest -e /nope\necho never", "a\n", 1, 2, "test -e /nope"),
+        ("true; false; echo never\necho never", "", 1, 1, "true; false; echo never"),
+        ("nosuch-program\n", "", 127, 1, "nosuch-program"),
+        ("printf 'partial' >&2\nexit 3\necho never", "", 3, 2, "exit 3"),
+        ("cat <<EOF\nx\nEOF\nfalse", "x\n", 1, 4, "false"),
+        # a compound command is read whole before it runs: the line is where it ends
+        ("for i in 1 2; do\n  echo $i\n  false\ndone\necho never", "1\n", 1, 4, "done"),
+        ("true\n" * 300 + "false\ntrue\n", "", 1, 301, "false"),
+        ("echo " + "x" * 100_000 + " | wc -c\nfalse", "100001\n", 1, 2, "false"),
+    ],
+)
+async def test_an_sh_script_names_the_last_line_the_shell_read(
+    pool: ServerPool, script: str, stdout: str, code: int, line: int, text: str
+) -> None:
+    result = await run(pool, script=script, shell="sh")
+    assert (result["exit_code"], result["stdout"], result["timed_out"]) == (code, stdout, False)
+    assert (result["failed_line"], result["failed_command"]) == (line, text)
+
+
+@pytest.mark.slow
+async def test_an_sh_script_is_handed_over_without_a_trace(pool: ServerPool) -> None:
+    """What the script runs sees no extra descriptor, and its output is only its own."""
+    script = "printf 'out'\nprintf 'err' >&2\nls /proc/self/fd\n"
+    result = await run(pool, script=script, shell="sh")
+    assert result["exit_code"] == 0
+    assert (result["failed_line"], result["failed_command"]) == (None, None)
+    assert result["stderr"] == "err"
+    printed, listed = result["stdout"][:3], result["stdout"][3:].split()
+    assert printed == "out"
+    assert sorted(listed, key=int) == ["0", "1", "2", "3"]  # 3: the directory ls reads
 
 
 @pytest.mark.slow
@@ -222,8 +258,9 @@ async def test_a_syntax_error_names_its_line(pool: ServerPool) -> None:
 
 
 @pytest.mark.slow
-async def test_a_script_that_runs_out_of_time(pool: ServerPool) -> None:
-    result = await run(pool, script="echo started\nsleep 30", timeout=0.5)
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+async def test_a_script_that_runs_out_of_time(pool: ServerPool, shell: str) -> None:
+    result = await run(pool, script="echo started\nsleep 30\necho never", shell=shell, timeout=0.5)
     assert (result["timed_out"], result["exit_code"], result["stdout"]) == (True, -9, "started\n")
     assert result["failed_line"] is None
 

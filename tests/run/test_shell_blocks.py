@@ -71,7 +71,7 @@ def test_a_failing_line_fails_the_step_and_is_named(project: Path) -> None:
     sh = results["1.3"]
     assert sh["status"] == "failed"
     assert sh["result"]["stdout"] == "sh is here\n"
-    assert sh["error"] == "the sh block at line 19 exited 1"  # sh cannot name its line
+    assert sh["error"] == "'test -e /no/such/file' at line 21 (the sh block at line 19) exited 1"
 
 
 @pytest.mark.slow
