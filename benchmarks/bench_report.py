@@ -1,7 +1,9 @@
 """generate_report / task_status benchmarks. Run: `.venv/bin/python benchmarks/bench_report.py`.
 
 Targets (issue 16), whole process as a user runs them: every report of a recorded 10,000-step run
-(`generate_report 900`) ≤ 2 s; `task_status 900 --json` of that run ≤ 0.5 s. Prints a markdown
+(`generate_report 900`) ≤ 2 s — timed twice: into an empty `docs/reports` (every file new), and
+again over the reports it wrote (the same text: none is rewritten); `task_status 900 --json` of
+that run ≤ 0.5 s. Prints a markdown
 table — measurement, result, target, verdict — then where the time of one process goes, measured
 in-process stage by stage (CPU time, best of the runs), and the conditions (versions, load).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import gc
 import os
 import resource
 import statistics
@@ -138,12 +141,18 @@ def keep_document(project: Path, task: str) -> None:
 
 
 def process_s(
-    args: list[str], cwd: Path, runs: int, ok: tuple[int, ...]
+    args: list[str],
+    cwd: Path,
+    runs: int,
+    ok: tuple[int, ...],
+    setup: Callable[[], object] | None = None,
 ) -> tuple[float, float, float]:
     """(median, minimum) whole-process wall time and the median CPU time (user + system) of the
-    process, in seconds."""
+    process, in seconds; `setup` runs before each, untimed."""
     times, cpu = [], []
     for _ in range(runs):
+        if setup is not None:
+            setup()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
@@ -152,6 +161,13 @@ def process_s(
         assert done.returncode in ok, args
         cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return statistics.median(times), min(times), statistics.median(cpu)
+
+
+def set_aside(directory: Path) -> None:
+    """Move `directory` out of the way (one rename: deleting thousands of files just before the
+    timed process would time the disk reclaiming them instead)."""
+    if directory.exists():
+        directory.rename(Path(tempfile.mkdtemp(dir=directory.parent)) / directory.name)
 
 
 def cpu_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -165,7 +181,16 @@ def cpu_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
 
 
 def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str, str]]:
-    """Where one process's time goes, stage by stage, in-process."""
+    """Where one process's time goes, stage by stage, in-process, the cycle collector paused as
+    the commands pause it while they read and render (`operations._collector_paused`)."""
+    gc.disable()
+    try:
+        return _stages(project, document, runs)
+    finally:
+        gc.enable()
+
+
+def _stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str, str]]:
     from claude_task_cli.convert.converter import convert_file
     from claude_task_cli.operations import load_document
     from claude_task_cli.report import (
@@ -198,7 +223,7 @@ def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str
     env = environment()
     reports = Reports(doc, evidence.evidence, matrix)
     render, files = cpu_ms(lambda: render_reports(reports, env), runs)
-    written, _ = cpu_ms(lambda: write(files, project / "docs" / "reports"), runs)
+    written, _ = cpu_ms(lambda: write(files, Path(tempfile.mkdtemp(dir=project))), runs)
     size = sum(len(r.text.encode()) for r in files) / 1e6
     return [
         ("  reading the kept converted document", f"{kept:.0f} ms", "", ""),
@@ -212,7 +237,7 @@ def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str
             "",
             "",
         ),
-        ("  writing them (atomic replace)", f"{written:.0f} ms", "", ""),
+        ("  writing them into an empty directory (CPU)", f"{written:.0f} ms", "", ""),
     ]
 
 
@@ -235,15 +260,23 @@ def main() -> None:
         keep_document(project, "900")
 
         report = [*claude_task, "generate_report", "900"]
-        median, fastest, cpu = process_s(report, project, options.runs, ok=(1,))  # 1: incomplete
-        rows.append(
-            (
-                "`generate_report 900`: every report of the 10,000-step run, whole process",
-                f"{median:.2f} s (min {fastest:.2f}; CPU {cpu:.2f})",
-                f"≤ {REPORT_TARGET_S:g} s",
-                "met" if median <= REPORT_TARGET_S else "NOT met",
-            )
+        reports = project / "docs" / "reports"
+        fresh = process_s(  # exit code 1: the run is incomplete
+            report, project, options.runs, ok=(1,), setup=lambda: set_aside(reports)
         )
+        again = process_s(report, project, options.runs, ok=(1,))
+        for what, (median, fastest, cpu) in (
+            ("into an empty `docs/reports`", fresh),
+            ("again, over the same reports (none rewritten)", again),
+        ):
+            rows.append(
+                (
+                    f"`generate_report 900`: every report of the 10,000-step run, {what}",
+                    f"{median:.2f} s (min {fastest:.2f}; CPU {cpu:.2f})",
+                    f"≤ {REPORT_TARGET_S:g} s",
+                    "met" if median <= REPORT_TARGET_S else "NOT met",
+                )
+            )
         status = [*claude_task, "task_status", "900", "--json"]
         median, fastest, cpu = process_s(status, project, options.runs, ok=(0,))
         rows.append(

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 4  # a server would not start, a config is missing, the store is locked
     INTERNAL = 70  # a bug: the traceback is in the log file
     INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT), 128 + 2 as shells report it
+    STDOUT_CLOSED = 141  # the reader of stdout went away (`| head`), 128 + 13 (SIGPIPE)
     TERMINATED = 143  # stopped by SIGTERM, 128 + 15
 
 

@@ -108,6 +108,18 @@ def _logger() -> Any:
     return logger
 
 
+def _reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
 @contextmanager
 def boundary(*, eager_logging: bool = True) -> Iterator[None]:
     """Translate what the core raises into messages and exit codes, once.
@@ -130,6 +142,12 @@ def boundary(*, eager_logging: bool = True) -> Iterator[None]:
     except KeyboardInterrupt:
         err("interrupted")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        if not _reader_gone():
+            raise
+        # the reader of stdout went away (`| head`): stop quietly, as a tool killed by SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+        raise typer.Exit(int(ExitCode.STDOUT_CLOSED)) from None
     except Exception as exc:
         logger = _logger()
         logger.opt(exception=exc).debug(f"internal error: {exc!r}")  # stderr too with --debug

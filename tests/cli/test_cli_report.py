@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -330,3 +331,30 @@ def test_task_status_shows_control_characters_without_acting_on_them(tmp_path: P
     print_status(matrix, Console(file=buffer, force_terminal=True, width=160, color_system=None))
     assert "\x1b[31mtext" not in buffer.getvalue()
     assert "Red \\x1b[31mtext" in buffer.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args", [["task_status", "020", "--json"], ["generate_report", "020"], ["--help"]]
+)
+def test_a_reader_that_went_away_stops_it_quietly(project: Path, args: list[str]) -> None:
+    """Output piped into a reader that closed it (`| head`): exit 141 as a tool killed by
+    SIGPIPE, nothing on stderr; what it wrote is written."""
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "wb") as closed:
+        done = subprocess.run(
+            [sys.executable, "-m", "claude_task_cli", *args],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=project,
+            timeout=60,
+            check=False,
+        )
+    if args == ["--help"]:  # click's own handling, before any command: quiet too
+        assert (done.returncode, done.stderr) == (1, "")
+        return
+    assert (done.returncode, done.stderr) == (141, "")
+    if args[0] == "generate_report":
+        assert len(list((project / "docs" / "reports").glob("*.md"))) > 1

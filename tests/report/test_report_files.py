@@ -141,3 +141,33 @@ def test_regenerating_overwrites_cleanly(tmp_path: Path) -> None:
     written = write(render_reports(demo, environment()), out)
     assert all(p.read_text() != "old" for p in written)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)  # no temps
+
+
+def test_a_report_already_on_disk_is_left_as_it_is(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    write([Rendered("same.md", "same\n"), Rendered("new.md", "old\n")], out)
+    same, new = os.stat(out / "same.md"), os.stat(out / "new.md")
+    write([Rendered("same.md", "same\n"), Rendered("new.md", "new\n")], out)
+    assert (out / "same.md").read_text() == "same\n"
+    kept = os.stat(out / "same.md")
+    assert (kept.st_ino, kept.st_mtime_ns) == (same.st_ino, same.st_mtime_ns)  # not rewritten
+    assert (out / "new.md").read_text() == "new\n"
+    assert os.stat(out / "new.md").st_ino != new.st_ino  # replaced by a new file
+    assert sorted(p.name for p in out.iterdir()) == ["new.md", "same.md"]
+
+
+def test_what_stands_at_a_name_is_replaced_even_when_it_reads_the_same(tmp_path: Path) -> None:
+    """A link to a file holding the report's text is replaced, not kept; a FIFO is not read
+    (it would wait for a writer)."""
+    out = tmp_path / "reports"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere.md"
+    elsewhere.write_text("text\n")
+    (out / "link.md").symlink_to(elsewhere)
+    os.mkfifo(out / "fifo.md")
+    write([Rendered("link.md", "text\n"), Rendered("fifo.md", "text\n")], out)
+    for name in ("link.md", "fifo.md"):
+        assert (out / name).is_file()
+        assert not (out / name).is_symlink()
+        assert (out / name).read_text() == "text\n"
+    assert elsewhere.read_text() == "text\n"
