@@ -7,7 +7,10 @@ Target: a document calling three servers starts them in ≤ 1.3× the time of on
    command servers (stdio, `python -m claude_task_cli.mcp.command_server`) opened at once by
    `ServerPool.start`, over one of them — the target. Also reported: the same three opened one
    after the other, as the executor did before `start` (a step's first call opened its server).
-2. The whole process, as a user sees it: `claude-task execute_task` of a document whose steps
+2. The floor, reported: three Python processes started at once that only import the SDK's
+   server side (`import mcp.server.mcpserver`, what each server spends most of its start on),
+   over one. On a machine with fewer free cores than servers the pool cannot beat it.
+3. The whole process, as a user sees it: `claude-task execute_task` of a document whose steps
    each call one server once (`run_command true`), with three servers over one. Reported: it also
    holds what does not change with the number of servers (Python, the SDK import, the store).
 
@@ -88,6 +91,23 @@ def whole_process(project: Path, names: list[str]) -> float:
     return elapsed
 
 
+async def sdk_imports(count: int) -> float:
+    """Seconds for `count` Python processes started at once that only import what a Python MCP
+    server imports (the SDK's server side) and exit: the floor under the pool's ratio, set by
+    this machine's cores, not by how the pool starts its servers."""
+    started = time.perf_counter()
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import mcp.server.mcpserver", stdout=subprocess.DEVNULL
+        )
+        for _ in range(count)
+    ]
+    for proc in procs:
+        if await proc.wait() != 0:
+            raise SystemExit("python -c 'import mcp.server.mcpserver' failed")
+    return time.perf_counter() - started
+
+
 def paired(base: list[float], ours: list[float]) -> float:
     return statistics.median(o / b for b, o in zip(base, ours, strict=True))
 
@@ -111,9 +131,18 @@ async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
             lambda: pool_start(three, at_once=False),
         ],
     )
+    import_one, import_three = await alternate(
+        runs, [lambda: sdk_imports(1), lambda: sdk_imports(3)]
+    )
     rows = [
         ("pool: 3 servers started at once / 1 server", single, together, "≤ 1.3×"),
         ("pool: 3 servers opened one after the other / 1 server", single, in_turn, "reported"),
+        (
+            f"the floor: 3 processes only importing the MCP SDK at once / 1 ({os.cpu_count()} cores)",
+            import_one,
+            import_three,
+            "reported",
+        ),
     ]
     with tempfile.TemporaryDirectory() as scratch:
         project = Path(scratch)
