@@ -38,7 +38,8 @@ class LineFeed:
         # the shell keeps the inherited descriptor; its first line closes it for what it runs
         prefix = f"exec {self.read_fd}<&-; ".encode()
         data = prefix + script.encode("utf-8", errors="surrogateescape")
-        self._lines = data.splitlines(keepends=True)
+        *whole, last = data.split(b"\n")  # lines as the shell counts them (a CR is not one)
+        self._lines = [line + b"\n" for line in whole] + ([last] if last else [])
         self._ends: list[int] = []  # each line's end, counted in the script without the prefix
         end = -len(prefix)
         for line in self._lines:

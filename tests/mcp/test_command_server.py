@@ -226,6 +226,7 @@ async def test_an_sh_script_runs_under_sh_e(pool: ServerPool) -> None:
         # a compound command is read whole before it runs: the line is where it ends
         ("for i in 1 2; do\n  echo $i\n  false\ndone\necho never", "1\n", 1, 4, "done"),
         ("true\n" * 300 + "false\ntrue\n", "", 1, 301, "false"),
+        ("printf 'a\rb'\nfalse", "a\rb", 1, 2, "false"),  # a CR ends no line
         ("echo " + "x" * 100_000 + " | wc -c\nfalse", "100001\n", 1, 2, "false"),
     ],
 )
