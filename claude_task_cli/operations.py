@@ -259,13 +259,14 @@ def documents_run(state: Path | DatabaseUrl, root: Path) -> set[Path]:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a recorded run is read and judged.
+    """Python's cycle collector paused while a recorded run is read, judged and rendered.
 
     Reading a run builds a few objects per step and per attempt (the kept document, the step
-    states, the matrix rows), none in a cycle that outlives the read, and every collection they
-    trigger rescans all of them: on the 10,000-step run of benchmarks/bench_report.py about a
-    third of `task_status --json`'s time, whose target (≤ 0.5 s, whole process) is missed
-    without the pause."""
+    states, the matrix rows, the reports' data), none in a cycle that outlives the command, and
+    every collection they trigger rescans all of them: on the 10,000-step run of
+    benchmarks/bench_report.py about a third of `task_status --json`'s time, whose target
+    (≤ 0.5 s, whole process) is missed without the pause, and 0.2–0.4 s of `generate_report`'s
+    CPU (target ≤ 2 s)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
