@@ -263,10 +263,10 @@ def _collector_paused() -> Iterator[None]:
 
     Reading a run builds a few objects per step and per attempt (the kept document, the step
     states, the matrix rows, the reports' data), none in a cycle that outlives the command, and
-    every collection they trigger rescans all of them: on the 10,000-step run of
-    benchmarks/bench_report.py about a third of `task_status --json`'s time, whose target
-    (≤ 0.5 s, whole process) is missed without the pause, and 0.2–0.4 s of `generate_report`'s
-    CPU (target ≤ 2 s)."""
+    every collection they trigger rescans all of them. On the 10,000-step run of
+    benchmarks/bench_report.py `task_status --json` misses its target (≤ 0.5 s, whole process)
+    without the pause, and `generate_report` (≤ 2 s) loses most of its margin (figures in
+    docs/benchmarks.md)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -10,8 +10,8 @@ stdout, stderr and `$0` are as under `sh -e -c`: nothing is added to what it wri
 
 The feeder is not told when the shell reads, so it looks (`FIONREAD`) at rising intervals from 1 ms
 up to `_MAX_WAIT`. The next line is written while the shell runs the one before, so it is usually
-waiting when the shell asks for it: +0.05–0.13 ms a line (benchmarks/bench_sh_scripts.py); a line
-that ends sooner than the feeder looks waits for that look.
+waiting when the shell asks for it; a line that ends sooner than the feeder looks waits for that
+look (the cost per line: benchmarks/bench_sh_scripts.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations

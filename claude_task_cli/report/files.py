@@ -157,11 +157,11 @@ def _holds(directory: int, name: str, data: bytes) -> bool:
     """Whether `name` is a regular file (not followed if a link, not waited on if a FIFO) whose
     bytes are `data`.
 
-    Regenerating reports mostly regenerates the same text, and rewriting a file costs far more
-    than reading it (a new file and a rename per report; 200–1,100 ms for the 2,001 reports of
-    benchmarks/bench_report.py's run on this machine's disk, reading them back ~15 ms). Leaving
-    them be keeps regenerating that run's reports within its target (≤ 2 s), and their times
-    unchanged for tools that watch them."""
+    Regenerating reports mostly regenerates the same text, and rewriting a file (a new file and a
+    rename) costs far more than reading it back, by an amount that varies with the disk: for the
+    2,001 reports of benchmarks/bench_report.py's run it decided whether regenerating them met its
+    target (≤ 2 s; figures in docs/benchmarks.md). Files left be also keep their times for tools
+    that watch them."""
     try:
         fd = os.open(
             name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory
