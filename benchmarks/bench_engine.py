@@ -126,6 +126,20 @@ async def sdk_run(session: Any, n: int, concurrency: int) -> float:
     return time.perf_counter() - start
 
 
+def step_started(store: Store, run_id: int, sid: str, args: Any) -> int:
+    """A step's start and its event, committed as the executor commits them before the call."""
+    started = Event(kind="step_started", ts=time.time(), run_id=run_id, step_id=sid)
+    return store.start_attempt(run_id, sid, args, events=[started])
+
+
+def step_ended(store: Store, run_id: int, sid: str, attempt: int, result: Any) -> None:
+    """The step's end and its event, deferred to ride with the next start."""
+    ended = Event(kind="step_completed", ts=time.time(), run_id=run_id, step_id=sid)
+    store.finish_attempt(
+        run_id, sid, attempt, StepStatus.COMPLETED, result=result, defer=True, events=[ended]
+    )
+
+
 async def contract_run(session: Any, n: int) -> float:
     """The SDK loop with the store's writes of each step around each call, as the executor makes
     them (the start and its event committed before the call, the end deferred to ride with the
@@ -137,18 +151,10 @@ async def contract_run(session: Any, n: int) -> float:
             run, _ = store.open_run(doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=claim)
             start = time.perf_counter()
             for i in range(n):
-                sid = f"1.{i}"
-                attempt = store.start_attempt(
-                    run.id, sid, {"value": i},
-                    events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
-                )  # fmt: skip
+                attempt = step_started(store, run.id, f"1.{i}", {"value": i})
                 result = await session.call_tool("echo", {"value": i})
                 assert not result.is_error
-                store.finish_attempt(
-                    run.id, sid, attempt, StepStatus.COMPLETED, result=result.structured_content,
-                    defer=True,
-                    events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
-                )  # fmt: skip
+                step_ended(store, run.id, f"1.{i}", attempt, result.structured_content)
             store.flush()
         return time.perf_counter() - start
 
@@ -173,16 +179,8 @@ def store_cost(steps: int = 1000) -> float:
         run, _ = store.open_run(doc_key="k", doc_path="d", doc_id="1", sha256="s", claim=claim)
         start = time.perf_counter()
         for i in range(steps):
-            sid = f"1.{i}"
-            attempt = store.start_attempt(
-                run.id, sid, {"value": i},
-                events=[Event(kind="step_started", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
-            )  # fmt: skip
-            store.finish_attempt(
-                run.id, sid, attempt, StepStatus.COMPLETED, result={"value": i},
-                defer=True,
-                events=[Event(kind="step_completed", ts=time.time(), run_id=run.id, step_id=sid, payload={})],
-            )  # fmt: skip
+            attempt = step_started(store, run.id, f"1.{i}", {"value": i})
+            step_ended(store, run.id, f"1.{i}", attempt, {"value": i})
         store.flush()
         return (time.perf_counter() - start) / steps * 1e6
 
