@@ -134,15 +134,26 @@ def script_args(command: Command, commands: CommandSetup) -> dict[str, Any]:
     return args
 
 
+# Words that end a compound command: an `sh` block names the last line the shell read, which for
+# a failure inside a loop or an `if` is the line that closes it.
+_CLOSERS = frozenset({"done", "fi", "esac", "}", ")"})
+
+
 def _failing_line(command: Command, result: Any) -> str | None:
-    """`'false' at line 7 (the bash block at line 6)`, when the shell named the line."""
+    """`'false' at line 7 (the bash block at line 6)`, when the shell named the line; in an `sh`
+    block a line that closes a loop or block says so."""
     data = result if isinstance(result, dict) else {}
     line = data.get("failed_line")
     if not isinstance(line, int):
         return None
     text = data.get("failed_command") or ""
-    block = f"the {shell_of(command)} block at line {command.line}"
-    return f"{text!r} at line {command.line + line} ({block})"  # its line 1 follows the fence
+    shell = shell_of(command)
+    block = f"the {shell} block at line {command.line}"
+    at = command.line + line  # its line 1 follows the fence
+    words = text.replace(";", " ").split()
+    if shell == "sh" and words and words[0] in _CLOSERS:
+        return f"the loop or block ending at line {at} ({text!r}) ({block})"
+    return f"{text!r} at line {at} ({block})"
 
 
 def expected_of(command: Command, result: Any) -> str:
