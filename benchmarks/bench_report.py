@@ -182,7 +182,7 @@ def cpu_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
 
 def stages(project: Path, document: Path, runs: int) -> list[tuple[str, str, str, str]]:
     """Where one process's time goes, stage by stage, in-process, the cycle collector paused as
-    the commands pause it while they read and render (`operations._collector_paused`)."""
+    the commands pause it while they read and render (`report_operations._collector_paused`)."""
     gc.disable()
     try:
         return _stages(project, document, runs)

@@ -75,13 +75,9 @@ def generate_report(
       claude-task generate_report 010 --junit build/report.xml --github-summary
     """
     with boundary(eager_logging=False):  # its core never logs (the reports' time target)
-        from claude_task_cli.operations import (
-            build_reports,
-            report_verdict,
-            run_store,
-            write_reports,
-        )
+        from claude_task_cli.operations import run_store
         from claude_task_cli.report import render_matrix
+        from claude_task_cli.report_operations import build_reports, report_verdict, write_reports
 
         chosen = _format(fmt)
         if subtask is not None and all_tasks:
@@ -152,7 +148,8 @@ def task_status(
             board_status(as_json, db)
         return
     with boundary(eager_logging=False):
-        from claude_task_cli.operations import run_store, status_json, status_matrix
+        from claude_task_cli.operations import run_store
+        from claude_task_cli.report_operations import status_json, status_matrix
 
         where = run_store(state, db)
         if as_json:

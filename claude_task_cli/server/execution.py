@@ -138,7 +138,7 @@ class Execution:
         executed elsewhere (the CLI, another server) is not touched: cancelled is false."""
         import anyio.to_thread
 
-        from claude_task_cli.operations import status_json
+        from claude_task_cli.report_operations import status_json
 
         path = Path(self.project.task(task))
         shown = path.resolve().relative_to(self.project.root).as_posix()

@@ -130,7 +130,7 @@ class Tools:
         (COMPLETE only when every step's completion was verified), the reasons it is not, and
         each task and step with its state, attempts, time and what blocks it. Without task:
         the task board — every imported document's tasks grouped by state, and the totals."""
-        from claude_task_cli.operations import status_json
+        from claude_task_cli.report_operations import status_json
 
         if task is None:
             return self.board.board()
@@ -153,7 +153,11 @@ class Tools:
         summary. Overwrites them, and — when writing every report — deletes this document's
         task reports that no longer apply. Returns the files written and removed, and whether
         what was reported is COMPLETE."""
-        from claude_task_cli.operations import build_reports, report_verdict, write_reports
+        from claude_task_cli.report_operations import (
+            build_reports,
+            report_verdict,
+            write_reports,
+        )
 
         target = self.project.reports(out)
         built = build_reports(

@@ -28,7 +28,7 @@ def make_project(root: Path, document: str, name: str = "proof.md") -> Path:
 def status(project: Path, doc: Path) -> dict[str, Any]:
     """What `task_status --json` prints for the document's latest run (read in this process:
     the suites look after every kill, and a process each time would double their time)."""
-    from claude_task_cli.operations import status_json
+    from claude_task_cli.report_operations import status_json
 
     data: dict[str, Any] = json.loads(status_json(str(doc), start=project))
     return data

@@ -179,12 +179,12 @@ async def test_a_domain_error_is_the_clis_error(project: Path, name: str) -> Non
 async def test_errors_only_the_cli_raises_are_translated_alike(
     project: Path, monkeypatch: pytest.MonkeyPatch, error: errors.TaskCliError
 ) -> None:
-    from claude_task_cli import operations
+    from claude_task_cli import report_operations
 
     def raising(*args: object, **kwargs: object) -> None:
         raise ExceptionGroup("wrapped as a task group would", [error])
 
-    monkeypatch.setattr(operations, "status_json", raising)
+    monkeypatch.setattr(report_operations, "status_json", raising)
     async with Client(build_server(project)) as client:
         result = await client.call_tool("task_status", {"task": "010"})
     assert result.structured_content is not None

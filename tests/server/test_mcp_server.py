@@ -155,7 +155,7 @@ async def test_domain_errors_are_one_line_tool_errors(project: Path) -> None:
 async def test_a_bug_is_one_line_with_the_traceback_in_the_log(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from claude_task_cli import operations
+    from claude_task_cli import report_operations
     from claude_task_cli.cli.boundary import configure_logging
     from claude_task_cli.log_file import log_dir
 
@@ -163,7 +163,7 @@ async def test_a_bug_is_one_line_with_the_traceback_in_the_log(
         raise RuntimeError("the matrix fell over")
 
     configure_logging(False)  # what `claude-task serve` does: the log file gets everything
-    monkeypatch.setattr(operations, "status_json", broken)
+    monkeypatch.setattr(report_operations, "status_json", broken)
     async with Client(build_server(project)) as client:
         text = error_text(await client.call_tool("task_status", {"task": "010"}))
     log = log_dir() / "claude-task.log"
