@@ -10,6 +10,7 @@ import contextlib
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from claude_task_cli.project import STATE_DIR
@@ -26,15 +27,7 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
     claiming processes, some got no claim at all. Short random pauses keep every waiter in the
     race (benchmarks/bench_claims.py: the slowest worker gets at least a quarter of its share).
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(0.0001, 0.001))
+    _while_locked(conn, "BEGIN IMMEDIATE", lambda: random.uniform(0.0001, 0.001))
 
 
 def connect_sqlite(url: DatabaseUrl, busy_timeout: float) -> sqlite3.Connection:
@@ -63,12 +56,18 @@ def write_ahead_log(conn: sqlite3.Connection) -> None:
     """Switch the database to WAL. On a new database that several processes open at once the
     switch can answer "database is locked" without waiting for the busy timeout (it needs the
     database alone for a moment): it is tried again, for as long as a writer would wait."""
+    _while_locked(conn, "PRAGMA journal_mode=WAL", lambda: 0.005)
+
+
+def _while_locked(conn: sqlite3.Connection, sql: str, pause: Callable[[], float]) -> None:
+    """`sql`, tried again after `pause()` seconds while SQLite answers "locked", for as long as a
+    writer would wait (`BUSY_TIMEOUT`); any other error at once."""
     deadline = time.monotonic() + BUSY_TIMEOUT
     while True:
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.005)
+        time.sleep(pause())
