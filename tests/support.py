@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +58,19 @@ def corpus_files() -> list[Path]:
     return sorted(p for p in CORPUS.rglob("*.md") if p.name != "README.md")
 
 
+def stdio(command: list[str]) -> dict[str, Any]:
+    """An `.mcp.json` entry that runs `command` (argv) over stdio."""
+    return {"command": command[0], "args": command[1:]}
+
+
 def servers(time_command: list[str] | None = None) -> dict[str, Any]:
     """The sample's `.mcp.json`: the time server (or `time_command` in its place) and the
     built-in command server as `commands`."""
     time_cmd = time_command or TIME_SERVER
     return {
         "mcpServers": {
-            "time": {"command": time_cmd[0], "args": time_cmd[1:]},
-            "commands": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]},
+            "time": stdio(time_cmd),
+            "commands": stdio(COMMAND_SERVER),
         }
     }
 
@@ -81,8 +86,10 @@ def write_mcp_json(directory: Path, entries: dict[str, Any] | None = None) -> Pa
 CLI = [sys.executable, "-m", "claude_task_cli"]
 
 
-def cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """One claude-task command in `project`, to its end."""
+def cli(
+    project: Path, *args: str, timeout: float = 300, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One claude-task command in `project`, to its end; `env` adds to the environment."""
     return subprocess.run(
         [*CLI, *args],
         cwd=project,
@@ -90,7 +97,7 @@ def cli(project: Path, *args: str, timeout: float = 300) -> subprocess.Completed
         text=True,
         timeout=timeout,
         check=False,
-        env=_env(),
+        env={**_env(), **(env or {})},
     )
 
 

@@ -1,6 +1,7 @@
-"""`serve`: the MCP server (mcp_server.py) over stdio or streamable HTTP.
+"""`serve`: the MCP server (`claude_task_cli.server`) over stdio or streamable HTTP.
 
-`mcp` is imported inside the command only: it costs ~1 s, and `claude-task --help` must not pay.
+`mcp` is imported inside the command only: importing the SDK is most of a server's start, and
+`claude-task --help` must not pay for it (its start-up target: docs/benchmarks.md).
 """
 
 import functools

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from claude_task_cli.cli.app import app
 from claude_task_cli.errors import InputError
 from claude_task_cli.project import locate_document
-from tests.support import SAMPLE, servers
+from tests.support import SAMPLE, servers, write_mcp_json
 
 runner = CliRunner()
 
@@ -132,7 +132,7 @@ def test_a_server_that_does_not_start_is_an_environment_error(project: Path) -> 
 
 
 def test_an_undeclared_server_is_refused_before_anything_runs(project: Path) -> None:
-    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {}}))
+    write_mcp_json(project, {})
     result = runner.invoke(app, ["execute_task", "010"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (

@@ -4,14 +4,13 @@ on; a paused run names the record_step command for each step that waits on the c
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
+from tests.support import COMMAND_SERVER, stdio, write_mcp_json
 
 runner = CliRunner()
 
@@ -45,11 +44,7 @@ DOCUMENT = """# Try
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "docs" / "tasks").mkdir(parents=True)
     (tmp_path / "docs" / "tasks" / "try.md").write_text(DOCUMENT)
-    command_server = {
-        "command": sys.executable,
-        "args": ["-m", "claude_task_cli.mcp.command_server"],
-    }
-    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"commands": command_server}}))
+    write_mcp_json(tmp_path, {"commands": stdio(COMMAND_SERVER)})
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

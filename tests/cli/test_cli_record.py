@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
+from tests.support import write_mcp_json
 
 runner = CliRunner()
 
@@ -28,7 +29,7 @@ def paused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose run of `signoffs` waits on its three steps (no server needed)."""
     (tmp_path / "docs" / "tasks").mkdir(parents=True)
     (tmp_path / "docs" / "tasks" / "signoffs.md").write_text(DOCUMENT)
-    (tmp_path / ".mcp.json").write_text('{"mcpServers": {}}')
+    write_mcp_json(tmp_path, {})
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["execute_task", "signoffs"])
     assert result.exit_code == 3, result.output

@@ -20,7 +20,7 @@ from claude_task_cli.outcomes import StepStatus
 from claude_task_cli.store import Store
 from claude_task_cli.store.urls import parse_url
 from tests.postgres_server import PostgresServer
-from tests.support import COMMAND_SERVER, cli, start, wait_for, write_mcp_json
+from tests.support import COMMAND_SERVER, cli, start, stdio, wait_for, write_mcp_json
 
 runner = CliRunner()
 
@@ -55,7 +55,7 @@ HELD = """# Task 92: Held
 
 def project_at(directory: Path, name: str, text: str) -> Path:
     directory.mkdir(exist_ok=True)
-    write_mcp_json(directory, {"cmd": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]}})
+    write_mcp_json(directory, {"cmd": stdio(COMMAND_SERVER)})
     (directory / name).write_text(text, encoding="utf-8")
     return directory
 

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.store import Store
-from tests.support import CLI, COMMAND_SERVER, write_mcp_json
+from tests.support import CLI, COMMAND_SERVER, stdio, write_mcp_json
 
 runner = CliRunner()
 
@@ -56,7 +56,7 @@ COMMANDS = [
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     """A project whose run paused at 1.2 (1.1 completed), and its state database's bytes."""
     project = tmp_path_factory.mktemp("faults")
-    write_mcp_json(project, {"cmd": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]}})
+    write_mcp_json(project, {"cmd": stdio(COMMAND_SERVER)})
     (project / "task.md").write_text(DOCUMENT, encoding="utf-8")
     with contextlib.chdir(project):
         ran = runner.invoke(app, ["execute_task", "task.md", "-q"])

@@ -6,9 +6,7 @@ counted, and a resumed run counts what earlier runs completed."""
 from __future__ import annotations
 
 import io
-import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from typer.testing import CliRunner
 from claude_task_cli.cli.app import app
 from claude_task_cli.cli.progress import LiveProgress, PlainProgress, Tally
 from claude_task_cli.store.records import Event
+from tests.support import COMMAND_SERVER, stdio, write_mcp_json
 
 TITLES = {"1.1": "Check a file", "1.2": "Use it", "2.1": "A person reads it"}
 
@@ -176,11 +175,7 @@ def test_a_real_run_then_its_resumes_in_plain_lines(
 ) -> None:
     (tmp_path / "docs" / "tasks").mkdir(parents=True)
     (tmp_path / "docs" / "tasks" / "try.md").write_text(DOCUMENT)
-    command_server = {
-        "command": sys.executable,
-        "args": ["-m", "claude_task_cli.mcp.command_server"],
-    }
-    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"commands": command_server}}))
+    write_mcp_json(tmp_path, {"commands": stdio(COMMAND_SERVER)})
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 

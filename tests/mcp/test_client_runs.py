@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.operations import latest_run
-from tests.support import node_server
+from tests.support import node_server, stdio, write_mcp_json
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -79,8 +79,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def declare(project: Path, **servers: list[str]) -> None:
-    entries = {name: {"command": cmd[0], "args": cmd[1:]} for name, cmd in servers.items()}
-    (project / ".mcp.json").write_text(json.dumps({"mcpServers": entries}), encoding="utf-8")
+    write_mcp_json(project, {name: stdio(cmd) for name, cmd in servers.items()})
 
 
 def test_without_a_terminal_a_question_pauses_its_step_with_it(project: Path) -> None:

@@ -13,7 +13,6 @@ Through `ServerPool` here; the same through `execute_task` in tests/mcp/test_cli
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,15 +25,13 @@ from claude_task_cli.mcp.client_side import Answer, ClientSide, Question
 from claude_task_cli.mcp.config import McpConfig, load_mcp_config
 from claude_task_cli.mcp.sessions import ServerPool
 from claude_task_cli.outcomes import QuestionDeclined, TaskRequired
-from tests.support import node_server
+from tests.support import node_server, stdio, write_mcp_json
 
 pytestmark = pytest.mark.slow
 
 
 def config_for(directory: Path, **servers: list[str]) -> McpConfig:
-    entries = {name: {"command": cmd[0], "args": cmd[1:]} for name, cmd in servers.items()}
-    path = directory / ".mcp.json"
-    path.write_text(json.dumps({"mcpServers": entries}), encoding="utf-8")
+    path = write_mcp_json(directory, {name: stdio(cmd) for name, cmd in servers.items()})
     return load_mcp_config(path)
 
 
@@ -71,10 +68,9 @@ def test_servers_see_what_the_client_declares(everything: McpConfig, tmp_path: P
 
 def test_an_entrys_own_roots_replace_the_project_root(tmp_path: Path) -> None:
     command = [*node_server("server-everything"), "stdio"]
-    entry = {"command": command[0], "args": command[1:]}
+    entry = stdio(command)
     servers = {"docs": {**entry, "roots": ["docs"]}, "none": {**entry, "roots": []}}
-    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
-    config = load_mcp_config(tmp_path / ".mcp.json")
+    config = load_mcp_config(write_mcp_json(tmp_path, servers))
 
     async def body(pool: ServerPool) -> Any:
         listed = await pool.call("docs", "get-roots-list", {})

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
-from tests.support import TOOLS_SERVER, write_mcp_json
+from tests.support import TOOLS_SERVER, stdio, write_mcp_json
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -26,7 +26,7 @@ def pattern(size: int) -> bytes:
 
 
 def execute(project: Path, document: str, exit_code: int) -> dict[str, Any]:
-    write_mcp_json(project, {"tools": {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}})
+    write_mcp_json(project, {"tools": stdio(TOOLS_SERVER)})
     (project / "task.md").write_text(document, encoding="utf-8")
     result = runner.invoke(app, ["execute_task", str(project / "task.md"), "--json"])
     assert result.exit_code == exit_code, result.output

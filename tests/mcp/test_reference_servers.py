@@ -31,15 +31,11 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
-from tests.support import NPM_SCOPE, node_server
+from tests.support import NPM_SCOPE, node_server, stdio, write_mcp_json
 
 pytestmark = pytest.mark.slow
 
 runner = CliRunner()
-
-
-def stdio(command: list[str]) -> dict[str, Any]:
-    return {"command": command[0], "args": command[1:]}
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def execute(project: Path, servers: dict[str, Any], document: str, exit_code: int) -> Any:
     """Write `.mcp.json` and the document, run `execute_task --json`, return the run document."""
-    (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    write_mcp_json(project, servers)
     doc = project / "task.md"
     doc.write_text(document, encoding="utf-8")
     result = runner.invoke(app, ["execute_task", str(doc), "--json"])

@@ -6,29 +6,14 @@ secret in its stderr."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.support import TOOLS_SERVER, write_mcp_json
+from tests.support import TOOLS_SERVER, cli, write_mcp_json
 
 pytestmark = pytest.mark.slow
-
-
-def claude_task(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claude_task_cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def everything_written(project: Path, logs: Path) -> str:
@@ -45,7 +30,6 @@ def secret() -> str:
 @pytest.fixture
 def env(tmp_path: Path, secret: str) -> dict[str, str]:
     return {
-        **os.environ,
         "CLAUDE_TASK_LOG_DIR": str(tmp_path / "logs"),
         "NO_COLOR": "1",
         "SECRET_DIR": str(tmp_path / secret),
@@ -75,14 +59,14 @@ def test_a_start_failure_shows_the_command_as_written(
     )
     (project / "task.md").write_text(START, encoding="utf-8")
 
-    ran = claude_task(project, env, "execute_task", "task.md")
+    ran = cli(project, "execute_task", "task.md", env=env)
     assert ran.returncode == 4, ran.stderr
     assert (
         "MCP server 'hidden' failed to start: cannot run it: No such file or directory: "
         "${SECRET_DIR}/bin/server"
     ) in ran.stderr
-    status = claude_task(project, env, "task_status", "task.md", "--json")
-    report = claude_task(project, env, "generate_report", "task.md")
+    status = cli(project, "task_status", "task.md", "--json", env=env)
+    report = cli(project, "generate_report", "task.md", env=env)
     shown = ran.stdout + ran.stderr + status.stdout + status.stderr + report.stdout + report.stderr
     assert "${SECRET_DIR}/bin/server" in status.stdout  # the step's error, as recorded
     assert "${SECRET_DIR}/bin/server" in everything_written(project, tmp_path / "logs")
@@ -122,15 +106,15 @@ def test_a_run_records_and_shows_only_the_unexpanded_form(
     write_mcp_json(project, {"tools": tools})
     (project / "task.md").write_text(RUN, encoding="utf-8")
 
-    ran = claude_task(project, env, "--debug", "execute_task", "task.md", "--json")
+    ran = cli(project, "--debug", "execute_task", "task.md", "--json", env=env)
     assert ran.returncode == 3, ran.stderr  # 1.2 was cut while it ran: interrupted, not failed
     results = {r["step_id"]: r for r in json.loads(ran.stdout)["results"]}
     assert results["1.1"]["result"] == {"value": "fine"}
     error = results["1.2"]["error"]
     assert "the connection to the server closed" in error
     assert "--token ${API_TOKEN}" in error  # the server's stderr, as the file writes it
-    status = claude_task(project, env, "task_status", "task.md", "--json")
-    report = claude_task(project, env, "generate_report", "task.md")
+    status = cli(project, "task_status", "task.md", "--json", env=env)
+    report = cli(project, "generate_report", "task.md", env=env)
     assert report.returncode == 1, report.stderr
     shown = ran.stdout + ran.stderr + status.stdout + status.stderr + report.stdout + report.stderr
     written = everything_written(project, tmp_path / "logs")

@@ -5,7 +5,6 @@ a server that then fails to start says so in its start error."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from loguru import logger
 from claude_task_cli.errors import ServerStartError
 from claude_task_cli.mcp.config import McpConfig, StdioServer
 from claude_task_cli.mcp.sessions import ServerPool
-from tests.support import REPO, TOOLS_SERVER, write_mcp_json
+from tests.support import REPO, TOOLS_SERVER, cli, stdio, write_mcp_json
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -87,16 +86,7 @@ async def test_a_banner_before_mcp_is_one_warning_and_the_server_works(
 
 
 def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "CLAUDE_TASK_LOG_DIR": str(project / "logs")}
-    return subprocess.run(
-        [sys.executable, "-m", "claude_task_cli", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cli(project, *args, env={"CLAUDE_TASK_LOG_DIR": str(project / "logs")})
 
 
 DOC = """# Task 60: A noisy server
@@ -136,7 +126,7 @@ def test_the_cli_names_a_failed_start_in_one_line_without_a_traceback(tmp_path: 
 def test_the_cli_warns_once_and_the_run_goes_on(
     tmp_path: Path, server: list[str], tool: str, said: str
 ) -> None:
-    write_mcp_json(tmp_path, {"noisy": {"command": server[0], "args": server[1:]}})
+    write_mcp_json(tmp_path, {"noisy": stdio(server)})
     args = "{value: hello}" if tool == "echo" else "{text: hello}"
     (tmp_path / "task.md").write_text(
         DOC.format(tool=tool).replace("{text: hello}", args), encoding="utf-8"

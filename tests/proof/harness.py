@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.support import COMMAND_SERVER, write_mcp_json
+from tests.support import COMMAND_SERVER, stdio, write_mcp_json
 
 
 def make_project(root: Path, document: str, name: str = "proof.md") -> Path:
     """A project under `root`: `.mcp.json` with the command server, `ran/`, the document."""
     root.mkdir(parents=True, exist_ok=True)
-    write_mcp_json(root, {"commands": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]}})
+    write_mcp_json(root, {"commands": stdio(COMMAND_SERVER)})
     (root / "ran").mkdir(exist_ok=True)
     path = root / name
     path.write_text(document, encoding="utf-8")

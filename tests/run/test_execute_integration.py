@@ -57,8 +57,8 @@ def write_mcp_json(directory: Path, **extra: dict[str, Any]) -> Path:
         directory,
         {
             "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
-            "cmd": {"command": support.COMMAND_SERVER[0], "args": support.COMMAND_SERVER[1:]},
-            "tools": {"command": support.TOOLS_SERVER[0], "args": support.TOOLS_SERVER[1:]},
+            "cmd": support.stdio(support.COMMAND_SERVER),
+            "tools": support.stdio(support.TOOLS_SERVER),
             **extra,
         },
     )

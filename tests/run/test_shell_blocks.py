@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
-from tests.support import COMMAND_SERVER, write_mcp_json
+from tests.support import COMMAND_SERVER, stdio, write_mcp_json
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    write_mcp_json(tmp_path, {"cmd": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]}})
+    write_mcp_json(tmp_path, {"cmd": stdio(COMMAND_SERVER)})
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

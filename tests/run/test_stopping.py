@@ -19,6 +19,7 @@ from tests.support import (
     command_server_of,
     kill9,
     start,
+    stdio,
     wait_for,
     write_mcp_json,
 )
@@ -38,7 +39,7 @@ DEPLOY = """# Task 70: Deploy once
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    write_mcp_json(tmp_path, {"cmd": {"command": COMMAND_SERVER[0], "args": COMMAND_SERVER[1:]}})
+    write_mcp_json(tmp_path, {"cmd": stdio(COMMAND_SERVER)})
     (tmp_path / "task.md").write_text(DEPLOY, encoding="utf-8")
     return tmp_path
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support import SAMPLE, TOOLS_SERVER, servers
+from tests.support import SAMPLE, TOOLS_SERVER, servers, stdio
 
 BROKEN = """# Task 30: Broken
 
@@ -119,7 +119,7 @@ def write_project(root: Path) -> Path:
     (root / "README.md").write_text("sample project\n")
     config = servers()
     config["mcpServers"]["dead"] = {"command": "/bin/false", "args": []}
-    config["mcpServers"]["tools"] = {"command": TOOLS_SERVER[0], "args": TOOLS_SERVER[1:]}
+    config["mcpServers"]["tools"] = stdio(TOOLS_SERVER)
     (root / ".mcp.json").write_text(json.dumps(config))
     return root
 
