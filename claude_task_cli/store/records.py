@@ -104,23 +104,6 @@ class StepState:
 def fold(rows: Sequence[AttemptRecord]) -> StepState:
     """One step's rows (ordered by attempt) folded into its state."""
     latest = rows[-1]
-    if len(rows) == 1:  # most steps
-        ms = latest.duration_ms if latest.called else None
-        return StepState(
-            status=latest.status,
-            source=latest.source,
-            result=latest.result,
-            error=latest.error,
-            pause_reason=latest.pause_reason,
-            checks=latest.checks,
-            args=latest.args,
-            attempts=1 if latest.called else 0,
-            attempt=latest.attempt,
-            duration_ms=latest.duration_ms,
-            total_ms=ms,
-            started_at=latest.started_at if latest.called else latest.ended_at,
-            ended_at=latest.ended_at,
-        )
     called = [r for r in rows if r.called]
     durations = [r.duration_ms for r in called if r.duration_ms is not None]
     return StepState(
