@@ -45,7 +45,8 @@ app = typer.Typer(
         "Pipeline: convert_task (markdown → validated JSON step graph) → execute_task (real MCP "
         "tool calls) → task_status / generate_report (from recorded evidence).\n\n"
         "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 paused for the client, "
-        "4 environment error, 5 nothing ready to claim, 70 internal error."
+        "4 environment error, 5 nothing ready to claim, 70 internal error, 141 the output's reader "
+        "went away."
     ),
     no_args_is_help=True,
     add_completion=False,
