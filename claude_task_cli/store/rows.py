@@ -38,7 +38,7 @@ _WITHOUT_VALUES = (
     " WHERE run_id = ? ORDER BY step_id, attempt"
 )
 _VALUES = (
-    f"SELECT {_COLUMNS}, args, result, checks FROM step_attempts"
+    "SELECT step_id, args, result, checks FROM step_attempts"
     " WHERE run_id = ? AND step_id IN ({}) ORDER BY step_id, attempt"
 )
 _CHUNK = 500  # step ids bound in one query
@@ -138,8 +138,10 @@ def step_values(conn: Tx, run_id: int, steps: Collection[str]) -> dict[str, tupl
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         query = _VALUES.format(", ".join("?" * len(chunk)))
-        for step_id, state in _folded(run_id, conn.execute(query, (run_id, *chunk))).items():
-            found[step_id] = (state.args, state.result, state.checks)
+        for step_id, args, result, checks in conn.execute(query, (run_id, *chunk)):
+            # rows in attempt order: the last one's result and checks, the last arguments given
+            given = _loads(args) if args is not None or step_id not in found else found[step_id][0]
+            found[step_id] = (given, _loads(result), _loads(checks))
     return found
 
 

@@ -292,6 +292,9 @@ def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) ->
         run_id, "1.1", second, StepStatus.COMPLETED, result={"n": 2}, checks=[{"passed": True}]
     )
     store.record_outcome(run_id, "1.2", StepStatus.SKIPPED, error="1.0 did not complete")
+    third = store.start_attempt(run_id, "1.3", {"a": 1})  # called, then settled by the client
+    store.finish_attempt(run_id, "1.3", third, StepStatus.FAILED, error="no", result={"n": 3})
+    store.record_outcome(run_id, "1.3", StepStatus.COMPLETED, source="client", result={"ok": 1})
     full = store.step_states(run_id)
     lean = store.step_states(run_id, values={"1.2"})
     state = full["1.1"]
@@ -311,6 +314,10 @@ def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) ->
     assert store.step_values(run_id, ["1.1", "9.9"]) == {
         "1.1": ({"try": 2}, {"n": 2}, [{"passed": True}])
     }
+    assert store.step_values(run_id, full) == {  # each as its state has them
+        step: (state.args, state.result, state.checks) for step, state in full.items()
+    }
+    assert store.step_values(run_id, ["1.3"])["1.3"] == ({"a": 1}, {"ok": 1}, None)
 
 
 def test_a_repeated_outcome_without_a_call_adds_no_row(store: Store) -> None:
