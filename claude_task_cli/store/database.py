@@ -23,8 +23,8 @@ in `rows.py`, claims in `claims.py`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,11 +100,9 @@ class Store:
         for journal in applied:
             journal.unlink(missing_ok=True)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self) -> AbstractContextManager[Tx]:
         """One unit of work: committed whole on success, rolled back on any exception."""
-        with self.db.transaction() as tx:
-            yield tx
+        return self.db.transaction()
 
     def _key(self, doc_key: str) -> str:
         """A document's key as stored: its resolved path on SQLite (one machine's file); on
