@@ -6,8 +6,8 @@ Commands are registered under the seed's spellings (`convert_task`); the dashed 
 The modules that define commands (this one, board, convert, execute, init, options, report,
 serve) do not postpone their annotations (`from __future__ import annotations`): typer reads
 every command's parameters on each run, and from postponed annotations it must evaluate each
-one as a string, about three times the work, counted by convert_task's and --help's start-up
-targets (docs/benchmarks.md). Names imported only for type checking are quoted there.
+one as a string first, work counted by convert_task's and --help's start-up targets
+(docs/benchmarks.md). Names imported only for type checking are quoted there.
 """
 
 import gc
