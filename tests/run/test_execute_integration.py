@@ -217,8 +217,8 @@ async def test_independent_steps_overlap_in_time(pool: ServerPool, tmp_path: Pat
     b = (span["1.2", "step_started"], span["1.2", "step_completed"])
     assert a[1] - a[0] >= 0.45
     assert b[1] - b[0] >= 0.45
-    assert max(a[0], b[0]) < min(a[1], b[1])  # the two sleeps overlapped
-    assert max(a[1], b[1]) - min(a[0], b[0]) < 0.9  # well under 2 × 0.5 s
+    assert max(a[0], b[0]) < min(a[1], b[1])  # the two sleeps overlapped (no wall-time bound:
+    # a loaded machine may stretch either)
 
 
 def test_each_server_is_listed_once_per_run(
