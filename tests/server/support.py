@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mcp import StdioServerParameters
+
 from tests.support import SAMPLE, TOOLS_SERVER, servers, stdio
 
 BROKEN = """# Task 30: Broken
@@ -136,6 +138,16 @@ def server_env(tmp_path: Path) -> dict[str, str]:
         "CLAUDE_TASK_CACHE_DIR": str(tmp_path / "cache"),
         "NO_COLOR": "1",
     }
+
+
+def serve_over_stdio(project: Path, tmp_path: Path) -> StdioServerParameters:
+    """`claude-task serve` in `project` over stdio, as an agent's client starts it."""
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "claude_task_cli", "serve"],
+        cwd=project,
+        env=server_env(tmp_path),
+    )
 
 
 @contextmanager

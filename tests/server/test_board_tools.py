@@ -6,7 +6,6 @@ CLI's message and the rule and blocker as data."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,13 +13,13 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio
 
 pytestmark = pytest.mark.anyio
 runner = CliRunner()
@@ -30,12 +29,7 @@ SAMPLE_DOC = "docs/tasks/010_time_and_commands.md"
 @asynccontextmanager
 async def serving(project: Path, tmp_path: Path) -> AsyncIterator[ClientSession]:
     """`claude-task serve` in `project`, over stdio, as an agent's client starts it."""
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
+    params = serve_over_stdio(project, tmp_path)
     with (tmp_path / "server-stderr.txt").open("w") as err, anyio.fail_after(120):
         async with (
             stdio_client(params, errlog=err) as (read, write),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from mcp import Client, ClientSession
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 from typer.testing import CliRunner
@@ -25,7 +24,7 @@ from claude_task_cli import errors
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
 from claude_task_cli.store.database import Claim, Store
-from tests.server.support import PERSON, server_env
+from tests.server.support import PERSON, serve_over_stdio
 
 pytestmark = pytest.mark.anyio
 
@@ -211,12 +210,7 @@ def expected(project: Path) -> dict[str, tuple[str, int]]:
 @pytest.mark.slow
 async def test_domain_errors_over_stdio(project: Path, tmp_path: Path) -> None:
     answers = await anyio.to_thread.run_sync(expected, project)
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
+    params = serve_over_stdio(project, tmp_path)
     with (tmp_path / "stderr.txt").open("w") as err, anyio.fail_after(120):
         async with (
             stdio_client(params, errlog=err) as (read, write),

@@ -13,12 +13,12 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from mcp import Client, ClientSession
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 
 from claude_task_cli.server.tools import build_server
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -89,10 +89,7 @@ async def test_a_cancelled_run_is_recorded_stopped_with_its_step_interrupted(
 
 
 async def test_a_call_cancelled_by_its_client_stops_its_run(project: Path, tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "claude_task_cli", "serve"], cwd=project,
-        env=server_env(tmp_path),
-    )  # fmt: skip
+    params = serve_over_stdio(project, tmp_path)
     heard: list[str | None] = []
 
     async def on_progress(_done: float, _total: float | None, message: str | None) -> None:
@@ -121,10 +118,7 @@ async def test_a_call_cancelled_by_its_client_stops_its_run(project: Path, tmp_p
 
 
 async def test_a_server_shutting_down_stops_its_runs(project: Path, tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "claude_task_cli", "serve"], cwd=project,
-        env=server_env(tmp_path),
-    )  # fmt: skip
+    params = serve_over_stdio(project, tmp_path)
     with anyio.fail_after(120):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()

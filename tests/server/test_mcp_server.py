@@ -18,14 +18,14 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from mcp import Client, ClientSession
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio
 from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
@@ -249,12 +249,7 @@ def test_the_cli_does_not_import_mcp_until_serving() -> None:
 
 @pytest.mark.slow
 async def test_over_stdio_converts_and_executes(project: Path, tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
+    params = serve_over_stdio(project, tmp_path)
     errlog = tmp_path / "server-stderr.txt"
     with errlog.open("w") as err, anyio.fail_after(60):
         async with (

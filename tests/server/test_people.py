@@ -5,19 +5,18 @@ the 2026-07-28 input-required flow in-process and over streamable HTTP, and over
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from mcp import Client, ClientSession
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from claude_task_cli.server.tools import build_server
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio
 
 pytestmark = pytest.mark.anyio
 Answer = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
@@ -104,12 +103,7 @@ async def test_a_client_that_cannot_be_asked_is_not(project: Path) -> None:
 
 async def over_stdio(project: Path, tmp_path: Path, person: Person) -> dict[str, Any]:
     """`execute_task 061` over stdio by a 2025-11-25 client that answers with `person`."""
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
+    params = serve_over_stdio(project, tmp_path)
     with anyio.fail_after(60):
         async with (
             stdio_client(params) as (read, write),

@@ -4,20 +4,19 @@ in-process and over stdio, streamable HTTP and the MCP Inspector CLI."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, ClientSession, MCPError, StdioServerParameters
+from mcp import Client, ClientSession, MCPError
 from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio
 from tests.support import REPO
 
 pytestmark = pytest.mark.anyio
@@ -120,12 +119,7 @@ async def test_work_on_task_is_the_task_as_a_prompt(project: Path) -> None:
 
 @pytest.mark.slow
 async def test_resources_and_prompts_over_stdio(project: Path, tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
+    params = serve_over_stdio(project, tmp_path)
     with anyio.fail_after(60):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()

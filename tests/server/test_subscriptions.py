@@ -5,7 +5,6 @@ unsubscribes; a 2026-07-28 client hears the same through a `subscriptions/listen
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,22 +12,13 @@ from pathlib import Path
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client, ClientSession, MCPError, StdioServerParameters
+from mcp import Client, ClientSession, MCPError
 from mcp.client.session import IncomingMessage
 from mcp.client.stdio import stdio_client
 
-from tests.server.support import server_env
+from tests.server.support import serve_over_stdio
 
 pytestmark = pytest.mark.anyio
-
-
-def params(project: Path, tmp_path: Path) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "claude_task_cli", "serve"],
-        cwd=project,
-        env=server_env(tmp_path),
-    )
 
 
 class Heard:
@@ -55,7 +45,7 @@ class Heard:
 async def session(project: Path, tmp_path: Path, heard: Heard) -> AsyncIterator[ClientSession]:
     with (tmp_path / "server-stderr.txt").open("w") as err, anyio.fail_after(120):
         async with (
-            stdio_client(params(project, tmp_path), errlog=err) as (read, write),
+            stdio_client(serve_over_stdio(project, tmp_path), errlog=err) as (read, write),
             ClientSession(read, write, message_handler=heard.on_message) as client,
         ):
             await client.initialize()
@@ -125,7 +115,7 @@ async def test_only_a_documents_run_can_be_subscribed_to(project: Path, tmp_path
 
 
 async def test_a_listen_stream_hears_the_same(project: Path, tmp_path: Path) -> None:
-    async with Client(params(project, tmp_path)) as client:  # negotiates 2026-07-28
+    async with Client(serve_over_stdio(project, tmp_path)) as client:  # negotiates 2026-07-28
         uri = "claude-task://runs/071_short"  # as resources/list shows it
         async with client.listen(resource_subscriptions=[uri]) as stream:
             done = await client.call_tool("execute_task", {"task": "071"})
