@@ -5,6 +5,7 @@ Not a test module: tests import it, it imports no test."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -14,7 +15,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -156,3 +160,25 @@ def command_server_of(pid: int) -> int | None:
         if b"claude_task_cli.mcp.command_server" in cmdline:
             return child
     return None
+
+
+def html_in(markdown: str) -> list[str]:
+    """Every piece of raw HTML and every autolink a CommonMark parser (raw HTML on, as CommonMark
+    renders it) finds in `markdown`."""
+    found = []
+    stack = list(_commonmark().parse(markdown))
+    while stack:
+        token = stack.pop()
+        if token.type in ("html_inline", "html_block"):
+            found.append(token.content)
+        if token.type == "link_open" and token.markup == "autolink":
+            found.append(str(token.attrs.get("href")))
+        stack.extend(token.children or [])
+    return found
+
+
+@functools.cache
+def _commonmark() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")

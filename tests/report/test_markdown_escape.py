@@ -27,6 +27,7 @@ from claude_task_cli.report.markdown_escape import (
     prose,
     timestamp,
 )
+from tests.support import html_in
 
 GFM = MarkdownIt("commonmark").enable("table")
 
@@ -182,22 +183,6 @@ def test_a_fence_is_one_backtick_longer_than_any_run_inside(text: str) -> None:
 
 
 # -- the author's text: markdown kept, raw HTML inert -------------------------------------------
-
-COMMONMARK = MarkdownIt("commonmark")  # raw HTML on, as CommonMark renders it
-
-
-def html_in(markdown: str) -> list[str]:
-    """Every piece of raw HTML and every autolink a CommonMark parser finds in `markdown`."""
-    found = []
-    stack = list(COMMONMARK.parse(markdown))
-    while stack:
-        token = stack.pop()
-        if token.type in ("html_inline", "html_block"):
-            found.append(token.content)
-        if token.type == "link_open" and token.markup == "autolink":
-            found.append(str(token.attrs.get("href")))
-        stack.extend(token.children or [])
-    return found
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from claude_task_cli.report.render import (
 from claude_task_cli.report.templating import environment
 from claude_task_cli.store.records import RunRecord, StepState
 from tests.report.regen_reports import DOCUMENTS, GOLDEN, fixture_evidence, rendered_files
+from tests.support import html_in
 
 GFM = MarkdownIt("commonmark").enable("table")
 
@@ -110,20 +111,6 @@ def test_template_syntax_anywhere_in_a_document_is_data(tmp_path: Path) -> None:
 
 
 HTML = "<img src=x onerror=alert(1)>"
-
-
-def html_in(markdown: str) -> list[str]:
-    """Every piece of raw HTML and every autolink a CommonMark parser finds in `markdown`."""
-    found = []
-    stack = list(MarkdownIt("commonmark").parse(markdown))
-    while stack:
-        token = stack.pop()
-        if token.type in ("html_inline", "html_block"):
-            found.append(token.content)
-        if token.type == "link_open" and token.markup == "autolink":
-            found.append(str(token.attrs.get("href")))
-        stack.extend(token.children or [])
-    return found
 
 
 def test_html_from_the_document_and_the_tools_is_text_in_every_report(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from claude_task_cli.store import SCHEMA_VERSION, Claim, Event, Store, default_s
 from claude_task_cli.store.claims import local_path
 from claude_task_cli.store.urls import DatabaseUrl, parse_url
 from tests.postgres_server import PostgresServer
+from tests.report.regen_reports import restore
 from tests.support import wait_for
 
 
@@ -367,16 +368,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPORT_FIXTURES = Path(__file__).resolve().parent.parent / "report" / "fixtures"
 JOURNAL = "steps-1-949bc8d4ad95430397ab8ad5ca89a0f0.jsonl"
 TABLES = ("runs", "step_attempts", "events")
-
-
-def restore(dump: Path, database: Path) -> Path:
-    """An older release's database, from its SQL dump."""
-    conn = sqlite3.connect(database)
-    try:
-        conn.executescript(dump.read_text(encoding="utf-8"))
-    finally:
-        conn.close()
-    return database
 
 
 def dead_pid() -> int:
