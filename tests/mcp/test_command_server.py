@@ -15,6 +15,7 @@ import pytest
 
 from claude_task_cli.mcp.config import HttpServer, McpConfig, StdioServer
 from claude_task_cli.mcp.sessions import CallOutcome, ServerPool
+from tests.support import alive
 
 pytestmark = pytest.mark.anyio
 
@@ -35,15 +36,6 @@ async def run(pool: ServerPool, **args: Any) -> dict[str, Any]:
     assert not outcome.is_error, outcome.error
     assert isinstance(outcome.structured, dict)
     return outcome.structured
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for a reaper counts as dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 from claude_task_cli.errors import ExitCode, McpConfigError, ServerStartError
 from claude_task_cli.mcp.config import McpConfig, SseServer, StdioServer, load_mcp_config
 from claude_task_cli.mcp.sessions import MAX_RESTARTS, CallOutcome, ServerPool, ServerStart
-from tests.support import TOOLS_SERVER
+from tests.support import TOOLS_SERVER, alive
 
 pytestmark = pytest.mark.anyio
 
@@ -38,14 +38,6 @@ async def time_pool() -> AsyncIterator[ServerPool]:
     """The reference `mcp-server-time`, which no one here wrote."""
     async with ServerPool(config(stdio("time", "-m", "mcp_server_time"))) as pool:
         yield pool
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
 
 
 async def server_pid(pool: ServerPool, server: str = "cmd") -> int:
