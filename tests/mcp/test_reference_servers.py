@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ import pytest
 from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
-from tests.support import NPM_SCOPE, node_server, stdio, write_mcp_json
+from tests.support import NPM_SCOPE, free_port, node_server, stdio, write_mcp_json
 
 pytestmark = pytest.mark.slow
 
@@ -400,13 +399,6 @@ def tiny_image() -> bytes:
     found = re.search(r'MCP_TINY_IMAGE = "([A-Za-z0-9+/=]+)"', source.read_text(encoding="utf-8"))
     assert found is not None
     return base64.b64decode(found.group(1))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(params=["stdio", "http"])

@@ -32,12 +32,6 @@ from tests.support import html_in
 GFM = MarkdownIt("commonmark").enable("table")
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Reports:
-    doc, evidence = fixture_evidence(DOCUMENTS[0], tmp_path)
-    return Reports.of(doc, evidence)
-
-
 # -- goldens ------------------------------------------------------------------------------------
 
 

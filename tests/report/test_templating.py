@@ -19,16 +19,10 @@ from claude_task_cli.errors import ReportError
 from claude_task_cli.report import render as render_module
 from claude_task_cli.report.render import Reports, render_matrix, render_reports
 from claude_task_cli.report.templating import environment, template_search
-from tests.report.regen_reports import DOCUMENTS, fixture_evidence, install
+from tests.report.regen_reports import DOCUMENTS, install
 
 runner = CliRunner()
 PACKAGED = Path(render_module.__file__).parent / "templates"
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Reports:
-    doc, evidence = fixture_evidence(DOCUMENTS[0], tmp_path)
-    return Reports.of(doc, evidence)
 
 
 def test_a_project_template_overrides_one_file_and_the_rest_stay_packaged(

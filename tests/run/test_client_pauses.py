@@ -5,15 +5,10 @@ in tests/mcp/test_client_side.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from claude_task_cli.outcomes import QuestionDeclined, RunStatus, StepStatus, TaskRequired
 from claude_task_cli.run.handoff import handoff
-from claude_task_cli.store.database import Store
 from tests.run.engine_fakes import FakeCaller, Harness, Result, caller_for, doc_from, mcp
 
 ASK = f"""# Task 90: Ask
@@ -33,13 +28,6 @@ DECLINED = QuestionDeclined(
     requested_schema={"type": "object", "properties": {"name": {"type": "string"}}},
     suggested_tool="ask",
 )
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(Store(tmp_path / "state.db"))
-    yield harness
-    harness.store.close()
 
 
 def test_a_declined_question_pauses_the_step_with_it_and_is_not_retried(h: Harness) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,13 +44,6 @@ from tests.run.engine_fakes import (
     doc_from,
     mcp,
 )
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(Store(tmp_path / "state.db"))
-    yield harness
-    harness.store.close()
 
 
 def statuses(outcome: Any) -> dict[str, str]:

@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -437,14 +436,6 @@ EXECUTOR = (
 )
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def sigkill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the process with SIGKILL (if it still runs) and reap it."""
     if proc.poll() is None:
@@ -468,7 +459,7 @@ def test_crash_then_resume_runs_no_completed_step_twice(tmp_path: Path) -> None:
         [sys.executable, "-c", EXECUTOR, str(doc_path)], cwd=tmp_path, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for(
+        support.wait_for(
             lambda: (tmp_path / "long.pid").exists() and (tmp_path / "retry.pid").exists(),
             30,
             "both long steps to start",
@@ -547,7 +538,7 @@ def test_a_run_killed_mid_chain_loses_no_step(tmp_path: Path) -> None:
             conn.close()
 
     try:
-        wait_for(lambda: completed() >= 20, 60, "some steps to complete")
+        support.wait_for(lambda: completed() >= 20, 60, "some steps to complete")
     finally:
         sigkill(proc)
     assert completed() < 400  # killed mid-chain

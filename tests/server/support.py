@@ -12,8 +12,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from mcp import StdioServerParameters
+from mcp_types import CallToolResult
 
 from tests.support import SAMPLE, TOOLS_SERVER, servers, stdio
 
@@ -138,6 +140,13 @@ def server_env(tmp_path: Path) -> dict[str, str]:
         "CLAUDE_TASK_CACHE_DIR": str(tmp_path / "cache"),
         "NO_COLOR": "1",
     }
+
+
+def data(result: CallToolResult) -> dict[str, Any]:
+    """A tool call's structured result, which must not be an error."""
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
 
 
 def serve_over_stdio(project: Path, tmp_path: Path) -> StdioServerParameters:

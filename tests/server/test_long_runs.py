@@ -15,18 +15,11 @@ import anyio
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.stdio import stdio_client
-from mcp_types import CallToolResult
 
 from claude_task_cli.server.tools import build_server
-from tests.server.support import serve_over_stdio, server_env
+from tests.server.support import data, serve_over_stdio, server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def step_state(client: Any, doc: str, step: str) -> str:

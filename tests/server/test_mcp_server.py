@@ -25,18 +25,12 @@ from typer.testing import CliRunner
 
 from claude_task_cli.cli.app import app
 from claude_task_cli.server.tools import build_server
-from tests.server.support import serve_over_stdio
+from tests.server.support import data, serve_over_stdio
 from tests.support import SAMPLE, servers
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"convert_task", "execute_task", "record_step", "task_status", "generate_report",
          "cancel_run", "claim_task", "move_task"}  # fmt: skip
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 def error_text(result: CallToolResult) -> str:
