@@ -13,20 +13,18 @@ from claude_task_cli.board import (
     Claimed,
     ClaimLostError,
     Execution,
-    ImportOptions,
     Limits,
     TaskState,
     TransitionError,
 )
-from claude_task_cli.operations import load_document
+from tests.board.support import import_file
 
 S = TaskState
 
 
 def _import(board: Board, path: Path, **options: object) -> None:
-    doc, located = load_document(str(path))
-    settings = {"auto_ready": True, "backoff": 0.0, **options}
-    board.import_document(doc, located, ImportOptions(**settings), "importer")  # type: ignore[arg-type]
+    """Imported ready, with no backoff between a failed task's attempts, unless said otherwise."""
+    import_file(board, path, **{"auto_ready": True, "backoff": 0.0, **options})
 
 
 def _claim(board: Board, worker: str = "w1", **limits: object) -> Claimed:

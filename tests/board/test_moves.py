@@ -8,17 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from claude_task_cli.board import ALLOWED, Board, ImportOptions, TaskState, TransitionError
+from claude_task_cli.board import ALLOWED, Board, TaskState, TransitionError
 from claude_task_cli.board.states import ORDER
-from claude_task_cli.operations import load_document
+from tests.board.support import import_file
 
 S = TaskState
 PAIRS = [(source, target) for source in ORDER for target in ORDER if source != target]
-
-
-def _import(board: Board, path: Path, **options: object) -> None:
-    doc, located = load_document(str(path))
-    board.import_document(doc, located, ImportOptions(**options), "importer")  # type: ignore[arg-type]
 
 
 def _set_states(board: Board, states: dict[str, S]) -> None:
@@ -34,7 +29,7 @@ def _state(board: Board, number: str) -> S:
 
 def test_every_pair_of_states(board: Board, write_doc: Callable[..., Path]) -> None:
     path = write_doc("900_moves", [(f"Move {n}", []) for n in range(len(PAIRS))])
-    _import(board, path)
+    import_file(board, path)
     _set_states(board, {str(n): source for n, (source, _target) in enumerate(PAIRS, 1)})
     for n, (source, target) in enumerate(PAIRS, 1):
         before = len(board.events())
@@ -65,7 +60,7 @@ def test_every_pair_of_states(board: Board, write_doc: Callable[..., Path]) -> N
 
 
 def test_force_passes_the_claim_guard_only(board: Board, write_doc: Callable[..., Path]) -> None:
-    _import(board, write_doc("901_force", [("A", []), ("B", []), ("C", [1])]))
+    import_file(board, write_doc("901_force", [("A", []), ("B", []), ("C", [1])]))
     _set_states(board, {"1": S.READY, "2": S.BACKLOG, "3": S.READY})
     task, _ = board.move("901", "1", S.IN_PROGRESS, "ana", force=True)
     assert (task.state, task.claim_worker, task.attempts) == (S.IN_PROGRESS, "ana", 1)
@@ -81,7 +76,7 @@ def test_force_passes_the_claim_guard_only(board: Board, write_doc: Callable[...
 def test_moving_to_the_same_state_changes_nothing(
     board: Board, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("902_same", [("A", [])]))
+    import_file(board, write_doc("902_same", [("A", [])]))
     before = len(board.events())
     task, changed = board.move("902", "task_1", S.BACKLOG, "ana")
     assert (task.state, changed, len(board.events())) == (S.BACKLOG, False, before)
@@ -90,7 +85,7 @@ def test_moving_to_the_same_state_changes_nothing(
 def test_dependency_guard_and_cancelled_blockers(
     board: Board, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("903_deps", [("Base", []), ("Next", [1]), ("Last", [1])]))
+    import_file(board, write_doc("903_deps", [("Base", []), ("Next", [1]), ("Last", [1])]))
     with pytest.raises(TransitionError) as refused:
         board.move("903", "2", S.READY, "ana")
     assert (refused.value.rule, refused.value.blocker) == (
@@ -105,7 +100,9 @@ def test_dependency_guard_and_cancelled_blockers(
 
 
 def test_done_releases_auto_ready_dependents(board: Board, write_doc: Callable[..., Path]) -> None:
-    _import(board, write_doc("904_chain", [("A", []), ("B", [1]), ("C", [1, 2])]), auto_ready=True)
+    import_file(
+        board, write_doc("904_chain", [("A", []), ("B", [1]), ("C", [1, 2])]), auto_ready=True
+    )
     assert [t.state for t in board.tasks()] == [S.READY, S.BACKLOG, S.BACKLOG]
     board.move("904", "1", S.IN_PROGRESS, "ana", force=True)
     board.change_setting("review.auto_approve", "true", "ana")
@@ -120,7 +117,7 @@ def test_done_releases_auto_ready_dependents(board: Board, write_doc: Callable[.
 def test_review_flag(
     board: Board, write_doc: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _import(board, write_doc("905_review", [("A", []), ("B", [])]))
+    import_file(board, write_doc("905_review", [("A", []), ("B", [])]))
     _set_states(board, {"1": S.IN_PROGRESS, "2": S.IN_PROGRESS})
     with pytest.raises(TransitionError) as refused:
         board.move("905", "1", S.DONE, "ana")
@@ -140,7 +137,7 @@ def test_review_flag(
 def test_blocked_keeps_its_reason_and_a_retry_starts_over(
     board: Board, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("906_block", [("A", [])]))
+    import_file(board, write_doc("906_block", [("A", [])]))
     board.move("906", "1", S.READY, "ana")
     task, _ = board.move("906", "1", S.BLOCKED, "ana", note="waiting for keys")
     assert task.reason is not None

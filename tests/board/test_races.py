@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from claude_task_cli.board import Board, ImportOptions
+from claude_task_cli.board import Board
 from claude_task_cli.board.worker import LeaseKeeper
-from claude_task_cli.operations import load_document
+from tests.board.support import import_file
 from tests.support import REPO
 
 pytestmark = pytest.mark.slow
@@ -32,11 +32,6 @@ def _claimer(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-
-
-def _import(board: Board, path: Path) -> None:
-    doc, located = load_document(str(path))
-    board.import_document(doc, located, ImportOptions(auto_ready=True), "importer")
 
 
 def _drain(url: str, cap: int = 0) -> list[dict[str, list[int]]]:
@@ -63,11 +58,11 @@ def test_eight_claimers_claim_every_task_exactly_once(
     for round_number in range(3):
         tasks = [(f"Round {round_number} task {n}", []) for n in range(60)]
         if round_number == 2:  # two repositories, at most 2 tasks in progress in each
-            _import(board, write_doc(f"96{round_number}_a", tasks[:30]))
+            import_file(board, write_doc(f"96{round_number}_a", tasks[:30]), auto_ready=True)
             monkeypatch.setenv("CLAUDE_TASK_REPOSITORY", "other")
-            _import(board, write_doc(f"96{round_number}_b", tasks[30:]))
+            import_file(board, write_doc(f"96{round_number}_b", tasks[30:]), auto_ready=True)
         else:
-            _import(board, write_doc(f"96{round_number}_plan", tasks))
+            import_file(board, write_doc(f"96{round_number}_plan", tasks), auto_ready=True)
         reports = _drain(db_url, cap=2 if round_number == 2 else 0)
         claimed = [task for report in reports for task in report["claimed"]]
         ready = [t.id for t in board.tasks() if t.title.startswith(f"Round {round_number} ")]
@@ -81,7 +76,7 @@ def test_eight_claimers_claim_every_task_exactly_once(
 def test_a_killed_workers_task_is_reclaimed_after_its_lease(
     board: Board, db_url: str, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("970_plan", [("Only", [])]))
+    import_file(board, write_doc("970_plan", [("Only", [])]), auto_ready=True)
     with _claimer("hold", db_url, "doomed", "1") as victim:
         assert victim.stdout is not None
         held = json.loads(victim.stdout.readline())["task"]
@@ -97,7 +92,7 @@ def test_a_killed_workers_task_is_reclaimed_after_its_lease(
 def test_a_stopped_workers_late_write_is_refused(
     board: Board, db_url: str, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("971_plan", [("Only", [])]))
+    import_file(board, write_doc("971_plan", [("Only", [])]), auto_ready=True)
     with _claimer("hold", db_url, "sleeper", "1") as sleeper:
         assert sleeper.stdout is not None
         assert sleeper.stdin is not None
@@ -119,7 +114,7 @@ def test_a_stopped_workers_late_write_is_refused(
 def test_the_lease_keeper_renews_and_notices_a_lost_claim(
     board: Board, write_doc: Callable[..., Path]
 ) -> None:
-    _import(board, write_doc("972_plan", [("Only", [])]))
+    import_file(board, write_doc("972_plan", [("Only", [])]), auto_ready=True)
     claimed, _ = board.claim("w1", lease=1.5)
     assert claimed is not None
     with LeaseKeeper(board.db.url, claimed, lease=1.5) as keeper:
