@@ -1,6 +1,7 @@
 """Helpers shared by the test packages (fixtures live in conftest.py): where things are, the
-`.mcp.json` a test project declares, and the CLI run as a real process (with what it spawned).
-Not a test module: tests import it, it imports no test."""
+`.mcp.json` a test project declares, the CLI run as a real process (with what it spawned), waiting
+for a condition, a free port, and the raw HTML a CommonMark parser finds in a text. Not a test
+module: tests import it, it imports no test."""
 
 from __future__ import annotations
 
