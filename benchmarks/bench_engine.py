@@ -17,11 +17,13 @@ up to the store's close), argument resolution, schema checks, events.
 
 The sides alternate, and a ratio is the median of the per-repetition ratios (each executor run
 over the SDK run just before it), so drift on a shared machine cancels; the time columns are each
-side's median. Also reported, not targets: the durability contract alone (the same SDK loop, each
-call preceded by the store's writes of a step, no executor) and the state store's own cost per
-step without any MCP traffic; and, where PostgreSQL is installed, the chained run with its runs
-kept on a throwaway PostgreSQL server (fsync and synchronous commit on, as a real server runs;
-`tests/postgres_server.py`) instead of a SQLite file, against the same SDK loop.
+side's median; for the chained steps the spread of the per-repetition ratios is shown too (how
+far a median of a few runs can move on a shared machine). Also reported, not targets: the
+durability contract alone (the same SDK loop, each call preceded by the store's writes of a step,
+no executor) and the state store's own cost per step without any MCP traffic; and, where
+PostgreSQL is installed, the chained run with its runs kept on a throwaway PostgreSQL server
+(fsync and synchronous commit on, as a real server runs; `tests/postgres_server.py`) instead of a
+SQLite file, against the same SDK loop.
 """
 
 from __future__ import annotations
@@ -170,6 +172,15 @@ def paired(base: list[float], ours: list[float]) -> float:
     return statistics.median(o / b for b, o in zip(base, ours, strict=True))
 
 
+def spread(base: list[float], ours: list[float]) -> tuple[float, float, float, float, float]:
+    """The per-repetition ratios' lowest, quartiles and highest: how far one median may move."""
+    ratios = sorted(o / b for b, o in zip(base, ours, strict=True))
+    q1, q2, q3 = (
+        statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
+    )
+    return ratios[0], q1, q2, q3, ratios[-1]
+
+
 def store_cost(steps: int = 1000) -> float:
     """Microseconds of store work per executed step, no MCP traffic: an attempt's start and end,
     each with its event, as the engine writes them (the end committed with the next start: one
@@ -250,6 +261,9 @@ async def main(runs: int) -> list[tuple[str, str, str, str, str]]:
                  f"{paired(sdk_seq, eng_seq):.2f}×", "≤ 1.25×"))  # fmt: skip
     rows.append(("  its CPU time per step above the SDK loop's (this process)", "",
                  f"{statistics.median(extra_cpu) * 1000:.0f} µs", "", "reported"))  # fmt: skip
+    low, q1, _, q3, high = spread(sdk_seq, eng_seq)
+    rows.append(("  its per-run ratios: lowest, quartiles, highest", "", "",
+                 f"{low:.2f}, {q1:.2f}–{q3:.2f}, {high:.2f}", "reported"))  # fmt: skip
     sp, ep = 1000 / statistics.median(sdk_par), 1000 / statistics.median(eng_par)
     rows.append(("1,000 independent steps, concurrency 10 (throughput)", f"{sp:.0f} calls/s",
                  f"{ep:.0f} steps/s", f"{1 / paired(sdk_par, eng_par):.2f}×", "≥ 0.85×"))  # fmt: skip
