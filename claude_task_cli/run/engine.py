@@ -28,7 +28,6 @@ unless `new_run`. The core never prints: events go to `on_event`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -44,7 +43,7 @@ from claude_task_cli.run.scheduler import Scheduler
 from claude_task_cli.run.states import UnitStates, referenced
 from claude_task_cli.run.unit_runner import UnitRunner
 from claude_task_cli.run.units import Unit, build_units, select
-from claude_task_cli.store import Claim, Event, Store, document_key
+from claude_task_cli.store import APPLY_AFTER, Claim, Event, Store, document_key
 
 HEARTBEAT_EVERY = 5.0  # seconds between claim heartbeats
 STOPPED = "the run was stopped while it ran"
@@ -92,6 +91,7 @@ async def execute(
     states = UnitStates(units, referenced(units))
     if resumed:
         states.load(store.step_states(run.id, values=states.needed))
+    store.journal_run(run.id, claim)
     recorder = Recorder(store, run.id, states, clock, on_event)
     commands = CommandSetup(command_server, command_cwd, options.command_timeout)
     runner = UnitRunner(
@@ -115,13 +115,16 @@ async def execute(
             completed=len(scope & done),  # by earlier executions of a resumed run
         )
         _prepare_resume(units, states, recorder, scope, rerun=options.rerun_interrupted)
-        heartbeat = asyncio.create_task(_heartbeat(store, run.id, claim))
+        upkeep = [
+            asyncio.create_task(_heartbeat(store, run.id, claim)),
+            asyncio.create_task(_apply_journal(store)),
+        ]
         try:
             await _schedule(units, states, runner, scope, options)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in upkeep:
+                task.cancel()
+            await asyncio.gather(*upkeep, return_exceptions=True)
         outcome = build_outcome(doc, units, states.all(), scope, run_id=run.id, resumed=resumed)
         recorder.finish_run(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
@@ -130,7 +133,10 @@ async def execute(
         recorder.finish_run(claim, summarize(states.statuses().values()), error=exc)
         raise
     finally:
-        store.on_commit = previous_sink
+        try:
+            store.end_journal(run.id)
+        finally:
+            store.on_commit = previous_sink
     if runner.abort is not None:
         raise runner.abort
     return fill_results(outcome, store) if options.with_results else outcome
@@ -228,6 +234,14 @@ def _interrupt(
     for uid, status in states.statuses().items():
         if status == StepStatus.RUNNING:
             recorder.restart(uid)
+
+
+async def _apply_journal(store: Store) -> None:
+    """The journaled writes put in the database while the run goes on, calls in flight
+    included, so other readers see it at most about `APPLY_AFTER` behind (`store`)."""
+    while True:
+        await asyncio.sleep(APPLY_AFTER)
+        store.apply_due()
 
 
 async def _heartbeat(store: Store, run_id: int, claim: Claim) -> None:

@@ -10,7 +10,7 @@ way.
 
 from claude_task_cli.project import default_state_path
 from claude_task_cli.store.claims import Claim, document_key
-from claude_task_cli.store.database import Store
+from claude_task_cli.store.database import APPLY_AFTER, Store
 from claude_task_cli.store.records import (
     AttemptRecord,
     Event,
@@ -22,6 +22,7 @@ from claude_task_cli.store.records import (
 from claude_task_cli.store.schema import SCHEMA_VERSION
 
 __all__ = [
+    "APPLY_AFTER",
     "SCHEMA_VERSION",
     "AttemptRecord",
     "Claim",

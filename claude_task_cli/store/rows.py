@@ -72,6 +72,15 @@ def latest_run(conn: Tx, doc_key: str) -> RunRecord | None:
     return found[0] if found else None
 
 
+def last_attempt(conn: Tx, run_id: int, step_id: str) -> int:
+    """The step's last attempt number in the run (0: none)."""
+    row = conn.execute(
+        "SELECT MAX(attempt) FROM step_attempts WHERE run_id = ? AND step_id = ?",
+        (run_id, step_id),
+    ).fetchone()
+    return int(row[0] or 0)
+
+
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 

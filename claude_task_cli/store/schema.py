@@ -2,14 +2,15 @@
 
 On SQLite the version is `PRAGMA user_version`; on PostgreSQL it is the `runs` component of
 `schema_versions` (`engines.Database.migrate`), which starts at version 5 — the same tables, spelled
-for PostgreSQL (`tables`). Version 5 (this one) is three tables: `runs`, `step_attempts`
-(one row per attempt of a step) and `events` (the append-only log). Older versions, all migrated
-keeping every run: 1 had the same tables; 2 added a run's `revision` (raised by triggers) and
-`matrix_cache`, a cache of the completion matrix; 3 added `step_journal`, how far the executor's
-step journal files had reached the database; 4 dropped them again; 5 adds `claim_started`, when
-the claiming process started, so that a reused pid does not keep a crashed run claimed. Migrating
-from 3 applies what journal files a dead executor left (`legacy_journal.py`); migrating from 2 or 3
-drops what they added.
+for PostgreSQL (`tables`) — and is 6 with nothing added. Version 6 (this one) is three tables:
+`runs`, `step_attempts` (one row per attempt of a step) and `events` (the append-only log), and on
+SQLite a fourth, `step_journal`: how far each run's step journal file has reached the database
+(`step_journal.py`). Older versions, all migrated keeping every run: 1 had the three tables; 2
+added a run's `revision` (raised by triggers) and `matrix_cache`, a cache of the completion
+matrix; 3 added `step_journal`; 4 dropped it and 2's additions; 5 added `claim_started`, when the
+claiming process started, so that a reused pid does not keep a crashed run claimed; 6 brings
+`step_journal` back. Migrating from 3 applies what journal files a dead executor of that release
+left; migrating from 2 or 3 drops 2's additions.
 
 Several processes may open a new database at once: the migration runs in the caller's write
 transaction and starts from the version read inside it, so the first one migrates and the others
@@ -22,9 +23,10 @@ from pathlib import Path
 
 from claude_task_cli.errors import StoreError
 from claude_task_cli.store.engines import Dialect, Tx
-from claude_task_cli.store.legacy_journal import apply_journals
+from claude_task_cli.store.step_journal import TABLE, apply_files, journal_files
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+POSTGRES_TABLES = 5  # the PostgreSQL version that created its tables; 6 adds nothing there
 
 # In the engines' DDL spelling ({id}, {float}, {bigint}; `engines.Database.ddl`).
 _TABLES = (
@@ -52,7 +54,7 @@ def tables(dialect: Dialect) -> tuple[str, ...]:
     return tuple(statement.replace("{rowid}", rowid) for statement in _TABLES)
 
 
-# What versions 2 and 3 added, dropped again (the triggers first: they name `revision`).
+# What version 2 added, dropped again (the triggers first: they name `revision`).
 _DROP_V2 = (
     "DROP TRIGGER IF EXISTS attempt_added",
     "DROP TRIGGER IF EXISTS attempt_changed",
@@ -61,7 +63,6 @@ _DROP_V2 = (
     "DROP TABLE IF EXISTS matrix_cache",
     "ALTER TABLE runs DROP COLUMN revision",
 )
-_DROP_V3 = ("DROP TABLE IF EXISTS step_journal",)
 
 
 def migrate(
@@ -77,12 +78,12 @@ def migrate(
     if version == 0:
         for statement in tables("sqlite"):
             conn.execute(conn.ddl(statement))
-    else:  # first: a journal applied below reads the runs as they are now
+    elif version < 5:  # first: a journal applied below reads the runs as they are now
         conn.execute("ALTER TABLE runs ADD COLUMN claim_started TEXT")
+    conn.execute(TABLE)  # schema 3 has it, with the marks its journal files need
     if version == 3:
-        applied = apply_journals(conn, database, now, stale_after)
-        for statement in _DROP_V3:
-            conn.execute(statement)
+        files = journal_files(database)
+        applied = apply_files(conn, files, now, stale_after, live_refused=database)
     if version in (2, 3):
         for statement in _DROP_V2:
             conn.execute(statement)

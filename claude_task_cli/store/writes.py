@@ -169,8 +169,18 @@ FINISH_RUN = _statement(_FINISH_RUN)
 RUN_STATUS = _statement(_RUN_STATUS)
 
 
+EventRow = tuple[float, int, str | None, str, str]
+
+
+def event_rows(events: Sequence[Event]) -> list[EventRow]:
+    """Events as their rows are stored (and journaled): the payload as JSON."""
+    return [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]
+
+
+def insert_rows(conn: Tx, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        conn.executemany(_EVENTS, rows)
+
+
 def insert_events(conn: Tx, events: Sequence[Event]) -> None:
-    if events:
-        conn.executemany(
-            _EVENTS, [(e.ts, e.run_id, e.step_id, e.kind, dumps_json(e.payload)) for e in events]
-        )
+    insert_rows(conn, event_rows(events))

@@ -80,7 +80,7 @@ def test_new_database_is_versioned_wal_and_gitignored(sqlite_store: Store) -> No
     assert (sqlite_store.path.parent / ".gitignore").read_text() == "*\n"
 
 
-def test_a_postgresql_store_is_versioned_runs_5(postgres_server: PostgresServer) -> None:
+def test_a_postgresql_store_is_versioned_runs_6(postgres_server: PostgresServer) -> None:
     url = parse_url(postgres_server.create_schema("versioned"))
     Store(url).close()
     with Store(url) as store, store.transaction() as tx:  # opened again: nothing to migrate
@@ -398,7 +398,7 @@ def test_a_schema_1_database_is_migrated_keeping_every_row(tmp_path: Path, dump:
         attempts = store.attempts(run.id)
         store.record_outcome(run.id, "x", StepStatus.SKIPPED)
     conn = sqlite3.connect(database)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     after = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
     conn.close()
     assert [row[:-1] for row in after["runs"]] == before["runs"]  # + claim_started (version 5)
@@ -415,7 +415,7 @@ def test_a_schema_2_database_loses_its_cache_and_revisions_not_a_row(tmp_path: P
         (attempt,) = store.attempts(run.id)
         store.record_outcome(run.id, "1.2", StepStatus.SKIPPED)  # no trigger left to fire
     assert (run.status, attempt.result, attempt.duration_ms) == ("completed", {"ok": True}, 500.0)
-    assert table_names(database) == {"runs", "step_attempts", "events"}
+    assert table_names(database) == {"runs", "step_attempts", "events", "step_journal"}
     conn = sqlite3.connect(database)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
     conn.close()
@@ -444,7 +444,7 @@ def test_a_schema_3_database_takes_in_a_dead_executors_journal_once(tmp_path: Pa
         states = store.step_states(run.id)
         events = store.events(run.id)
     assert not journal.exists()
-    assert table_names(database) == {"runs", "step_attempts", "events"}
+    assert table_names(database) == {"runs", "step_attempts", "events", "step_journal"}
     assert {sid: s.status for sid, s in states.items()} == {
         **{f"1.{i}": StepStatus.COMPLETED for i in range(1, 6)},
         "1.6": StepStatus.FAILED,
