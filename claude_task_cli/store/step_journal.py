@@ -144,12 +144,15 @@ def apply_files(
         if run is not None:
             mark = applied_seq(conn, run_id)
             last = mark
-            for seq, kind, params, events in _records(path):
-                if seq <= mark:
-                    continue
-                APPLY[kind](conn, tuple(params))
-                insert_rows(conn, events)
-                last = seq
+            for number, record in enumerate(_records(path), 1):
+                try:
+                    seq, kind, params, events = record
+                    if seq > mark:
+                        APPLY[kind](conn, tuple(params))
+                        insert_rows(conn, events)
+                        last = seq
+                except (KeyError, TypeError, ValueError) as exc:  # not a line this release wrote
+                    raise StoreError(path, f"line {number} is not a journal record: {exc}") from exc
             if last > mark:
                 mark_applied(conn, run_id, last)
         done.append(path)

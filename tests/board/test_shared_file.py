@@ -41,7 +41,9 @@ def test_the_board_and_the_run_store_share_one_database_on_either_engine(
         board.import_document(doc, path, ImportOptions(), "ana")
         with board.db.transaction(write=False) as tx:
             versions = tx.execute("SELECT component, version FROM schema_versions").fetchall()
-    expected = {("board", 1)} | ({("runs", SCHEMA_VERSION)} if url.dialect == "postgresql" else set())
+    expected = {("board", 1)} | (
+        {("runs", SCHEMA_VERSION)} if url.dialect == "postgresql" else set()
+    )
     assert {tuple(v) for v in versions} == expected  # SQLite's run store: PRAGMA user_version
     with Store(url) as store:
         assert [r.id for r in store.runs()] == [run.id]

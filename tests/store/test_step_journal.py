@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,8 +22,9 @@ from claude_task_cli.outcomes import StepStatus
 from claude_task_cli.store import Claim, Event, Store
 from claude_task_cli.store.step_journal import journal_files
 
-# An executor that journals its run, records 100 steps, starts a 101st and is killed by SIGKILL
-# while that call would be in flight: `argv[2]` is "apply" to let one batch reach the database.
+# An executor that records 100 steps, starts a 101st and is killed by SIGKILL while that call would
+# be in flight. `argv[2]`: "journal" journals the run, "journal+apply" also lets one batch reach
+# the database halfway, "transactions" commits each start (PostgreSQL's way, no journal).
 KILLED = textwrap.dedent(
     """
     import os, signal, sys
@@ -32,7 +34,8 @@ KILLED = textwrap.dedent(
     store = Store(Path(sys.argv[1]))
     claim = Claim()
     run, _ = store.open_run(doc_key="k", doc_path="d.md", doc_id="1", sha256="s", claim=claim)
-    store.journal_run(run.id, claim)
+    if sys.argv[2] != "transactions":
+        store.journal_run(run.id, claim)
     for i in range(1, 101):
         sid = f"1.{i}"
         started = Event(kind="step_started", ts=1.0, run_id=run.id, step_id=sid, payload={})
@@ -40,7 +43,7 @@ KILLED = textwrap.dedent(
         done = Event(kind="step_completed", ts=2.0, run_id=run.id, step_id=sid, payload={})
         store.finish_attempt(run.id, sid, n, StepStatus.COMPLETED, result={"i": i},
                              events=[done], defer=True)
-        if i == 50 and sys.argv[2] == "apply":
+        if i == 50 and sys.argv[2] == "journal+apply":
             store.flush()
     store.start_attempt(run.id, "1.101", {"i": 101})
     os.kill(os.getpid(), signal.SIGKILL)
@@ -48,7 +51,7 @@ KILLED = textwrap.dedent(
 )
 
 
-def killed(database: Path, mode: str = "") -> None:
+def killed(database: Path, mode: str) -> None:
     proc = subprocess.run([sys.executable, "-c", KILLED, str(database), mode], check=False)
     assert proc.returncode == -9
 
@@ -66,7 +69,7 @@ def assert_all_there(store: Store, run_id: int) -> None:
     )
 
 
-@pytest.mark.parametrize("mode", ["", "apply"])
+@pytest.mark.parametrize("mode", ["journal", "journal+apply"])
 def test_a_killed_executors_journal_is_applied_once_by_the_next_store(
     tmp_path: Path, mode: str
 ) -> None:
@@ -82,9 +85,20 @@ def test_a_killed_executors_journal_is_applied_once_by_the_next_store(
         assert_all_there(again, run.id)
 
 
+def test_without_a_journal_each_start_commits_the_end_before_it(tmp_path: Path) -> None:
+    """Each step's end rides in the transaction of the next start: a SIGKILL while a call is in
+    flight leaves every earlier step completed, once, and the one in flight running."""
+    database = tmp_path / "state.db"
+    killed(database, "transactions")
+    assert journal_files(database) == []
+    with Store(database) as store:
+        (run,) = store.runs()
+        assert_all_there(store, run.id)
+
+
 def test_a_resumed_run_numbers_its_attempts_after_the_killed_ones(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
-    killed(database, "apply")
+    killed(database, "journal+apply")
     with Store(database) as store:
         (run,) = store.runs()
         claim = Claim()
@@ -176,3 +190,21 @@ def test_a_journal_name_that_is_no_regular_file_is_refused_not_read(
     with pytest.raises(StoreError, match=re.escape(str(planted))):
         Store(database)
     assert planted.is_symlink() or planted.exists()  # left for a person to look at
+
+
+def test_a_journal_line_this_release_did_not_write_is_named_not_applied(tmp_path: Path) -> None:
+    database = tmp_path / "state.db"
+    with Store(database) as store:
+        claim = Claim()
+        run, _ = store.open_run(doc_key="k", doc_path="d.md", doc_id="1", sha256="s", claim=claim)
+        store.finish_run(run.id, claim, run.status)
+        events = len(store.events(run.id))
+    planted = tmp_path / "state.db-steps-1-abc.jsonl"
+    row = '[2.0, 1, "1", "step_started", "{}"]'
+    planted.write_text(f'[1,"none",[],[{row}]]\n[2,"drop table",[],[]]\n')
+    with pytest.raises(StoreError, match="line 2 is not a journal record"):
+        Store(database)
+    assert planted.exists()
+    conn = sqlite3.connect(database)  # line 1 was rolled back with the rest
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == events
+    conn.close()

@@ -10,9 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -469,47 +467,6 @@ def test_a_live_executors_journal_stops_the_migration(tmp_path: Path) -> None:
     conn = sqlite3.connect(database)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 3  # nothing changed
     conn.close()
-
-
-KILLED = textwrap.dedent(
-    """
-    import os, signal, sys
-    from pathlib import Path
-    from claude_task_cli.outcomes import StepStatus
-    from claude_task_cli.store import Claim, Event, Store
-    store = Store(Path(sys.argv[1]))
-    claim = Claim()
-    run, _ = store.open_run(doc_key="k", doc_path="d.md", doc_id="1", sha256="s", claim=claim)
-    for i in range(1, 101):
-        sid = f"1.{i}"
-        started = Event(kind="step_started", ts=1.0, run_id=run.id, step_id=sid, payload={})
-        n = store.start_attempt(run.id, sid, {"i": i}, events=[started])
-        done = Event(kind="step_completed", ts=2.0, run_id=run.id, step_id=sid, payload={})
-        store.finish_attempt(run.id, sid, n, StepStatus.COMPLETED, result={"i": i},
-                             events=[done], defer=True)
-    store.start_attempt(run.id, "1.101", {"i": 101})  # killed while its call is in flight
-    os.kill(os.getpid(), signal.SIGKILL)
-    """
-)
-
-
-def test_a_killed_executor_loses_no_completed_step(tmp_path: Path) -> None:
-    """Each step's end rides in the transaction of the next start: a SIGKILL while a call is in
-    flight leaves every earlier step completed, once, and the one in flight running."""
-    database = tmp_path / "state.db"
-    proc = subprocess.run([sys.executable, "-c", KILLED, str(database)], check=False)
-    assert proc.returncode == -9
-    with Store(database) as store:
-        (run,) = store.runs()
-        attempts = {a.step_id: a for a in store.attempts(run.id)}
-        events = Counter((e.kind, e.step_id) for e in store.events(run.id))
-    assert attempts.pop("1.101").status == StepStatus.RUNNING
-    assert len(attempts) == 100
-    assert all(a.status == StepStatus.COMPLETED and a.attempt == 1 for a in attempts.values())
-    assert attempts["1.100"].result == {"i": 100}
-    assert events == Counter(
-        {(kind, f"1.{i}"): 1 for i in range(1, 101) for kind in ("step_started", "step_completed")}
-    )
 
 
 def test_a_deferred_write_rides_with_the_next_and_flush_commits_it(store: Store) -> None:
