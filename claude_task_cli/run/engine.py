@@ -28,6 +28,7 @@ unless `new_run`. The core never prints: events go to `on_event`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -115,16 +116,13 @@ async def execute(
             completed=len(scope & done),  # by earlier executions of a resumed run
         )
         _prepare_resume(units, states, recorder, scope, rerun=options.rerun_interrupted)
-        upkeep = [
-            asyncio.create_task(_heartbeat(store, run.id, claim)),
-            asyncio.create_task(_apply_journal(store)),
-        ]
+        upkeep = asyncio.create_task(_upkeep(store, run.id, claim))
         try:
             await _schedule(units, states, runner, scope, options)
         finally:
-            for task in upkeep:
-                task.cancel()
-            await asyncio.gather(*upkeep, return_exceptions=True)
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep  # a write it could not make is raised here
         outcome = build_outcome(doc, units, states.all(), scope, run_id=run.id, resumed=resumed)
         recorder.finish_run(claim, outcome.run_status, reasons=outcome.pause_reasons)
     except BaseException as exc:
@@ -236,15 +234,14 @@ def _interrupt(
             recorder.restart(uid)
 
 
-async def _apply_journal(store: Store) -> None:
-    """The journaled writes put in the database while the run goes on, calls in flight
-    included, so other readers see it at most about `APPLY_AFTER` behind (`store`)."""
+async def _upkeep(store: Store, run_id: int, claim: Claim) -> None:
+    """While the run goes on, calls in flight included: the journaled writes put in the database
+    every `APPLY_AFTER` seconds, so other readers see the run at most about that far behind
+    (`store`), and the claim's heartbeat every `HEARTBEAT_EVERY`."""
+    beat = time.monotonic()
     while True:
         await asyncio.sleep(APPLY_AFTER)
         store.apply_due()
-
-
-async def _heartbeat(store: Store, run_id: int, claim: Claim) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_EVERY)
-        store.heartbeat(run_id, claim)
+        if time.monotonic() - beat >= HEARTBEAT_EVERY:
+            beat = time.monotonic()
+            store.heartbeat(run_id, claim)

@@ -14,6 +14,7 @@ from claude_task_cli.errors import (
     RunLockedError,
     RunStateError,
     ServerStartError,
+    StoreError,
 )
 from claude_task_cli.outcomes import (
     AwaitingClient,
@@ -83,6 +84,35 @@ def test_a_chain_runs_in_order_and_completes_by_itself(h: Harness) -> None:
         ("2.1", "work", "completed"),
     ]
     assert [e.kind for e in h.store.events(outcome.run_id or 0)] == h.kinds()  # all durable
+
+
+def test_a_batch_the_database_refuses_while_a_call_runs_is_raised_and_nothing_is_lost(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journaled writes go to the database while a call is in flight; an error there is the
+    run's error (raised once the running steps end), and a later write that succeeds puts
+    everything journaled in the database."""
+    refused: list[int] = []
+    apply_due = Store.apply_due
+
+    def failing(store: Store) -> None:
+        if store._pending and not refused:
+            refused.append(1)
+            raise StoreError(store.path or "", "cannot write the state database: disk full")
+        apply_due(store)
+
+    monkeypatch.setattr(Store, "apply_due", failing)
+    slow = CHAIN.replace("{id: b}", "{id: b, sleep: 0.3}")
+    with pytest.raises(StoreError, match="disk full"):
+        h.run(doc_from(slow), caller_for("work"))
+    assert refused
+    (run,) = h.store.runs()
+    states = h.store.step_states(run.id)
+    assert {uid: s.status for uid, s in states.items()} == dict.fromkeys(
+        ("1.1", "1.2", "2.1"), StepStatus.COMPLETED
+    )
+    assert [e.kind for e in h.store.events(run.id)] == h.kinds()
+    assert not list(h.store.path.parent.glob("state.db-steps-*"))
 
 
 PARALLEL = "# Task 2: Fan out\n\n## Task 1: Wide\n\n" + "".join(
