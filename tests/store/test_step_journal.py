@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from claude_task_cli.errors import StoreError
 from claude_task_cli.outcomes import StepStatus
-from claude_task_cli.store import Claim, Event, Store
+from claude_task_cli.store import Claim, Event, Store, commits
 from claude_task_cli.store.step_journal import journal_files
 
 # An executor that records 100 steps, starts a 101st and is killed by SIGKILL while that call would
@@ -121,7 +120,7 @@ def test_a_resumed_run_numbers_its_attempts_after_the_killed_ones(tmp_path: Path
 
 
 def test_a_live_executors_journal_is_its_own_and_reaches_the_database_in_batches(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = tmp_path / "state.db"
     with Store(database) as store:
@@ -138,9 +137,10 @@ def test_a_live_executors_journal_is_its_own_and_reaches_the_database_in_batches
         with Store(database) as reader:  # the claim is live: its file is left alone
             assert reader.attempts(run.id) == []
             assert journal[0].exists()
+            monkeypatch.setattr(commits, "APPLY_AFTER", 3600.0)
             store.apply_due()  # too soon after the last batch: nothing
             assert reader.attempts(run.id) == []
-            time.sleep(0.06)
+            monkeypatch.setattr(commits, "APPLY_AFTER", 0.0)
             store.apply_due()
             assert [a.status for a in reader.attempts(run.id)] == [StepStatus.RUNNING]
             assert journal[0].stat().st_size == 0  # applied: the file starts afresh
