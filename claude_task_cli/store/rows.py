@@ -109,18 +109,47 @@ def read_attempts(conn: Tx, run_id: int) -> list[AttemptRecord]:
     return [_attempt(run_id, row) for row in conn.execute(_ATTEMPTS, (run_id,))]
 
 
+def _one_attempt(row: tuple[Any, ...]) -> StepState:
+    """The state of a step with one row, as `fold` makes it, straight from the row: most steps
+    have one, and `task_status --json` of a 10,000-step run reads 10,000 of them within issue
+    16's 0.5 s."""
+    _step, attempt, status, source, error, reason, started, ended, ms, args, result, checks = row
+    called = started is not None
+    return StepState(
+        status=_STEP_STATUS[status],
+        source=source,
+        result=_loads(result),
+        error=error,
+        pause_reason=None if reason is None else parse_pause_reason(reason),
+        checks=_loads(checks),
+        args=_loads(args),
+        attempts=1 if called else 0,
+        attempt=attempt,
+        duration_ms=ms,
+        total_ms=ms if called else None,
+        started_at=started if called else ended,
+        ended_at=ended,
+    )
+
+
 def _folded(run_id: int, rows: Iterable[tuple[Any, ...]]) -> dict[str, StepState]:
     """Rows ordered by step, then attempt, folded per step."""
     states: dict[str, StepState] = {}
-    group: list[AttemptRecord] = []
+    group: list[tuple[Any, ...]] = []
     for row in rows:
-        if group and group[0].step_id != row[0]:
-            states[group[0].step_id] = fold(group)
+        if group and group[0][0] != row[0]:
+            states[group[0][0]] = _fold_rows(run_id, group)
             group = []
-        group.append(_attempt(run_id, row))
+        group.append(row)
     if group:
-        states[group[0].step_id] = fold(group)
+        states[group[0][0]] = _fold_rows(run_id, group)
     return states
+
+
+def _fold_rows(run_id: int, group: list[tuple[Any, ...]]) -> StepState:
+    if len(group) == 1:
+        return _one_attempt(group[0])
+    return fold([_attempt(run_id, row) for row in group])
 
 
 def step_states(

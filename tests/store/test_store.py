@@ -20,7 +20,14 @@ import pytest
 from claude_task_cli.errors import DocumentChangedError, ExitCode, RunLockedError, StoreError
 from claude_task_cli.outcomes import AwaitingClient, RunStatus, StepStatus, ToolError
 from claude_task_cli.project import project_root
-from claude_task_cli.store import SCHEMA_VERSION, Claim, Event, Store, default_state_path
+from claude_task_cli.store import (
+    SCHEMA_VERSION,
+    Claim,
+    Event,
+    Store,
+    default_state_path,
+    fold_by_step,
+)
 from claude_task_cli.store.claims import local_path
 from claude_task_cli.store.urls import DatabaseUrl, parse_url
 from tests.postgres_server import PostgresServer
@@ -317,6 +324,15 @@ def test_step_states_fold_attempts_with_values_only_where_asked(store: Store) ->
         step: (state.args, state.result, state.checks) for step, state in full.items()
     }
     assert store.step_values(run_id, ["1.3"])["1.3"] == ({"a": 1}, {"ok": 1}, None)
+    one = store.start_attempt(run_id, "1.4", {"b": 1})  # one called attempt, still running
+    store.record_outcome(
+        run_id,
+        "1.5",
+        StepStatus.PAUSED,
+        pause_reason=ToolError(failed_step="1.5", error="e", retryable=False, suggested_tool="t"),
+    )
+    store.finish_attempt(run_id, "1.4", one, StepStatus.FAILED, error="x", checks=[{"passed": 0}])
+    assert store.step_states(run_id) == fold_by_step(store.attempts(run_id))  # one fold, read twice
 
 
 def test_a_repeated_outcome_without_a_call_adds_no_row(store: Store) -> None:
