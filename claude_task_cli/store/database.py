@@ -25,7 +25,6 @@ from claude_task_cli.store import rows, writes
 from claude_task_cli.store.claims import Claim, claim_run, shared_key
 from claude_task_cli.store.commits import APPLY_AFTER, Commits
 from claude_task_cli.store.records import AttemptRecord, Checks, Event, RunRecord, StepState
-from claude_task_cli.store.step_journal import nothing, start
 
 __all__ = ["APPLY_AFTER", "AttemptRecord", "Claim", "Event", "RunRecord", "StepState", "Store"]
 
@@ -130,7 +129,7 @@ class Store(Commits):
             journal.numbers[step_id] = self._read(lambda tx: rows.last_attempt(tx, run_id, step_id))
         journal.numbers[step_id] = number = journal.numbers.get(step_id, 0) + 1
         params = (run_id, step_id, number, writes.dumps_json(args), self.clock())
-        self._pending.add(start, params, events)
+        self._pending.add(writes.numbered_start, params, events)
         self._show(self._pending.written())  # durable: with the writes deferred before it
         return number
 
@@ -212,7 +211,7 @@ class Store(Commits):
     # events -----------------------------------------------------------------------------------
 
     def append(self, events: Sequence[Event], *, defer: bool = False) -> None:
-        self._write(nothing, (), events, defer)
+        self._write(writes.nothing, (), events, defer)
 
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, in order."""

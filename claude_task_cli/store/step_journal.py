@@ -34,7 +34,15 @@ from claude_task_cli.errors import StoreError
 from claude_task_cli.store.claims import claim_live
 from claude_task_cli.store.engines import Tx
 from claude_task_cli.store.rows import read_runs
-from claude_task_cli.store.writes import EventRow, dumps_json, finish, insert_rows, outcome
+from claude_task_cli.store.writes import (
+    EventRow,
+    dumps_json,
+    finish,
+    insert_rows,
+    nothing,
+    numbered_start,
+    outcome,
+)
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS step_journal ("
@@ -45,28 +53,15 @@ MAX_BYTES = 1 << 30  # a journal holds ~APPLY_AFTER of writes; a file this large
 Files = list[tuple[Path, int, str]]  # (path, run id, claim token)
 
 _NAME = re.compile(r"-steps-(\d+)-([0-9a-f]+)\.jsonl")
-_START = (
-    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
-    " VALUES (?, ?, ?, 'running', 'engine', ?, ?)"
-)
 _MARK = (
     "INSERT INTO step_journal (run_id, seq) VALUES (?, ?)"
     " ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq"
 )
 
 
-def start(conn: Tx, params: tuple[Any, ...]) -> None:
-    """A journaled start: `(run id, step id, attempt, args, started at)`, its number known."""
-    conn.execute(_START, params)
-
-
-def nothing(_conn: Tx, _params: tuple[Any, ...]) -> None:
-    """A write of events only."""
-
-
 # The writes a journal line may name, by kind.
 APPLY: dict[str, Callable[[Tx, tuple[Any, ...]], None]] = {
-    "start": start,
+    "start": numbered_start,
     "finish": finish,
     "outcome": outcome,
     "none": nothing,

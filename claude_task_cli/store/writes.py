@@ -24,6 +24,11 @@ _START = (
     " VALUES (?, ?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM step_attempts"
     " WHERE run_id = ? AND step_id = ?), 'running', 'engine', ?, ?) RETURNING attempt"
 )
+# A start whose number the executor knows (a journaled run: `step_journal.py`).
+_NUMBERED_START = (
+    "INSERT INTO step_attempts (run_id, step_id, attempt, status, source, args, started_at)"
+    " VALUES (?, ?, ?, 'running', 'engine', ?, ?)"
+)
 _FINISH = (
     "UPDATE step_attempts SET status = ?, result = ?, error = ?, pause_reason = ?,"
     " checks = ?, ended_at = ?, duration_ms = (? - started_at) * 1000"
@@ -69,6 +74,15 @@ def start(conn: Tx, params: tuple[Any, ...]) -> int:
     """Insert a `running` attempt, the step's next; its number."""
     attempt: int = conn.execute(_START, params).fetchone()[0]
     return attempt
+
+
+def numbered_start(conn: Tx, params: tuple[Any, ...]) -> None:
+    """A start numbered by its caller: `(run id, step id, attempt, args, started at)`."""
+    conn.execute(_NUMBERED_START, params)
+
+
+def nothing(_conn: Tx, _params: tuple[Any, ...]) -> None:
+    """A write of events only."""
 
 
 def finish_params(
